@@ -1,0 +1,26 @@
+// The encrypted event push: query parameters in both documented spellings, and the decrypted event.
+import { z } from "zod";
+
+export interface EventPushQuery {
+  signature: string;
+  timestamp: string;
+  nonce: string;
+}
+
+/** Older documents say `signature`/`timeStamp`, newer ones `msg_signature`/`timestamp`: take all four. */
+export function readEventPushQuery(query: (name: string) => string | undefined): EventPushQuery | null {
+  const signature = query("msg_signature") ?? query("signature");
+  const timestamp = query("timestamp") ?? query("timeStamp");
+  const nonce = query("nonce");
+  if (!signature || !timestamp || !nonce) return null;
+  return { signature, timestamp, nonce };
+}
+
+export const eventPushBodySchema = z.object({ encrypt: z.string().min(1) });
+
+export const decryptedEventSchema = z.looseObject({
+  EventType: z.string().min(1),
+  eventId: z.string().min(1).max(256).optional(),
+});
+
+export const CHECK_URL = "check_url";

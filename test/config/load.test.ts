@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseConfig } from "../../src/config/load";
+
+const KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7";
+const single = { DINGTALK_CLIENT_ID: "dingid", DINGTALK_CLIENT_SECRET: "s3cr3t-value", BRIDGE_CONSUMER_TOKENS: "tok-1, tok-2" };
+
+function problem(env: Record<string, unknown>): string {
+  try {
+    parseConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("configuration", () => {
+  it("builds the default app from the single-app variables, with documented defaults", () => {
+    const c = parseConfig(single);
+    const app = c.apps.get("default")!;
+    expect(app).toMatchObject({ clientId: "dingid", consumerTokens: ["tok-1", "tok-2"], events: undefined });
+    expect(c.tunables).toMatchObject({
+      signWindowMs: 3_600_000,
+      retentionMs: 7 * 86_400_000,
+      leaseMs: 60_000,
+      maxAttempts: 10,
+      webhookSilenceMs: 120_000,
+      consumerSilenceMs: 60_000,
+      stallRestarts: 3,
+      stallWindowMs: 600_000,
+      stallSilenceMs: 600_000,
+      offlineReplyText: undefined,
+    });
+  });
+
+  it("defaults the event owner key to the client id", () => {
+    const c = parseConfig({ ...single, DINGTALK_EVENT_TOKEN: "tok", DINGTALK_EVENT_AES_KEY: KEY });
+    expect(c.apps.get("default")!.events).toEqual({ token: "tok", aesKey: KEY, ownerKey: "dingid" });
+    const corp = parseConfig({ ...single, DINGTALK_EVENT_TOKEN: "tok", DINGTALK_EVENT_AES_KEY: KEY, DINGTALK_EVENT_OWNER_KEY: "dingcorp" });
+    expect(corp.apps.get("default")!.events!.ownerKey).toBe("dingcorp");
+  });
+
+  it("reads several apps from BRIDGE_APPS beside the default", () => {
+    const apps = { "team-b": { clientId: "b", clientSecret: "sb", consumerTokens: ["tb"] } };
+    const c = parseConfig({ ...single, BRIDGE_APPS: JSON.stringify(apps) });
+    expect([...c.apps.keys()].sort()).toEqual(["default", "team-b"]);
+  });
+
+  it("coerces numeric vars given as strings", () => {
+    expect(parseConfig({ ...single, LEASE_MS: "5000", RETENTION_DAYS: "0.5" }).tunables).toMatchObject({ leaseMs: 5000, retentionMs: 43_200_000 });
+  });
+
+  it.each([
+    [{}, "DINGTALK_CLIENT_ID"],
+    [{ DINGTALK_CLIENT_ID: "x", BRIDGE_CONSUMER_TOKENS: "t" }, "DINGTALK_CLIENT_SECRET"],
+    [{ ...single, BRIDGE_CONSUMER_TOKENS: " , " }, "BRIDGE_CONSUMER_TOKENS"],
+    [{ ...single, DINGTALK_EVENT_TOKEN: "tok" }, "DINGTALK_EVENT_TOKEN"],
+    [{ ...single, DINGTALK_EVENT_TOKEN: "tok", DINGTALK_EVENT_AES_KEY: "short-secret-key" }, "DINGTALK_EVENT_AES_KEY"],
+    [{ ...single, LEASE_MS: "soon" }, "LEASE_MS"],
+    [{ ...single, MAX_ATTEMPTS: "0" }, "MAX_ATTEMPTS"],
+    [{ ...single, ALERT_WEBHOOK_URL: "ftp://x" }, "ALERT_WEBHOOK_URL"],
+    [{ ...single, BRIDGE_APPS: "{not json" }, "BRIDGE_APPS"],
+    [{ ...single, BRIDGE_APPS: '{"Bad Name": {}}' }, "BRIDGE_APPS"],
+    [{ ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "hidden-secret"}}' }, "BRIDGE_APPS.b.consumerTokens"],
+    [{ ...single, BRIDGE_APPS: '{"default": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["t"]}}' }, "BRIDGE_APPS"],
+  ])("names the bad setting: %j", (env, setting) => {
+    const message = problem(env);
+    expect(message.startsWith(setting)).toBe(true);
+    for (const secret of ["s3cr3t-value", "short-secret-key", "hidden-secret"]) expect(message).not.toContain(secret);
+  });
+
+  it("parses once per env object and remembers a bad verdict too", () => {
+    const env = { ...single };
+    expect(loadConfig(env)).toBe(loadConfig(env));
+    const bad = {};
+    expect(() => loadConfig(bad)).toThrow(ConfigError);
+    expect(() => loadConfig(bad)).toThrow(ConfigError);
+  });
+});

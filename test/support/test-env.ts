@@ -1,0 +1,47 @@
+// The configuration every workerd test runs with, shared by vitest.config.ts and the tests.
+
+export const ROBOT_SECRET = "this is a secret";
+export const EVENT_TOKEN = "mryue";
+export const EVENT_AES_KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7";
+export const EVENT_OWNER_KEY = "ding6ccabc44d2c8d38b";
+export const DEFAULT_TOKENS = ["test-token-a", "test-token-b"];
+
+/** Fresh apps, one per test, so no test sees another's inbox. */
+export const SPARE_APPS = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+
+export function tokenFor(app: string): string {
+  return app === "default" ? DEFAULT_TOKENS[0]! : `token-${app}`;
+}
+
+export function testBindings(): Record<string, string> {
+  const apps: Record<string, unknown> = {
+    // Same event key, but its owner key is its client id: the check-value ciphertext must be refused.
+    other: {
+      clientId: "dingotherclient",
+      clientSecret: "other secret",
+      eventToken: EVENT_TOKEN,
+      eventAesKey: EVENT_AES_KEY,
+      consumerTokens: ["token-other"],
+    },
+    noevents: { clientId: "dingnoevents", clientSecret: ROBOT_SECRET, consumerTokens: ["token-noevents"] },
+  };
+  for (const name of SPARE_APPS) {
+    apps[name] = {
+      clientId: `client-${name}`,
+      clientSecret: ROBOT_SECRET,
+      eventToken: EVENT_TOKEN,
+      eventAesKey: EVENT_AES_KEY,
+      eventOwnerKey: EVENT_OWNER_KEY,
+      consumerTokens: [tokenFor(name)],
+    };
+  }
+  return {
+    DINGTALK_CLIENT_ID: "dingtestclient",
+    DINGTALK_CLIENT_SECRET: ROBOT_SECRET,
+    DINGTALK_EVENT_TOKEN: EVENT_TOKEN,
+    DINGTALK_EVENT_AES_KEY: EVENT_AES_KEY,
+    DINGTALK_EVENT_OWNER_KEY: EVENT_OWNER_KEY,
+    BRIDGE_CONSUMER_TOKENS: DEFAULT_TOKENS.join(","),
+    BRIDGE_APPS: JSON.stringify(apps),
+  };
+}
