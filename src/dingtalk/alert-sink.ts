@@ -1,0 +1,75 @@
+// Sends one alert to the configured sink: a DingTalk custom group robot (markdown, optionally
+// signed, dingtalk-protocol.md section 4) when the URL's path is /robot/send, plain JSON otherwise.
+import { robotSign } from "./robot-sign";
+
+export interface AlertMessage {
+  app: string;
+  incident: string;
+  phase: string;
+  title: string;
+  text: string;
+  at: number;
+}
+
+export function isDingTalkRobotUrl(url: URL): boolean {
+  return url.pathname.endsWith("/robot/send");
+}
+
+export async function buildAlertRequest(
+  sinkUrl: string,
+  secret: string | undefined,
+  alert: AlertMessage,
+  nowMs: number,
+): Promise<Request> {
+  const url = new URL(sinkUrl);
+  let body: unknown;
+  if (isDingTalkRobotUrl(url)) {
+    if (secret) {
+      // Same HMAC as the robot callback; URLSearchParams does the URL-encoding the sink expects.
+      url.searchParams.set("timestamp", String(nowMs));
+      url.searchParams.set("sign", await robotSign(secret, String(nowMs)));
+    }
+    const mark = alert.phase === "resolved" ? "✅" : "🚨";
+    body = {
+      msgtype: "markdown",
+      markdown: {
+        title: alert.title,
+        text: `### ${mark} ${alert.title}\n\napp: **${alert.app}** · ${new Date(alert.at).toISOString()}\n\n${alert.text}`,
+      },
+    };
+  } else {
+    body = { source: "dingtalk-fallback-bridge", ...alert, atIso: new Date(alert.at).toISOString() };
+  }
+  return new Request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json; charset=utf-8" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Sends and answers null on success, or what went wrong; DingTalk answers 200 with errcode on failure. */
+export async function sendAlert(request: Request, timeoutMs = 5_000): Promise<string | null> {
+  try {
+    const response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await response.text();
+    if (!response.ok) return `sink answered ${response.status}`;
+    if (isDingTalkRobotUrl(new URL(request.url))) {
+      const errcode = safeJson(text)?.errcode;
+      if (typeof errcode === "number" && errcode !== 0) return `DingTalk robot answered errcode ${errcode}`;
+    }
+    return null;
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : "send failed";
+    // The query string of a DingTalk robot URL carries its access token: never log or store it.
+    return message.replace(/\?[^\s]*/g, "?…");
+  }
+}
+
+function safeJson(text: string): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

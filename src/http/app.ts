@@ -1,0 +1,39 @@
+// The Worker's HTTP surface: DingTalk ingress, the consumer API, and one error shape for all.
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { ConfigError } from "../config/load";
+import type { BridgeEnv } from "./context";
+import { BridgeError, errorResponse } from "./errors";
+import { consumerRoutes } from "./routes/consumer";
+import { eventRoutes } from "./routes/events";
+import { robotRoutes } from "./routes/robot";
+
+export const app = new Hono<BridgeEnv>();
+
+app.use(requestId());
+
+app.get("/", (c) =>
+  c.json({ name: "dingtalk-fallback-bridge", routes: ["/dingtalk/:app/robot", "/dingtalk/:app/events", "/v1/:app/*"] }),
+);
+app.route("/", robotRoutes);
+app.route("/", eventRoutes);
+app.route("/", consumerRoutes);
+
+app.notFound((c) => errorResponse(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
+
+app.onError((error, c) => {
+  if (error instanceof BridgeError) return errorResponse(c, error.status, error.code, error.message);
+  if (error instanceof HTTPException) {
+    return errorResponse(c, error.status as 400, "bad_request", error.message || "the request was refused");
+  }
+  if (error instanceof ConfigError) {
+    // The operator's mistake, not the caller's: say which setting, never its value.
+    console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), config: error.message }));
+    return errorResponse(c, 503, "bridge_misconfigured", error.message);
+  }
+  console.error(
+    JSON.stringify({ level: "error", requestId: c.get("requestId"), error: error.name, message: error.message }),
+  );
+  return errorResponse(c, 500, "internal_error", `unexpected failure; request id ${c.get("requestId")}`);
+});

@@ -1,0 +1,53 @@
+// The bodies and queries of the consumer API. Unknown keys are refused, so a typo is an error
+// rather than a silently ignored option.
+import { z } from "zod";
+
+const HOUR = 3_600_000;
+
+export const consumerId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 letters, digits or . _ : @ -");
+const leaseMs = z.number().int().min(1_000).max(12 * HOUR);
+const leaseIds = z.array(z.string().min(1).max(128)).min(1).max(100);
+
+export const pullSchema = z
+  .strictObject({
+    max: z.number().int().min(1).max(100).default(10),
+    waitMs: z.number().int().min(0).max(25_000).default(0),
+    leaseMs: leaseMs.optional(),
+    consumer: consumerId.optional(),
+    release: z.boolean().default(false),
+  })
+  .refine((p) => !p.release || p.consumer !== undefined, {
+    message: "release needs the consumer id whose leases to return",
+    path: ["release"],
+  });
+
+export const ackSchema = z.strictObject({ leaseIds });
+
+export const nackSchema = z.strictObject({
+  leaseIds,
+  delayMs: z.number().int().min(0).max(24 * HOUR).default(0),
+  reason: z.string().max(500).default("nacked by the consumer"),
+});
+
+export const extendSchema = z.strictObject({ leaseIds, leaseMs });
+
+export const heartbeatSchema = z.strictObject({
+  consumer: consumerId,
+  stream: z
+    .strictObject({
+      connected: z.boolean(),
+      lastMessageAt: z.number().int().min(0).max(8.64e15).optional(),
+      reconnects: z.array(z.number().int().min(0).max(8.64e15)).max(100).optional(),
+      msgIds: z.array(z.string().min(1).max(256)).max(500).optional(),
+    })
+    .optional(),
+});
+
+export const pageQuerySchema = z.strictObject({
+  afterSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const redriveSchema = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(1000).optional() });

@@ -1,0 +1,45 @@
+// Events as consumers receive them. The payload is spliced in as the exact JSON text DingTalk
+// sent, so no key, number or ordering is ever changed by a parse and re-serialise.
+import type { StoredEventRow } from "../inbox/event-store";
+
+export function leasedEventJson(r: StoredEventRow): string {
+  return withPayload(
+    {
+      id: r.id,
+      seq: r.seq,
+      kind: r.kind,
+      dedupKey: r.dedup_key,
+      receivedAt: r.received_at,
+      attempt: r.attempt,
+      leaseId: r.lease_id,
+      leaseExpiresAt: r.lease_expires_at,
+    },
+    r.payload,
+  );
+}
+
+export function storedEventJson(r: StoredEventRow): string {
+  return withPayload(
+    {
+      id: r.id,
+      seq: r.seq,
+      kind: r.kind,
+      dedupKey: r.dedup_key,
+      receivedAt: r.received_at,
+      state: r.state,
+      attempt: r.attempt,
+      lastReason: r.last_reason,
+      doneAt: r.done_at,
+    },
+    r.payload,
+  );
+}
+
+function withPayload(meta: Record<string, unknown>, payload: string): string {
+  return `${JSON.stringify(meta).slice(0, -1)},"payload":${payload}}`;
+}
+
+/** A JSON object whose `events` member is already-serialised events. */
+export function eventsDocument(events: string[], rest: Record<string, unknown>): string {
+  return `${JSON.stringify(rest).slice(0, -1)}${Object.keys(rest).length ? "," : ""}"events":[${events.join(",")}]}`;
+}

@@ -1,0 +1,85 @@
+// The consumer API under /v1/:app, for gateways that drain the inbox.
+import { Hono } from "hono";
+import type { BridgeEnv } from "../context";
+import {
+  ackSchema,
+  extendSchema,
+  heartbeatSchema,
+  nackSchema,
+  pageQuerySchema,
+  pullSchema,
+  redriveSchema,
+} from "../consumer-schemas";
+import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
+import { inboxFor } from "../inbox-stub";
+import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES, resolveApp } from "../middleware";
+import { parseWith, readBody } from "../read-json";
+
+export const consumerRoutes = new Hono<BridgeEnv>();
+
+consumerRoutes.use("/v1/:app/*", resolveApp, consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES));
+
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+consumerRoutes.post("/v1/:app/pull", async (c) => {
+  const body = await readBody(c, pullSchema, true);
+  const app = c.get("app").name;
+  const result = await inboxFor(c, app).pull({ app, ...body });
+  const doc = eventsDocument(result.events.map(leasedEventJson), {
+    mode: result.mode,
+    pollHintMs: result.pollHintMs,
+    released: result.released,
+  });
+  return c.body(doc, 200, JSON_HEADERS);
+});
+
+consumerRoutes.post("/v1/:app/ack", async (c) => {
+  const { leaseIds } = await readBody(c, ackSchema);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).ack(app, leaseIds));
+});
+
+consumerRoutes.post("/v1/:app/nack", async (c) => {
+  const body = await readBody(c, nackSchema);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).nack(app, body.leaseIds, body.delayMs, body.reason));
+});
+
+consumerRoutes.post("/v1/:app/extend", async (c) => {
+  const body = await readBody(c, extendSchema);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).extend(app, body.leaseIds, body.leaseMs));
+});
+
+consumerRoutes.post("/v1/:app/heartbeat", async (c) => {
+  const body = await readBody(c, heartbeatSchema);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).heartbeat({ app, consumer: body.consumer, stream: body.stream }));
+});
+
+consumerRoutes.get("/v1/:app/status", async (c) => {
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).status(app));
+});
+
+consumerRoutes.get("/v1/:app/events", async (c) => {
+  const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
+  const app = c.get("app").name;
+  const rows = await inboxFor(c, app).history(app, afterSeq, limit);
+  const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
+  return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
+});
+
+consumerRoutes.get("/v1/:app/dead-letters", async (c) => {
+  const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
+  const app = c.get("app").name;
+  const rows = await inboxFor(c, app).deadLetters(app, afterSeq, limit);
+  const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
+  return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
+});
+
+consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
+  const { ids } = await readBody(c, redriveSchema, true);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).redrive(app, ids ?? null));
+});

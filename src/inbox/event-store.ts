@@ -1,0 +1,257 @@
+// The event queue over the `events` table. Every query on a hot path (ingest, pull, ack) goes
+// through an index and touches at most the rows it returns; nothing scans the backlog.
+
+export type EventKind = "robot" | "event";
+export type EventState = "ready" | "leased" | "acked" | "dead" | "suppressed";
+
+export interface NewEvent {
+  id: string;
+  kind: EventKind;
+  dedupKey: string;
+  receivedAt: number;
+  /** The JSON text exactly as DingTalk sent it (decrypted, for events). */
+  payload: string;
+  conversationId: string | null;
+  /** The robot msgId, checked against what the gateway already got over Stream. */
+  streamMsgId: string | null;
+}
+
+export type StoredEventRow = {
+  seq: number;
+  id: string;
+  kind: EventKind;
+  dedup_key: string;
+  received_at: number;
+  payload: string;
+  state: EventState;
+  attempt: number;
+  lease_id: string | null;
+  lease_expires_at: number | null;
+  consumer: string | null;
+  last_reason: string | null;
+  done_at: number | null;
+};
+
+export interface LeaseRequest {
+  max: number;
+  now: number;
+  leaseMs: number;
+  consumer: string | null;
+}
+
+export interface QueueCounts {
+  ready: number;
+  leased: number;
+  dead: number;
+  oldestReadyReceivedAt: number | null;
+}
+
+const ROW = `seq, id, kind, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
+  consumer, last_reason, done_at`;
+
+export class EventStore {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly maxAttempts: () => number,
+  ) {}
+
+  /** Commits one event unless its dedup key is already stored; answers whether it was new. */
+  insert(e: NewEvent): boolean {
+    const rows = this.sql
+      .exec(
+        `INSERT INTO events (id, kind, dedup_key, received_at, payload, state, visible_at, conversation_id)
+         VALUES (?, ?, ?, ?, ?,
+           CASE WHEN EXISTS (SELECT 1 FROM stream_seen WHERE msg_id = ?) THEN 'suppressed' ELSE 'ready' END,
+           ?, ?)
+         ON CONFLICT (dedup_key) DO NOTHING
+         RETURNING seq`,
+        e.id,
+        e.kind,
+        e.dedupKey,
+        e.receivedAt,
+        e.payload,
+        e.streamMsgId,
+        e.receivedAt,
+        e.conversationId,
+      )
+      .toArray();
+    return rows.length === 1;
+  }
+
+  /** Leases up to `max` visible ready events, oldest first; each lease raises `attempt`. */
+  lease(req: LeaseRequest): StoredEventRow[] {
+    const rows = this.sql
+      .exec<StoredEventRow>(
+        `UPDATE events
+            SET state = 'leased', attempt = attempt + 1, lease_id = 'lse_' || lower(hex(randomblob(12))),
+                lease_expires_at = ?, consumer = ?
+          WHERE seq IN (SELECT seq FROM events WHERE state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?)
+          RETURNING ${ROW}`,
+        req.now + req.leaseMs,
+        req.consumer,
+        req.now,
+        req.max,
+      )
+      .toArray();
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+
+  ack(leaseIds: readonly string[], now: number): string[] {
+    return this.sql
+      .exec<{ lease_id: string }>(
+        `UPDATE events SET state = 'acked', done_at = ?
+          WHERE state = 'leased' AND lease_id IN (SELECT value FROM json_each(?))
+          RETURNING lease_id`,
+        now,
+        JSON.stringify(leaseIds),
+      )
+      .toArray()
+      .map((r) => r.lease_id);
+  }
+
+  extend(leaseIds: readonly string[], expiresAt: number): string[] {
+    return this.sql
+      .exec<{ lease_id: string }>(
+        `UPDATE events SET lease_expires_at = ?
+          WHERE state = 'leased' AND lease_id IN (SELECT value FROM json_each(?))
+          RETURNING lease_id`,
+        expiresAt,
+        JSON.stringify(leaseIds),
+      )
+      .toArray()
+      .map((r) => r.lease_id);
+  }
+
+  /** Nack: back to the queue after `delayMs`, or to the dead letters once attempts are spent. */
+  nack(leaseIds: readonly string[], now: number, delayMs: number, reason: string): { leaseId: string; dead: boolean }[] {
+    return this.returnToQueue(
+      "lease_id IN (SELECT value FROM json_each(?))",
+      [JSON.stringify(leaseIds)],
+      now + delayMs,
+      reason,
+      now,
+    );
+  }
+
+  /** A restarted consumer hands back everything still leased to its id. */
+  release(consumer: string, now: number): number {
+    return this.returnToQueue("consumer = ?", [consumer], now, "released by its consumer on restart", now).length;
+  }
+
+  /** Leases that ran out come back; answers how many. */
+  reclaimExpired(now: number): number {
+    return this.returnToQueue("lease_expires_at <= ?", [now], now, "lease expired", now).length;
+  }
+
+  private returnToQueue(
+    where: string,
+    params: unknown[],
+    visibleAt: number,
+    reason: string,
+    now: number,
+  ): { leaseId: string; dead: boolean }[] {
+    return this.sql
+      .exec<{ lease_id: string; state: string }>(
+        `UPDATE events
+            SET state = CASE WHEN attempt >= ? THEN 'dead' ELSE 'ready' END,
+                done_at = CASE WHEN attempt >= ? THEN ? ELSE NULL END,
+                visible_at = ?, last_reason = ?, lease_expires_at = NULL, consumer = NULL
+          WHERE state = 'leased' AND ${where}
+          RETURNING lease_id, state`,
+        this.maxAttempts(),
+        this.maxAttempts(),
+        now,
+        visibleAt,
+        reason,
+        ...params,
+      )
+      .toArray()
+      .map((r) => ({ leaseId: r.lease_id, dead: r.state === "dead" }));
+  }
+
+  /** Events the gateway already got over Stream are never handed out. */
+  suppressStreamDuplicates(msgIds: readonly string[], now: number): number {
+    if (msgIds.length === 0) return 0;
+    const json = JSON.stringify(msgIds);
+    this.sql.exec(
+      `INSERT INTO stream_seen (msg_id, seen_at) SELECT value, ? FROM json_each(?) WHERE true
+       ON CONFLICT (msg_id) DO UPDATE SET seen_at = excluded.seen_at`,
+      now,
+      json,
+    );
+    return this.sql.exec(
+      `UPDATE events SET state = 'suppressed', done_at = ?, last_reason = 'already delivered over Stream'
+        WHERE state = 'ready' AND dedup_key IN (SELECT 'robot:' || value FROM json_each(?))
+        RETURNING seq`,
+      now,
+      json,
+    ).toArray().length;
+  }
+
+  counts(): QueueCounts {
+    const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
+    const oldest = this.sql
+      .exec<{ received_at: number }>("SELECT received_at FROM events WHERE state = 'ready' ORDER BY seq LIMIT 1")
+      .toArray()[0];
+    return {
+      ready: one("SELECT COUNT(*) AS n FROM events WHERE state = 'ready'"),
+      leased: one("SELECT COUNT(*) AS n FROM events WHERE state = 'leased'"),
+      dead: one("SELECT COUNT(*) AS n FROM events WHERE state = 'dead'"),
+      oldestReadyReceivedAt: oldest?.received_at ?? null,
+    };
+  }
+
+  history(afterSeq: number, limit: number): StoredEventRow[] {
+    return this.sql
+      .exec<StoredEventRow>(`SELECT ${ROW} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+      .toArray();
+  }
+
+  deadLetters(afterSeq: number, limit: number): StoredEventRow[] {
+    return this.sql
+      .exec<StoredEventRow>(
+        `SELECT ${ROW} FROM events WHERE state = 'dead' AND seq > ? ORDER BY seq LIMIT ?`,
+        afterSeq,
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Dead letters back into the queue with fresh attempts: the named ids, or all when none are named. */
+  redrive(ids: readonly string[] | null, now: number): number {
+    const filter = ids ? "AND id IN (SELECT value FROM json_each(?))" : "";
+    return this.sql.exec(
+      `UPDATE events SET state = 'ready', attempt = 0, visible_at = ?, done_at = NULL
+        WHERE state = 'dead' ${filter}
+        RETURNING seq`,
+      now,
+      ...(ids ? [JSON.stringify(ids)] : []),
+    ).toArray().length;
+  }
+
+  /** The next moment something queued changes by itself: a lease running out or a delay ending. */
+  nextDeadline(now: number): number | null {
+    const lease = this.sql
+      .exec<{ t: number | null }>("SELECT MIN(lease_expires_at) AS t FROM events WHERE state = 'leased'")
+      .one().t;
+    const delayed = this.sql
+      .exec<{ t: number | null }>("SELECT MIN(visible_at) AS t FROM events WHERE state = 'ready' AND visible_at > ?", now)
+      .one().t;
+    const times = [lease, delayed].filter((t): t is number => typeof t === "number");
+    return times.length ? Math.min(...times) : null;
+  }
+
+  /** Drops everything received before `cutoff`, in bounded batches. */
+  sweep(cutoff: number): number {
+    let removed = 0;
+    for (;;) {
+      const n = this.sql
+        .exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? LIMIT 5000) RETURNING seq", cutoff)
+        .toArray().length;
+      removed += n;
+      if (n < 5000) break;
+    }
+    this.sql.exec("DELETE FROM stream_seen WHERE seen_at < ?", cutoff);
+    return removed;
+  }
+}

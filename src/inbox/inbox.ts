@@ -1,0 +1,326 @@
+// One inbox per app: a SQLite-backed Durable Object that commits every verified callback before
+// DingTalk gets its 200, leases events to consumers, and runs the mode machine from one alarm.
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../config/load";
+import type { Tunables } from "../config/tunables";
+import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
+import { type Clock, systemClock } from "../lib/clock";
+import { newId } from "../lib/ids";
+import { AlertOutbox } from "./alert-outbox";
+import { type AppState, AppStateStore } from "./app-state";
+import { ConsumerRegistry } from "./consumer-registry";
+import { EventStore, type StoredEventRow } from "./event-store";
+import { Waiters } from "./long-poll";
+import { migrate } from "./migrations";
+import { type MachineInput, nextDeadline, pollHintMs, step } from "./mode-machine";
+import type { HeartbeatRequest, IngestRequest, IngestResult, PullRequest, PullResult } from "./types";
+
+const HOUR = 3_600_000;
+
+export class Inbox extends DurableObject<Env> {
+  /** Replaced by tests that drive time-based behaviour by hand. */
+  clock: Clock = systemClock;
+
+  private readonly events: EventStore;
+  private readonly appState: AppStateStore;
+  private readonly consumers: ConsumerRegistry;
+  private readonly alerts: AlertOutbox;
+  private readonly waiters = new Waiters();
+  private state: AppState;
+  private alarmAt: number | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    migrate(sql);
+    this.events = new EventStore(sql, () => this.tunables.maxAttempts);
+    this.appState = new AppStateStore(sql);
+    this.consumers = new ConsumerRegistry(sql);
+    this.alerts = new AlertOutbox(sql);
+    this.state = this.appState.load();
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  private get tunables(): Tunables {
+    return loadConfig(this.env).tunables;
+  }
+
+  // ---- ingress ---------------------------------------------------------------------------------
+
+  async ingest(req: IngestRequest): Promise<IngestResult> {
+    const now = this.clock.now();
+    this.adopt(req.app);
+    const stored = this.events.insert({
+      id: newId("evt"),
+      kind: req.kind,
+      dedupKey: req.dedupKey,
+      receivedAt: now,
+      payload: req.payload,
+      conversationId: req.conversationId,
+      streamMsgId: req.msgId,
+    });
+    const c = this.state.counters;
+    if (!stored) c.duplicates += 1;
+    else if (req.kind === "robot") c.callbacksAccepted += 1;
+    else c.eventsAccepted += 1;
+    if (req.kind === "robot") this.apply({ type: "callback", at: now });
+    else this.appState.save(this.state);
+    const offlineReply = stored && req.kind === "robot" ? this.offlineReplyFor(req.conversationId) : null;
+    if (stored) this.waiters.wakeAll();
+    await this.armAlarm(now + this.sweepIntervalMs());
+    return { stored, offlineReply };
+  }
+
+  /** The offline text goes to each conversation once per outage. */
+  private offlineReplyFor(conversationId: string | null): string | null {
+    const text = this.tunables.offlineReplyText;
+    const since = this.state.machine.outageSince;
+    if (!text || since === null || !conversationId) return null;
+    const fresh = this.ctx.storage.sql
+      .exec(
+        `INSERT INTO offline_replies (conversation_id, outage_since) VALUES (?, ?)
+         ON CONFLICT (conversation_id) DO UPDATE SET outage_since = excluded.outage_since
+           WHERE offline_replies.outage_since <> excluded.outage_since
+         RETURNING conversation_id`,
+        conversationId,
+        since,
+      )
+      .toArray();
+    return fresh.length ? text : null;
+  }
+
+  // ---- consumers -------------------------------------------------------------------------------
+
+  async pull(req: PullRequest): Promise<PullResult> {
+    this.adopt(req.app);
+    const consumer = req.consumer ?? null;
+    const leaseMs = req.leaseMs ?? this.tunables.leaseMs;
+    let released = 0;
+    {
+      const now = this.clock.now();
+      if (req.release && consumer) released = this.events.release(consumer, now);
+      this.reclaim(now);
+      this.state.lastPullAt = now;
+      if (consumer) this.consumers.seen(consumer, now);
+      this.apply({ type: "pull", at: now, consumer: consumer ?? "(anonymous)" });
+    }
+    const deadline = Date.now() + req.waitMs;
+    for (;;) {
+      const now = this.clock.now();
+      const events = this.events.lease({ max: req.max, now, leaseMs, consumer });
+      if (events.length) {
+        this.state.counters.leased += events.length;
+        this.appState.save(this.state);
+        await this.armAlarm(now + leaseMs);
+      }
+      const remaining = deadline - Date.now();
+      if (events.length || remaining <= 0) {
+        if (released) this.waiters.wakeAll();
+        return { events, released, ...this.modeView() };
+      }
+      await this.waiters.wait(remaining);
+    }
+  }
+
+  async ack(app: string, leaseIds: string[]) {
+    this.adopt(app);
+    const acked = this.events.ack(leaseIds, this.clock.now());
+    this.state.counters.acked += acked.length;
+    this.appState.save(this.state);
+    return { acked, stale: notIn(leaseIds, acked) };
+  }
+
+  async nack(app: string, leaseIds: string[], delayMs: number, reason: string) {
+    this.adopt(app);
+    const now = this.clock.now();
+    const returned = this.events.nack(leaseIds, now, delayMs, reason);
+    const dead = returned.filter((r) => r.dead).map((r) => r.leaseId);
+    const requeued = returned.filter((r) => !r.dead).map((r) => r.leaseId);
+    this.state.counters.nacked += returned.length;
+    this.state.counters.deadLettered += dead.length;
+    this.appState.save(this.state);
+    if (requeued.length) {
+      if (delayMs === 0) this.waiters.wakeAll();
+      else await this.armAlarm(now + delayMs);
+    }
+    return { requeued, deadLettered: dead, stale: notIn(leaseIds, returned.map((r) => r.leaseId)) };
+  }
+
+  async extend(app: string, leaseIds: string[], leaseMs: number) {
+    this.adopt(app);
+    const leaseExpiresAt = this.clock.now() + leaseMs;
+    const extended = this.events.extend(leaseIds, leaseExpiresAt);
+    return { extended, leaseExpiresAt, stale: notIn(leaseIds, extended) };
+  }
+
+  async heartbeat(req: HeartbeatRequest) {
+    this.adopt(req.app);
+    const now = this.clock.now();
+    const { msgIds, ...stream } = req.stream ?? {};
+    this.consumers.seen(req.consumer, now, req.stream ? (stream as HeartbeatRequest["stream"]) : undefined);
+    let suppressed = 0;
+    if (msgIds?.length) {
+      suppressed = this.events.suppressStreamDuplicates(msgIds, now);
+      this.state.counters.streamSuppressed += suppressed;
+    }
+    this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream: req.stream ? { ...stream, connected: req.stream.connected } : undefined });
+    await this.armAlarm(nextDeadline(this.state.machine, this.tunables) ?? now + this.sweepIntervalMs());
+    return { suppressed, ...this.modeView() };
+  }
+
+  // ---- reading ---------------------------------------------------------------------------------
+
+  async status(app: string) {
+    this.adopt(app);
+    const now = this.clock.now();
+    const counts = this.events.counts();
+    const m = this.state.machine;
+    return {
+      app,
+      now,
+      ...this.modeView(),
+      consumers: {
+        state: m.consumers,
+        lastSeenAt: m.lastConsumerSeenAt,
+        list: this.consumers.list(),
+      },
+      routing: m.routing,
+      depth: counts.ready + counts.leased,
+      ready: counts.ready,
+      leased: counts.leased,
+      deadLetters: counts.dead,
+      oldestReadyAgeMs: counts.oldestReadyReceivedAt === null ? null : now - counts.oldestReadyReceivedAt,
+      lastCallbackAt: m.lastCallbackAt,
+      lastPullAt: this.state.lastPullAt,
+      lastStreamMessageAt: m.lastStreamMessageAt,
+      stream: { connected: m.streamConnected, recentReconnects: m.reconnects },
+      incidents: [
+        ...(m.outageSince === null ? [] : [{ incident: "consumers_detached", since: m.outageSince }]),
+        ...(m.stallSince === null ? [] : [{ incident: "stuck_routing", since: m.stallSince }]),
+      ],
+      transitions: this.appState.recentTransitions(50),
+      alerts: this.alerts.recent(20),
+      counters: this.state.counters,
+      nextAlarmAt: this.alarmAt,
+    };
+  }
+
+  async history(app: string, afterSeq: number, limit: number): Promise<StoredEventRow[]> {
+    this.adopt(app);
+    return this.events.history(afterSeq, limit);
+  }
+
+  async deadLetters(app: string, afterSeq: number, limit: number): Promise<StoredEventRow[]> {
+    this.adopt(app);
+    return this.events.deadLetters(afterSeq, limit);
+  }
+
+  async redrive(app: string, ids: string[] | null) {
+    this.adopt(app);
+    const redriven = this.events.redrive(ids, this.clock.now());
+    if (redriven) this.waiters.wakeAll();
+    return { redriven };
+  }
+
+  // ---- time ------------------------------------------------------------------------------------
+
+  /** One alarm serves every deadline: leases, delays, silence thresholds, alert retries, retention. */
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.clock.now();
+    this.reclaim(now);
+    this.apply({ type: "tick", at: now });
+    this.sweep(now);
+    this.waiters.wakeAll();
+    await this.flushAlerts(now);
+    await this.armAlarm(this.nextWake(this.clock.now()));
+  }
+
+  private nextWake(now: number): number {
+    const t = this.tunables;
+    const candidates = [
+      now + this.sweepIntervalMs(),
+      this.events.nextDeadline(now),
+      nextDeadline(this.state.machine, t),
+      this.alerts.nextDue(),
+    ].filter((x): x is number => typeof x === "number");
+    return Math.max(now, Math.min(...candidates));
+  }
+
+  /** Arms the alarm for `at` unless it is already due earlier; a late alarm re-arms itself. */
+  private async armAlarm(at: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private reclaim(now: number): void {
+    const returned = this.events.reclaimExpired(now);
+    if (!returned) return;
+    this.state.counters.expired += returned;
+    this.appState.save(this.state);
+    this.waiters.wakeAll();
+  }
+
+  private sweep(now: number): void {
+    const cutoff = now - this.tunables.retentionMs;
+    this.events.sweep(cutoff);
+    this.appState.sweep(cutoff);
+    this.consumers.sweep(cutoff);
+    this.alerts.sweep(cutoff);
+  }
+
+  private sweepIntervalMs(): number {
+    return Math.max(1000, Math.min(HOUR, Math.floor(this.tunables.retentionMs / 4)));
+  }
+
+  private async flushAlerts(now: number): Promise<void> {
+    const sinkUrl = this.tunables.alertWebhookUrl;
+    const due = this.alerts.due(now);
+    for (const alert of due) {
+      if (!sinkUrl) {
+        this.alerts.sent(alert.id, now);
+        continue;
+      }
+      const request = await buildAlertRequest(
+        sinkUrl,
+        this.tunables.alertWebhookSecret,
+        { app: this.state.app ?? "unknown", incident: alert.incident, phase: alert.phase, title: alert.title, text: alert.text, at: alert.createdAt },
+        now,
+      );
+      const error = await sendAlert(request);
+      if (error === null) this.alerts.sent(alert.id, this.clock.now());
+      else this.alerts.failed(alert.id, this.clock.now(), alert.attempts + 1, error);
+    }
+  }
+
+  // ---- the mode machine ------------------------------------------------------------------------
+
+  private apply(input: MachineInput): void {
+    const out = step(this.state.machine, input, this.tunables);
+    this.state.machine = out.state;
+    this.appState.record(out.transitions);
+    if (out.alerts.length) {
+      this.alerts.add(out.alerts);
+      // Alerts leave from the alarm, never from the request that raised them.
+      void this.armAlarm(input.at);
+    }
+    this.appState.save(this.state);
+  }
+
+  private modeView() {
+    return { mode: this.state.machine.mode, pollHintMs: pollHintMs(this.state.machine, this.tunables) };
+  }
+
+  /** The object learns its app name from the first request, for alerts raised by the alarm. */
+  private adopt(app: string): void {
+    if (this.state.app === null) this.state.app = app;
+  }
+}
+
+function notIn(all: readonly string[], some: readonly string[]): string[] {
+  const set = new Set(some);
+  return all.filter((x) => !set.has(x));
+}

@@ -1,0 +1,72 @@
+// The inbox schema. Each entry runs once, in order, inside the Durable Object's constructor; new
+// entries only ever add (tables, columns, indexes), so an older object upgrades in place.
+
+const MIGRATIONS: readonly string[] = [
+  // v1: the event queue, which is also the dedup table (dedup_key is unique for as long as the row
+  // is kept, that is for the retention window), and the app's own state.
+  `CREATE TABLE events (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     dedup_key TEXT NOT NULL UNIQUE,
+     received_at INTEGER NOT NULL,
+     payload TEXT NOT NULL,
+     state TEXT NOT NULL,
+     visible_at INTEGER NOT NULL,
+     attempt INTEGER NOT NULL DEFAULT 0,
+     lease_id TEXT,
+     lease_expires_at INTEGER,
+     consumer TEXT,
+     last_reason TEXT,
+     done_at INTEGER,
+     conversation_id TEXT
+   );
+   CREATE INDEX events_ready ON events(seq) WHERE state = 'ready';
+   CREATE INDEX events_delayed ON events(visible_at) WHERE state = 'ready';
+   CREATE INDEX events_leased ON events(lease_expires_at) WHERE state = 'leased';
+   CREATE INDEX events_lease_id ON events(lease_id) WHERE state = 'leased';
+   CREATE INDEX events_consumer ON events(consumer) WHERE state = 'leased';
+   CREATE INDEX events_dead ON events(seq) WHERE state = 'dead';
+   CREATE INDEX events_received ON events(received_at);
+   CREATE TABLE app_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+  // v2: what the mode machine remembers and does.
+  `CREATE TABLE transitions (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     subject TEXT NOT NULL,
+     from_state TEXT NOT NULL,
+     to_state TEXT NOT NULL,
+     reason TEXT NOT NULL
+   );
+   CREATE TABLE consumers (id TEXT PRIMARY KEY, last_seen_at INTEGER NOT NULL, stream TEXT);
+   CREATE TABLE stream_seen (msg_id TEXT PRIMARY KEY, seen_at INTEGER NOT NULL);
+   CREATE INDEX stream_seen_at ON stream_seen(seen_at);
+   CREATE TABLE offline_replies (conversation_id TEXT PRIMARY KEY, outage_since INTEGER NOT NULL);
+   CREATE TABLE alerts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     created_at INTEGER NOT NULL,
+     incident TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     title TEXT NOT NULL,
+     text TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER NOT NULL,
+     sent_at INTEGER,
+     last_error TEXT
+   );
+   CREATE INDEX alerts_pending ON alerts(next_at) WHERE sent_at IS NULL;`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  let version = row?.version ?? 0;
+  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (0)");
+  while (version < MIGRATIONS.length) {
+    sql.exec(MIGRATIONS[version]!);
+    version += 1;
+    sql.exec("UPDATE schema_version SET version = ?", version);
+  }
+}
