@@ -25,6 +25,8 @@ app.notFound((c) => errorResponse(c, 404, "not_found", `no route ${c.req.method}
 app.onError((error, c) => {
   if (error instanceof BridgeError) return errorResponse(c, error.status, error.code, error.message);
   if (error instanceof HTTPException) {
+    // Hono's auth middleware builds its own response, already in our error shape.
+    if (error.res) return error.getResponse();
     return errorResponse(c, error.status as 400, "bad_request", error.message || "the request was refused");
   }
   if (error instanceof ConfigError) {

@@ -20,6 +20,8 @@ const HOUR = 3_600_000;
 export class Inbox extends DurableObject<Env> {
   /** Replaced by tests that drive time-based behaviour by hand. */
   clock: Clock = systemClock;
+  /** Set by tests that need other thresholds than the Worker's vars. */
+  tunableOverrides: Partial<Tunables> | null = null;
 
   private readonly events: EventStore;
   private readonly appState: AppStateStore;
@@ -44,7 +46,8 @@ export class Inbox extends DurableObject<Env> {
   }
 
   private get tunables(): Tunables {
-    return loadConfig(this.env).tunables;
+    const base = loadConfig(this.env).tunables;
+    return this.tunableOverrides ? { ...base, ...this.tunableOverrides } : base;
   }
 
   // ---- ingress ---------------------------------------------------------------------------------

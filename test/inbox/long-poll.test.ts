@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
+import { inboxWithClock, ingestRobot } from "../support/inbox";
+
+describe("long poll", () => {
+  it("answers as soon as an event commits, not at the end of waitMs", async () => {
+    const app = freshApp();
+    const started = Date.now();
+    const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await postRobot(app, robotMessage({ text: "wake" }));
+    const { events } = await waiting;
+    expect(events).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("wakes when a lease comes back through a nack", async () => {
+    const app = freshApp();
+    await ingestRobot(app, "m1");
+    const { events } = await consumerJson(app, "pull", {});
+    const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await consumerJson(app, "nack", { leaseIds: [events[0].leaseId] });
+    expect((await waiting).events[0]).toMatchObject({ seq: 1, attempt: 2 });
+  });
+
+  it("wakes when an expired lease is reclaimed by the alarm", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await ingestRobot(app, "m1");
+    await consumerJson(app, "pull", { leaseMs: 2_000 });
+    const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    await inbox.advance(2_000);
+    expect((await waiting).events[0]).toMatchObject({ seq: 1, attempt: 2 });
+  });
+
+  it("answers empty after waitMs when nothing arrives", async () => {
+    const app = freshApp();
+    const started = Date.now();
+    const res = await consumerJson(app, "pull", { waitMs: 300 });
+    expect(res.events).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(res).toMatchObject({ mode: "unknown", pollHintMs: 0 });
+  });
+
+  it("many waiters share the events that arrive, none handed out twice", async () => {
+    const app = freshApp();
+    const waiters = Array.from({ length: 5 }, (_, i) => consumerJson(app, "pull", { waitMs: 1_500, consumer: `c${i}` }));
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3; i++) await ingestRobot(app, `m${i}`);
+    const got = (await Promise.all(waiters)).flatMap((r) => r.events.map((e: any) => e.seq));
+    expect(got.sort()).toEqual([1, 2, 3]);
+  });
+});

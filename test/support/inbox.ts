@@ -1,0 +1,39 @@
+// Direct access to one app's inbox object, with a clock the test moves by hand.
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { ManualClock } from "../../src/lib/clock";
+import type { Inbox } from "../../src/inbox/inbox";
+import type { Tunables } from "../../src/config/tunables";
+
+export async function inboxWithClock(app: string, start = Date.now()) {
+  const stub = env.INBOX.getByName(app);
+  const clock = new ManualClock(start);
+  await runInDurableObject(stub, (inbox: Inbox) => {
+    inbox.clock = clock;
+  });
+  return {
+    stub,
+    clock,
+    /** Moves the clock and runs the alarm, as the runtime would once the time comes. */
+    async advance(ms: number) {
+      clock.advance(ms);
+      await runDurableObjectAlarm(stub);
+    },
+    set(overrides: Partial<Tunables>) {
+      return runInDurableObject(stub, (inbox: Inbox) => {
+        inbox.tunableOverrides = overrides;
+      });
+    },
+  };
+}
+
+export function ingestRobot(app: string, msgId: string, extra: Record<string, unknown> = {}) {
+  const payload = JSON.stringify({ msgId, msgtype: "text", text: { content: msgId }, conversationId: "cid", ...extra });
+  return env.INBOX.getByName(app).ingest({
+    app,
+    kind: "robot",
+    dedupKey: `robot:${msgId}`,
+    payload,
+    conversationId: (extra.conversationId as string) ?? "cid",
+    msgId,
+  });
+}
