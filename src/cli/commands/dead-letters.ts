@@ -1,0 +1,37 @@
+import { type Command, CONNECTION_HELP, connect, EXIT, parse, UsageError, writeLine } from "../common";
+
+export const deadLetters: Command = {
+  name: "dead-letters",
+  summary: "list dead letters (NDJSON), or redrive them into the queue",
+  help: `Usage: dtbridge dead-letters [list]
+       dtbridge dead-letters redrive [--id ID ...] | --all
+
+list      prints every dead letter as one JSON line, with its attempts and last reason
+redrive   puts the named events (or --all) back into the queue with fresh attempts
+
+${CONNECTION_HELP}`,
+  async run(argv) {
+    const { values, positionals } = parse(argv, { id: { type: "string", multiple: true }, all: { type: "boolean" } }, true);
+    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    const action = positionals[0] ?? "list";
+    const client = connect(values);
+    if (action === "list") {
+      let after = 0;
+      for (;;) {
+        const page = await client.deadLetters(after, 500);
+        for (const e of page.events) await writeLine(JSON.stringify(e));
+        if (page.events.length < 500) break;
+        after = page.nextAfterSeq;
+      }
+      return EXIT.ok;
+    }
+    if (action === "redrive") {
+      if (!values.all && !values.id?.length) throw new UsageError("redrive needs --id ID (repeatable) or --all");
+      const { redriven } = await client.redrive(values.all ? undefined : values.id);
+      process.stderr.write(`redriven: ${redriven}\n`);
+      await writeLine(JSON.stringify({ redriven }));
+      return EXIT.ok;
+    }
+    throw new UsageError(`unknown dead-letters action "${action}": use list or redrive`);
+  },
+};

@@ -1,0 +1,85 @@
+import { spawn } from "node:child_process";
+import { drain } from "../../client/drain";
+import type { BridgeEvent } from "../../client/types";
+import { type Command, CONNECTION_HELP, connect, EXIT, intOption, parse, stopSignal, UsageError } from "../common";
+
+export const drainCommand: Command = {
+  name: "drain",
+  summary: "hand each payload to a command on stdin; ack on exit 0, nack otherwise",
+  help: `Usage: dtbridge drain --exec CMD [options]
+
+For each event, oldest first, runs CMD with /bin/sh and writes the event's payload (the JSON DingTalk
+sent) to its standard input. Exit 0 acks the event; any other exit, or a timeout, nacks it with
+backoff, until MAX_ATTEMPTS sends it to the dead letters. The command also gets DTBRIDGE_EVENT_ID,
+DTBRIDGE_EVENT_KIND, DTBRIDGE_EVENT_SEQ and DTBRIDGE_EVENT_ATTEMPT in its environment.
+Progress goes to stderr. SIGINT/SIGTERM finish the running command, return the rest, and exit 0.
+
+Options:
+  --exec CMD         the command (required)
+  --timeout MS       kill the command after MS (default 300000)
+  --max N            events per pull (1-100, default 10)
+  --wait MS          long-poll wait per pull (0-25000, default 20000)
+  --lease MS         lease length (default: the bridge's LEASE_MS)
+  --retry-delay MS   first retry delay, doubled per attempt (default 1000)
+  --once             stop when the queue is empty (exit ${EXIT.empty} if nothing came)
+${CONNECTION_HELP}`,
+  async run(argv) {
+    const { values } = parse(argv, {
+      exec: { type: "string" },
+      timeout: { type: "string" },
+      max: { type: "string" },
+      wait: { type: "string" },
+      lease: { type: "string" },
+      "retry-delay": { type: "string" },
+      once: { type: "boolean" },
+    });
+    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (!values.exec) throw new UsageError("drain needs --exec CMD");
+    const client = connect(values);
+    const timeoutMs = intOption(values.timeout, "timeout", 300_000, 1);
+    const retryBase = intOption(values["retry-delay"], "retry-delay", 1_000, 0);
+    const stop = new AbortController();
+    let handled = 0;
+    const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs).then(() => void handled++), {
+      signal: AbortSignal.any([stopSignal(), stop.signal]),
+      max: intOption(values.max, "max", 10, 1, 100),
+      waitMs: values.once ? 0 : intOption(values.wait, "wait", 20_000, 0, 25_000),
+      leaseMs: values.lease === undefined ? undefined : intOption(values.lease, "lease", 60_000, 1_000),
+      retryDelayMs: (attempt) => Math.min(retryBase * 2 ** Math.max(0, attempt - 1), 300_000),
+      onPull: (count) => {
+        if (values.once && count === 0) stop.abort();
+      },
+      onError: (error, context) => process.stderr.write(`dtbridge drain: ${context}: ${(error as Error).message ?? error}\n`),
+    });
+    process.stderr.write(`dtbridge drain: ${stats.acked} acked, ${stats.nacked} nacked\n`);
+    return values.once && stats.acked + stats.nacked === 0 ? EXIT.empty : EXIT.ok;
+  },
+};
+
+function runCommand(command: string, event: BridgeEvent, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", command], {
+      stdio: ["pipe", "inherit", "inherit"],
+      env: {
+        ...process.env,
+        DTBRIDGE_EVENT_ID: event.id,
+        DTBRIDGE_EVENT_KIND: event.kind,
+        DTBRIDGE_EVENT_SEQ: String(event.seq),
+        DTBRIDGE_EVENT_ATTEMPT: String(event.attempt),
+      },
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(signal ? `command killed by ${signal}` : `command exited ${code}`));
+    });
+    // A command that ignores its input closes stdin early; that is its business, not a failure.
+    child.stdin.on("error", () => {});
+    child.stdin.end(JSON.stringify(event.payload));
+  });
+}

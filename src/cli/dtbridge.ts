@@ -1,0 +1,45 @@
+// dtbridge: the bridge's command line. Every command has --help; exit codes are in common.ts.
+import { type Command, EXIT, exitCodeFor } from "./common";
+import { deadLetters } from "./commands/dead-letters";
+import { drainCommand } from "./commands/drain";
+import { history } from "./commands/history";
+import { simulate } from "./commands/simulate";
+import { status } from "./commands/status";
+import { tail } from "./commands/tail";
+
+const COMMANDS: Command[] = [tail, drainCommand, status, history, deadLetters, simulate];
+
+const USAGE = `Usage: dtbridge <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join("\n")}
+
+Environment: DTBRIDGE_URL, DTBRIDGE_APP (default "default"), DTBRIDGE_TOKEN, DTBRIDGE_CONSUMER;
+each has a flag (--url, --app, --token, --consumer). Run "dtbridge <command> --help" for more.
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 auth refused (401), 4 unknown app (404),
+5 bridge unreachable, 6 nothing to do (--once on an empty queue).`;
+
+async function main(argv: string[]): Promise<number> {
+  // A closed pipe (dtbridge tail | head) ends output quietly; unacked events simply come back.
+  process.stdout.on("error", () => {});
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`dtbridge: unknown command "${name}"\n\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    return exitCodeFor(error);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,102 @@
+// A typed client for the bridge's consumer API; runs wherever fetch does (Node 20, Workers, Deno).
+import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors";
+import type { HeartbeatResponse, Page, PullOptions, PullResponse, StoredEvent, StreamReport } from "./types";
+
+export interface BridgeClientOptions {
+  url: string;
+  token: string;
+  app?: string;
+  /** A stable id per gateway instance: a restart with the same id takes its old leases back at once. */
+  consumer?: string;
+  fetch?: typeof fetch;
+  /** Per-request timeout on top of any long-poll wait. */
+  timeoutMs?: number;
+}
+
+export class BridgeClient {
+  readonly app: string;
+  readonly consumer: string;
+  private readonly base: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: BridgeClientOptions) {
+    this.app = options.app ?? "default";
+    this.consumer = options.consumer ?? "default";
+    this.base = `${options.url.replace(/\/+$/, "")}/v1/${encodeURIComponent(this.app)}`;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  pull(options: PullOptions = {}): Promise<PullResponse> {
+    const { signal, ...body } = options;
+    return this.call("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
+  }
+
+  ack(leaseIds: string[]): Promise<{ acked: string[]; stale: string[] }> {
+    return this.call("POST", "ack", { leaseIds });
+  }
+
+  nack(leaseIds: string[], delayMs = 0, reason?: string): Promise<{ requeued: string[]; deadLettered: string[]; stale: string[] }> {
+    return this.call("POST", "nack", { leaseIds, delayMs, ...(reason ? { reason: reason.slice(0, 500) } : {}) });
+  }
+
+  extend(leaseIds: string[], leaseMs: number): Promise<{ extended: string[]; leaseExpiresAt: number; stale: string[] }> {
+    return this.call("POST", "extend", { leaseIds, leaseMs });
+  }
+
+  heartbeat(stream?: StreamReport): Promise<HeartbeatResponse> {
+    return this.call("POST", "heartbeat", { consumer: this.consumer, ...(stream ? { stream } : {}) });
+  }
+
+  status(): Promise<Record<string, any>> {
+    return this.call("GET", "status");
+  }
+
+  history(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
+    return this.call("GET", `events?afterSeq=${afterSeq}&limit=${limit}`);
+  }
+
+  deadLetters(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
+    return this.call("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
+  }
+
+  redrive(ids?: string[]): Promise<{ redriven: number }> {
+    return this.call("POST", "dead-letters/redrive", ids ? { ids } : {});
+  }
+
+  private async call<T>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    try {
+      response = await this.fetchImpl(`${this.base}/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new BridgeNetworkError(`no answer from the bridge (${why})`, null, "network");
+    }
+    const text = await response.text().catch(() => "");
+    if (!response.ok) {
+      let code = "http_error";
+      let message = text.slice(0, 300);
+      try {
+        const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        code = parsed.error?.code ?? code;
+        message = parsed.error?.message ?? message;
+      } catch {
+        // not our error shape: keep the start of the text
+      }
+      throw errorForStatus(response.status, code, message);
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new BridgeError(`the bridge answered ${response.status} with a body that is not JSON`, response.status, "bad_response");
+    }
+  }
+}

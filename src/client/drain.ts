@@ -1,0 +1,168 @@
+// The gateway's drain loop: long-poll, hand each event to the handler in order, ack on success,
+// nack with backoff on failure, keep long runs leased, and stop cleanly.
+import type { BridgeClient } from "./bridge-client";
+import { BridgeError } from "./errors";
+import type { StreamHealth } from "./stream-health";
+import type { BridgeEvent, Mode } from "./types";
+
+export interface DrainOptions {
+  signal?: AbortSignal;
+  max?: number;
+  /** Long-poll wait per pull (the bridge allows up to 25 s). */
+  waitMs?: number;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  streamHealth?: StreamHealth;
+  /** Delay before a failed event is offered again, by its attempt number. */
+  retryDelayMs?: (attempt: number) => number;
+  onError?: (error: unknown, context: string) => void;
+  onMode?: (mode: Mode) => void;
+  /** Called after every successful pull with the number of events it brought. */
+  onPull?: (count: number) => void;
+}
+
+export interface DrainStats {
+  acked: number;
+  nacked: number;
+  pulls: number;
+  networkErrors: number;
+}
+
+export const defaultRetryDelayMs = (attempt: number) => Math.min(1_000 * 2 ** Math.max(0, attempt - 1), 300_000);
+
+/** Full jitter over an exponential step: spreads reconnecting gateways apart. */
+export function backoffMs(failures: number, baseMs = 500, capMs = 30_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(failures, 16));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+export async function drain(
+  client: BridgeClient,
+  handler: (event: BridgeEvent) => unknown | Promise<unknown>,
+  options: DrainOptions = {},
+): Promise<DrainStats> {
+  const leaseMs = options.leaseMs ?? 60_000;
+  const waitMs = options.waitMs ?? 20_000;
+  const retryDelay = options.retryDelayMs ?? defaultRetryDelayMs;
+  const report = options.onError ?? (() => {});
+  const signal = options.signal;
+  const stats: DrainStats = { acked: 0, nacked: 0, pulls: 0, networkErrors: 0 };
+  let mode: Mode | undefined;
+  let pollHintMs = 0;
+  let failures = 0;
+  let release = true;
+
+  const noteMode = (next: Mode, hint: number) => {
+    pollHintMs = hint;
+    if (next !== mode) {
+      mode = next;
+      options.onMode?.(next);
+    }
+  };
+
+  const stopHeartbeat = startHeartbeat(client, options, noteMode, report);
+  try {
+    while (!signal?.aborted) {
+      let batch: BridgeEvent[];
+      try {
+        const res = await client.pull({ max: options.max ?? 10, waitMs: pollHintMs > 0 ? 0 : waitMs, leaseMs, release, signal });
+        release = false;
+        stats.pulls += 1;
+        failures = 0;
+        noteMode(res.mode, res.pollHintMs);
+        batch = res.events;
+        options.onPull?.(batch.length);
+      } catch (error) {
+        if (signal?.aborted) break;
+        if (error instanceof BridgeError && !error.retryable) throw error;
+        stats.networkErrors += 1;
+        report(error, "pull");
+        await sleep(backoffMs(failures++), signal);
+        continue;
+      }
+      for (let i = 0; i < batch.length; i++) {
+        if (signal?.aborted) {
+          // Stopping: what this consumer holds but has not started goes straight back to the queue.
+          await client.nack(batch.slice(i).map((e) => e.leaseId), 0, "consumer stopping").catch((e) => report(e, "nack"));
+          break;
+        }
+        await handleOne(client, handler, batch[i]!, leaseMs, retryDelay, stats, report);
+      }
+      if (batch.length === 0 && pollHintMs > 0) await sleep(pollHintMs, signal);
+    }
+  } finally {
+    stopHeartbeat();
+  }
+  return stats;
+}
+
+async function handleOne(
+  client: BridgeClient,
+  handler: (event: BridgeEvent) => unknown | Promise<unknown>,
+  event: BridgeEvent,
+  leaseMs: number,
+  retryDelay: (attempt: number) => number,
+  stats: DrainStats,
+  report: (error: unknown, context: string) => void,
+): Promise<void> {
+  // Past half its lease, a running handler's event is extended so nobody else gets it meanwhile.
+  const keepLeased = setInterval(() => {
+    client.extend([event.leaseId], leaseMs).catch((e) => report(e, "extend"));
+  }, Math.max(500, leaseMs / 2));
+  let failure: unknown = null;
+  try {
+    await handler(event);
+  } catch (error) {
+    failure = error ?? new Error("handler failed");
+  } finally {
+    clearInterval(keepLeased);
+  }
+  try {
+    if (failure === null) {
+      await client.ack([event.leaseId]);
+      stats.acked += 1;
+    } else {
+      report(failure, "handler");
+      const reason = failure instanceof Error ? failure.message : String(failure);
+      await client.nack([event.leaseId], retryDelay(event.attempt), reason);
+      stats.nacked += 1;
+    }
+  } catch (error) {
+    // The lease runs out and the event comes back: at least once, never lost.
+    report(error, failure === null ? "ack" : "nack");
+  }
+}
+
+function startHeartbeat(
+  client: BridgeClient,
+  options: DrainOptions,
+  noteMode: (mode: Mode, hint: number) => void,
+  report: (error: unknown, context: string) => void,
+): () => void {
+  const beat = async () => {
+    const stream = options.streamHealth?.takeReport();
+    try {
+      const res = await client.heartbeat(stream);
+      noteMode(res.mode, res.pollHintMs);
+    } catch (error) {
+      if (stream) options.streamHealth?.restore(stream);
+      report(error, "heartbeat");
+    }
+  };
+  void beat();
+  const timer = setInterval(beat, options.heartbeatMs ?? 15_000);
+  return () => clearInterval(timer);
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

@@ -1,0 +1,37 @@
+// Typed failures of the consumer API, so a gateway can tell "fix your config" from "try again".
+
+export class BridgeError extends Error {
+  /** Whether the same call may succeed later: network trouble and 5xx, never a 4xx. */
+  readonly retryable: boolean = false;
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 401: the token is missing or does not open this app. */
+export class BridgeAuthError extends BridgeError {}
+/** 404: no such app on this bridge (or no such route). */
+export class BridgeNotFoundError extends BridgeError {}
+/** Any other 4xx: the request itself is wrong; the message names what. */
+export class BridgeRequestError extends BridgeError {}
+/** 5xx: the bridge failed; safe to retry. */
+export class BridgeServerError extends BridgeError {
+  override readonly retryable = true;
+}
+/** No HTTP answer at all: refused, reset, timed out. */
+export class BridgeNetworkError extends BridgeError {
+  override readonly retryable = true;
+}
+
+export function errorForStatus(status: number, code: string, message: string): BridgeError {
+  const text = `${status} ${code}: ${message}`;
+  if (status === 401) return new BridgeAuthError(text, status, code);
+  if (status === 404) return new BridgeNotFoundError(text, status, code);
+  if (status >= 500) return new BridgeServerError(text, status, code);
+  return new BridgeRequestError(text, status, code);
+}

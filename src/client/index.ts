@@ -1,0 +1,13 @@
+// The package's public client for gateways written in TypeScript.
+export { BridgeClient, type BridgeClientOptions } from "./bridge-client";
+export { drain, backoffMs, defaultRetryDelayMs, type DrainOptions, type DrainStats } from "./drain";
+export {
+  BridgeAuthError,
+  BridgeError,
+  BridgeNetworkError,
+  BridgeNotFoundError,
+  BridgeRequestError,
+  BridgeServerError,
+} from "./errors";
+export { StreamHealth } from "./stream-health";
+export type * from "./types";

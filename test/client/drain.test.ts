@@ -1,0 +1,105 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BridgeClient } from "../../src/client/bridge-client";
+import { drain } from "../../src/client/drain";
+import { BridgeAuthError, BridgeNotFoundError, BridgeRequestError } from "../../src/client/errors";
+import { StreamHealth } from "../../src/client/stream-health";
+import type { BridgeEvent } from "../../src/client/types";
+import { BASE, consumerJson, freshApp } from "../support/dingtalk";
+import { ingestRobot } from "../support/inbox";
+import { tokenFor } from "../support/test-env";
+
+function clientFor(app: string, consumer = "gw", token = tokenFor(app)) {
+  return new BridgeClient({ url: BASE, token, app, consumer, fetch: (input, init) => SELF.fetch(input as string, init) });
+}
+
+describe("the TypeScript client", () => {
+  it("drains in order, acking each handled event", async () => {
+    const app = freshApp();
+    for (let i = 0; i < 12; i++) await ingestRobot(app, `m${i}`);
+    const seen: number[] = [];
+    const stop = new AbortController();
+    const stats = await drain(clientFor(app), (e) => {
+      seen.push(e.seq);
+      if (seen.length === 12) stop.abort();
+    }, { signal: stop.signal, max: 5, waitMs: 1000 });
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(stats.acked).toBe(12);
+    expect((await consumerJson(app, "status")).depth).toBe(0);
+  });
+
+  it("nacks with backoff when the handler throws, and retries the event later", async () => {
+    const app = freshApp();
+    await ingestRobot(app, "flaky");
+    const attempts: number[] = [];
+    const stop = new AbortController();
+    const stats = await drain(clientFor(app), (e) => {
+      attempts.push(e.attempt);
+      if (e.attempt < 3) throw new Error(`try ${e.attempt}`);
+      stop.abort();
+    }, { signal: stop.signal, waitMs: 500, retryDelayMs: () => 50, onError: () => {} });
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(stats).toMatchObject({ acked: 1, nacked: 2 });
+  });
+
+  it("extends the lease while a handler runs past half of it", async () => {
+    const app = freshApp();
+    await ingestRobot(app, "slow");
+    const stop = new AbortController();
+    let rival: BridgeEvent[] = [];
+    await drain(clientFor(app), async () => {
+      await new Promise((r) => setTimeout(r, 1_600));
+      // Past the original 1 s lease: nobody else may have it.
+      rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
+      stop.abort();
+    }, { signal: stop.signal, leaseMs: 1_000, waitMs: 200 });
+    expect(rival).toEqual([]);
+    expect((await consumerJson(app, "status")).depth).toBe(0);
+  });
+
+  it("releases its own old leases when it starts", async () => {
+    const app = freshApp();
+    await ingestRobot(app, "m1");
+    await clientFor(app, "gw-x").pull({ leaseMs: 600_000 });
+    const stop = new AbortController();
+    const got: number[] = [];
+    await drain(clientFor(app, "gw-x"), (e) => {
+      got.push(e.attempt);
+      stop.abort();
+    }, { signal: stop.signal, waitMs: 200 });
+    expect(got).toEqual([2]);
+  });
+
+  it("stops on its signal, returning events it holds but has not started", async () => {
+    const app = freshApp();
+    for (let i = 0; i < 4; i++) await ingestRobot(app, `m${i}`);
+    const stop = new AbortController();
+    const stats = await drain(clientFor(app), () => stop.abort(), { signal: stop.signal, max: 4 });
+    expect(stats.acked).toBe(1);
+    const status = await consumerJson(app, "status");
+    expect(status).toMatchObject({ depth: 3, leased: 0, ready: 3 });
+  });
+
+  it("sends heartbeats with the Stream report and learns the mode", async () => {
+    const app = freshApp();
+    const health = new StreamHealth();
+    health.connectedNow();
+    health.messageReceived("msgFromStream");
+    const modes: string[] = [];
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    await drain(clientFor(app), () => {}, { signal: stop.signal, waitMs: 100, streamHealth: health, onMode: (m) => modes.push(m) });
+    const status = await consumerJson(app, "status");
+    expect(status.consumers.list[0]).toMatchObject({ id: "gw" });
+    expect(status.mode).toBe("stream");
+    expect(modes).toContain("stream");
+  });
+
+  it("throws typed errors", async () => {
+    const app = freshApp();
+    await expect(clientFor(app, "gw", "nope").status()).rejects.toBeInstanceOf(BridgeAuthError);
+    await expect(clientFor("ghost").status()).rejects.toBeInstanceOf(BridgeNotFoundError);
+    await expect(clientFor(app).ack([])).rejects.toBeInstanceOf(BridgeRequestError);
+    await expect(drain(clientFor(app, "gw", "nope"), () => {})).rejects.toBeInstanceOf(BridgeAuthError);
+  });
+});

@@ -1,0 +1,102 @@
+// dtbridge end to end: simulate into tail, a consumer killed mid-lease, a failing drain --exec.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv, ndjson, runCli, startCli } from "./support/cli";
+import { type LocalBridge, startBridge } from "./support/local-bridge";
+
+let bridge: LocalBridge;
+let env: NodeJS.ProcessEnv;
+beforeAll(async () => {
+  bridge = await startBridge({ vars: { MAX_ATTEMPTS: "2" } });
+  env = cliEnv(bridge.url);
+});
+afterAll(async () => {
+  await bridge?.stop();
+});
+
+async function status() {
+  const res = await runCli(["status", "--json"], env);
+  expect(res.code === 0 || res.code === 1).toBe(true);
+  return JSON.parse(res.stdout);
+}
+
+describe("dtbridge", () => {
+  it("simulate sends signed callbacks of every type that tail prints as NDJSON and acks", async () => {
+    const sent = await runCli(["simulate", "--count", "30", "--concurrency", "4", "--ndjson"], env);
+    expect(sent.code).toBe(0);
+    const sentIds = ndjson(sent.stdout).map((l) => l.msgId);
+    expect(sentIds).toHaveLength(30);
+    expect(sent.stderr).toContain("30 accepted, 0 failed");
+
+    const tailed = await runCli(["tail", "--once"], env);
+    expect(tailed.code).toBe(0);
+    const events = ndjson(tailed.stdout);
+    expect(events.map((e) => e.payload.msgId).sort()).toEqual([...sentIds].sort());
+    expect(new Set(events.map((e) => e.payload.msgtype)).size).toBe(7);
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => a - b));
+    expect((await status()).depth).toBe(0);
+
+    const empty = await runCli(["tail", "--once"], env);
+    expect(empty.code).toBe(6);
+  });
+
+  it("a consumer killed with SIGKILL mid-lease loses nothing: a restart with release takes its events back", async () => {
+    await runCli(["simulate", "--count", "5"], env);
+    const slow = startCli(["drain", "--exec", "sleep 60", "--consumer", "gw-1", "--lease", "60000", "--max", "5"], env);
+    for (let i = 0; i < 100 && (await status()).leased < 5; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await status()).leased).toBe(5);
+    process.kill(-slow.child.pid!, "SIGKILL");
+    await slow.done;
+
+    // Long before the 60 s leases run out, the same consumer id restarts and releases them.
+    const restarted = await runCli(["tail", "--once", "--consumer", "gw-1"], env);
+    const events = ndjson(restarted.stdout);
+    expect(events).toHaveLength(5);
+    expect(events.every((e) => e.attempt === 2)).toBe(true);
+    expect((await status()).depth).toBe(0);
+  });
+
+  it("a killed consumer's events also come back by themselves when their leases expire", async () => {
+    await runCli(["simulate", "--count", "3"], env);
+    const slow = startCli(["drain", "--exec", "sleep 60", "--consumer", "gw-2", "--lease", "2000", "--max", "3"], env);
+    for (let i = 0; i < 100 && (await status()).leased < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    process.kill(-slow.child.pid!, "SIGKILL");
+    await slow.done;
+    const other = await runCli(["tail", "--consumer", "someone-else", "--limit", "3", "--wait", "10000"], env);
+    expect(ndjson(other.stdout).map((e) => e.attempt)).toEqual([2, 2, 2]);
+  });
+
+  it("drain --exec acks on exit 0, and a failing command ends in the dead letters", async () => {
+    await runCli(["simulate", "--count", "2", "--text", "ok"], env);
+    const good = await runCli(["drain", "--once", "--exec", "grep -q msgId"], env);
+    expect(good.code).toBe(0);
+    expect(good.stderr).toContain("2 acked, 0 nacked");
+
+    await runCli(["simulate", "--count", "2"], env);
+    // MAX_ATTEMPTS is 2 on this bridge: each event fails twice, then becomes a dead letter.
+    const bad = await runCli(["drain", "--once", "--exec", "cat >/dev/null; exit 3", "--retry-delay", "0"], env);
+    expect(bad.stderr).toContain("command exited 3");
+    expect(bad.stderr).toContain("0 acked, 4 nacked");
+    const dead = await runCli(["dead-letters"], env);
+    const letters = ndjson(dead.stdout);
+    expect(letters).toHaveLength(2);
+    expect(letters[0]).toMatchObject({ state: "dead", attempt: 2, lastReason: "command exited 3" });
+    expect((await status()).deadLetters).toBe(2);
+
+    const redrive = await runCli(["dead-letters", "redrive", "--all"], env);
+    expect(JSON.parse(redrive.stdout)).toEqual({ redriven: 2 });
+    expect((await runCli(["drain", "--once", "--exec", "cat >/dev/null"], env)).stderr).toContain("2 acked");
+  });
+
+  it("exit codes tell scripts what went wrong", async () => {
+    expect((await runCli(["status", "--token", "wrong"], env)).code).toBe(3);
+    expect((await runCli(["status", "--app", "nope"], env)).code).toBe(4);
+    expect((await runCli(["status", "--url", "http://127.0.0.1:9"], env)).code).toBe(5);
+    expect((await runCli(["tail", "--max", "0"], env)).code).toBe(2);
+    expect((await runCli(["frobnicate"], env)).code).toBe(2);
+    for (const cmd of ["tail", "drain", "status", "history", "dead-letters", "simulate"]) {
+      const help = await runCli([cmd, "--help"], env);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain(`dtbridge ${cmd}`);
+    }
+  });
+});
