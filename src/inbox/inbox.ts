@@ -68,7 +68,7 @@ export class Inbox extends DurableObject<Env> {
     if (!stored) c.duplicates += 1;
     else if (req.kind === "robot") c.callbacksAccepted += 1;
     else c.eventsAccepted += 1;
-    if (req.kind === "robot") this.apply({ type: "callback", at: now });
+    if (req.kind === "robot") await this.apply({ type: "callback", at: now });
     else this.appState.save(this.state);
     const offlineReply = stored && req.kind === "robot" ? this.offlineReplyFor(req.conversationId) : null;
     if (stored) this.waiters.wakeAll();
@@ -107,7 +107,7 @@ export class Inbox extends DurableObject<Env> {
       this.reclaim(now);
       this.state.lastPullAt = now;
       if (consumer) this.consumers.seen(consumer, now);
-      this.apply({ type: "pull", at: now, consumer: consumer ?? "(anonymous)" });
+      await this.apply({ type: "pull", at: now, consumer: consumer ?? "(anonymous)" });
     }
     const deadline = Date.now() + req.waitMs;
     for (;;) {
@@ -168,8 +168,12 @@ export class Inbox extends DurableObject<Env> {
       suppressed = this.events.suppressStreamDuplicates(msgIds, now);
       this.state.counters.streamSuppressed += suppressed;
     }
-    this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream: req.stream ? { ...stream, connected: req.stream.connected } : undefined });
-    await this.armAlarm(nextDeadline(this.state.machine, this.tunables) ?? now + this.sweepIntervalMs());
+    await this.apply({
+      type: "heartbeat",
+      at: now,
+      consumer: req.consumer,
+      stream: req.stream ? { ...stream, connected: req.stream.connected } : undefined,
+    });
     return { suppressed, ...this.modeView() };
   }
 
@@ -234,7 +238,7 @@ export class Inbox extends DurableObject<Env> {
     this.alarmAt = null;
     const now = this.clock.now();
     this.reclaim(now);
-    this.apply({ type: "tick", at: now });
+    await this.apply({ type: "tick", at: now });
     this.sweep(now);
     this.waiters.wakeAll();
     await this.flushAlerts(now);
@@ -301,16 +305,16 @@ export class Inbox extends DurableObject<Env> {
 
   // ---- the mode machine ------------------------------------------------------------------------
 
-  private apply(input: MachineInput): void {
+  /** Runs one input through the machine, persists the outcome, and arms the alarm for what it implies. */
+  private async apply(input: MachineInput): Promise<void> {
     const out = step(this.state.machine, input, this.tunables);
     this.state.machine = out.state;
     this.appState.record(out.transitions);
-    if (out.alerts.length) {
-      this.alerts.add(out.alerts);
-      // Alerts leave from the alarm, never from the request that raised them.
-      void this.armAlarm(input.at);
-    }
+    this.alerts.add(out.alerts);
     this.appState.save(this.state);
+    // Alerts leave from the alarm, never from the request that raised them.
+    const due = out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
+    if (due !== null) await this.armAlarm(due);
   }
 
   private modeView() {
