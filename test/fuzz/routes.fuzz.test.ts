@@ -1,0 +1,134 @@
+// Thousands of hostile requests against every route: never a 5xx, every refusal a named 4xx in our
+// error shape, and nothing a refused request sent changes the inbox.
+import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { robotSign } from "../../src/dingtalk/robot-sign";
+import { eventSignature } from "../../src/dingtalk/event-signature";
+import { BASE, freshApp, postEvent, postRobot, robotMessage } from "../support/dingtalk";
+import { mutate, Rng } from "../support/hostile";
+import { EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../support/test-env";
+import { inboxWithClock } from "../support/inbox";
+import worker from "../../src/index";
+
+// The Worker's own fetch handler, called in workerd with the real bindings. (SELF.fetch slows
+// down with every call in this pool version, which thousands of cases cannot afford.)
+const SELF = {
+  fetch: (url: string, init?: RequestInit) => worker.fetch(new Request(url, init), env, createExecutionContext()),
+};
+
+const CASES = 3000;
+const LONG = { timeout: 180_000 };
+
+async function snapshot(app: string): Promise<string> {
+  return runInDurableObject(env.INBOX.getByName(app), (_i, state) =>
+    JSON.stringify(
+      state.storage.sql
+        .exec("SELECT seq, state, attempt, dedup_key, lease_id, visible_at, payload FROM events ORDER BY seq")
+        .toArray(),
+    ),
+  );
+}
+
+async function expectRefusalShape(res: Response, context: string) {
+  expect(res.status, context).toBeLessThan(500);
+  if (res.status >= 400) {
+    const body = (await res.json()) as any;
+    expect(typeof body.error?.code, context).toBe("string");
+    expect(typeof body.error?.message, context).toBe("string");
+  } else {
+    await res.arrayBuffer();
+  }
+}
+
+describe("fuzz", () => {
+  it(`robot route: ${CASES} hostile bodies and headers`, LONG, async () => {
+    const app = freshApp();
+    await postRobot(app, robotMessage({ text: "before" }));
+    const before = await snapshot(app);
+    const rng = new Rng(0xd1ce);
+    const timestamp = String(Date.now());
+    const sign = await robotSign(ROBOT_SECRET, timestamp);
+    // A mutation may still be a valid callback; two may share a hostile msgId and dedup to one.
+    const accepted = new Set<string>();
+    for (let i = 0; i < CASES; i++) {
+      const body = mutate(rng, robotMessage({ msgId: `fuzz-${i}` }));
+      const headers: Record<string, string> = { timestamp, sign };
+      const badHeaders = rng.int(4) === 0;
+      if (badHeaders) headers[rng.pick(["timestamp", "sign"])] = rng.pick(["", "-1", "1e3", "abc", "%%%", "9".repeat(40), " "]);
+      const res = await SELF.fetch(`${BASE}/dingtalk/${app}/robot`, { method: "POST", headers, body });
+      if (res.status === 200) accepted.add(JSON.parse(body).msgId);
+      await expectRefusalShape(res, `case ${i}: ${body.slice(0, 200)}`);
+    }
+    // Mutations that still make a valid callback are stored; everything else left no trace.
+    const after = JSON.parse(await snapshot(app)) as unknown[];
+    expect(after.length).toBe(1 + accepted.size);
+    expect(JSON.stringify(after.slice(0, 1))).toBe(before.slice(0, -1) + "]");
+  });
+
+  it(`event route: ${CASES / 3} hostile pushes`, LONG, async () => {
+    const app = freshApp();
+    expect((await postEvent(app, { EventType: "x", eventId: "keep" })).status).toBe(200);
+    const before = await snapshot(app);
+    const rng = new Rng(0xe7e7);
+    for (let i = 0; i < CASES / 3; i++) {
+      const encrypt = rng.pick(["", "AAAA", "not base64", btoa("y".repeat(rng.int(200))), "0".repeat(rng.int(300))]);
+      const signed = rng.int(2) === 0;
+      const sig = signed ? await eventSignature(EVENT_TOKEN, "1", "n", encrypt) : "f".repeat(40);
+      const body = rng.int(3) === 0 ? mutate(rng, { encrypt }) : JSON.stringify({ encrypt });
+      const query = rng.pick([`msg_signature=${sig}&timestamp=1&nonce=n`, `signature=${sig}&timeStamp=1&nonce=n`, "nonce=n", ""]);
+      const res = await SELF.fetch(`${BASE}/dingtalk/${app}/events?${query}`, { method: "POST", body });
+      await expectRefusalShape(res, `case ${i}`);
+      expect(res.status).not.toBe(200);
+    }
+    expect(await snapshot(app)).toBe(before);
+  });
+
+  it(`consumer routes: ${CASES} hostile bodies and queries`, LONG, async () => {
+    const app = freshApp();
+    // A stopped clock: no lease may expire between two snapshots.
+    await inboxWithClock(app);
+    for (let i = 0; i < 3; i++) await postRobot(app, robotMessage());
+    const rng = new Rng(0xc0ffee);
+    const valid: Record<string, Record<string, unknown>> = {
+      pull: { max: 1, waitMs: 0, leaseMs: 60_000, consumer: "c", release: false },
+      ack: { leaseIds: ["lse_x"] },
+      nack: { leaseIds: ["lse_x"], delayMs: 0, reason: "r" },
+      extend: { leaseIds: ["lse_x"], leaseMs: 60_000 },
+      heartbeat: { consumer: "c", stream: { connected: true, lastMessageAt: 1, reconnects: [1], msgIds: ["m"] } },
+      "dead-letters/redrive": { ids: ["evt_x"] },
+    };
+    let refusedBefore = await snapshot(app);
+    for (let i = 0; i < CASES; i++) {
+      const route = rng.pick(Object.keys(valid));
+      const body = mutate(rng, valid[route]!);
+      const res = await SELF.fetch(`${BASE}/v1/${app}/${route}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${tokenFor(app)}` },
+        body,
+      });
+      await expectRefusalShape(res, `${route} case ${i}: ${body.slice(0, 200)}`);
+      const now = await snapshot(app);
+      if (res.status >= 400) expect(now, `${route} case ${i} changed the inbox`).toBe(refusedBefore);
+      refusedBefore = now;
+    }
+    for (let i = 0; i < 200; i++) {
+      const q = `afterSeq=${encodeURIComponent(String(mutate(rng, { a: 1 })))}&limit=${rng.pick(["", "-1", "0", "501", "1e3", "x", "10"])}`;
+      const res = await SELF.fetch(`${BASE}/v1/${app}/${rng.pick(["events", "dead-letters"])}?${q}`, {
+        headers: { authorization: `Bearer ${tokenFor(app)}` },
+      });
+      await expectRefusalShape(res, q);
+    }
+  });
+
+  it("hostile paths, methods and auth headers", LONG, async () => {
+    const rng = new Rng(7);
+    const paths = ["/", "/dingtalk", "/dingtalk//robot", "/dingtalk/%00/robot", "/v1/default", "/v1/default/pull/x", "/v1/../v1/default/status", `/dingtalk/${"a".repeat(5000)}/robot`];
+    for (let i = 0; i < 300; i++) {
+      const path = rng.pick(paths);
+      const method = rng.pick(["GET", "POST", "PUT", "DELETE", "PATCH"]);
+      const auth = rng.pick(["", "Bearer", "Bearer ", "bearer test-token-a", `Bearer ${"x".repeat(10000)}`, "Basic Zm9vOmJhcg=="]);
+      const res = await SELF.fetch(`${BASE}${path}`, { method, headers: auth ? { authorization: auth } : {}, body: method === "GET" ? undefined : "{}" });
+      await expectRefusalShape(res, `${method} ${path}`);
+    }
+  });
+});
