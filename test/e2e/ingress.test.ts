@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { type LocalBridge, startBridge } from "./support/local-bridge";
+import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
 
 const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";

@@ -6,7 +6,7 @@ import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { startAlertSink } from "./support/alert-sink";
 import { LOCAL } from "./support/cli";
-import { type LocalBridge, startBridge } from "./support/local-bridge";
+import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
 
 const WEBHOOK_SILENCE = 1500;
 const CONSUMER_SILENCE = 2500;

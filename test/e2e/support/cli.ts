@@ -1,7 +1,7 @@
 // Runs the built dtbridge command against a local bridge.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT } from "./local-bridge";
+import { ROOT } from "../../../scripts/lib/local-bridge";
 
 export const LOCAL = { secret: "local-dev-client-secret", token: "local-dev-consumer-token" };
 const BIN = join(ROOT, "dist/dtbridge.js");

@@ -1,16 +1,19 @@
-// Starts a real `wrangler dev` on 127.0.0.1 for end-to-end tests, and stops or kills it.
+// Starts a real `wrangler dev` on 127.0.0.1 for end-to-end tests, benchmarks and the chaos run,
+// and stops or kills it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const ROOT = resolve(import.meta.dirname, "../../..");
+export const ROOT = resolve(import.meta.dirname, "../..");
 
 export interface LocalBridge {
   url: string;
   port: number;
   persistDir: string;
+  /** The process group leader: wrangler, with workerd below it. */
+  pid: number;
   /** SIGTERM and wait; `kill("SIGKILL")` for a crash. */
   stop(signal?: NodeJS.Signals): Promise<void>;
   output(): string;
@@ -20,6 +23,9 @@ export interface BridgeOptions {
   vars?: Record<string, string>;
   persistDir?: string;
   port?: number;
+  /** Another wrangler config, e.g. the benchmark's baseline Worker. */
+  config?: string;
+  envFile?: string;
 }
 
 export async function freePort(): Promise<number> {
@@ -40,7 +46,8 @@ export async function startBridge(options: BridgeOptions = {}): Promise<LocalBri
     "wrangler",
     "dev",
     "--env-file",
-    "config/local.env",
+    options.envFile ?? "config/local.env",
+    ...(options.config ? ["--config", options.config] : []),
     "--ip",
     "127.0.0.1",
     "--port",
@@ -76,6 +83,7 @@ export async function startBridge(options: BridgeOptions = {}): Promise<LocalBri
     url,
     port,
     persistDir,
+    pid: child.pid!,
     output: () => log,
     stop: (signal = "SIGTERM") => stopTree(child, signal),
   };
