@@ -60,6 +60,7 @@ async function main() {
     envFile,
     `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nBRIDGE_APPS=${JSON.stringify({
       small: { clientId: "small", clientSecret: SECRET, consumerTokens: [TOKEN] },
+      answer: { clientId: "answer", clientSecret: SECRET, consumerTokens: [TOKEN] },
       backlog: { clientId: "backlog", clientSecret: SECRET, consumerTokens: [TOKEN] },
     })}\n`,
   );
@@ -119,11 +120,30 @@ async function main() {
       if ((await post(robotUrl("default"), headers, JSON.stringify(message))) !== 200) throw new Error("callback failed");
       const deadline = Date.now() + 5_000;
       while (latencies.length <= i && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      // Chat traffic is sparse: let the consumer ack and be back in its long poll before the next one.
+      await new Promise((r) => setTimeout(r, 20));
     }
     stop.abort();
     await consumer;
     const e2e = summarize(latencies);
     log(`callback-to-consumer latency over ${e2e.n}: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms`);
+    // For scale: one bare durable commit, request to answer, on the same runtime. The bridge's
+    // path holds two (the callback's insert, then the lease) plus a long-poll answer.
+    const commitSamples: number[] = [];
+    for (let i = 0; i < LATENCY_EVENTS; i++) {
+      const t0 = performance.now();
+      await post(baseline.url, { "content-type": "application/json" }, body());
+      commitSamples.push(performance.now() - t0);
+    }
+    const commit = summarize(commitSamples);
+    const callbackSamples: number[] = [];
+    for (let i = 0; i < LATENCY_EVENTS; i++) {
+      const t0 = performance.now();
+      await post(robotUrl("answer"), headers, body());
+      callbackSamples.push(performance.now() - t0);
+    }
+    const callback = summarize(callbackSamples);
+    log(`one callback answered: p50 ${callback.p50} ms, p99 ${callback.p99} ms; one bare commit: p50 ${commit.p50} ms, p99 ${commit.p99} ms`);
 
     // 4. Pull cost against backlog size: the same pull on 10 events and on BIG_BACKLOG events.
     const fill = async (app: string, n: number) => {
@@ -162,6 +182,7 @@ async function main() {
       durationS: round((Date.now() - started) / 1000, 1),
       ingest: { rps: round(rps, 0), baselineRps: round(baselineRps, 0), ratio: round(rps / baselineRps, 3), concurrency: CONCURRENCY, phaseMs: PHASE_MS, rounds: { bridge: bridgeRuns.map((x) => round(x, 0)), baseline: baseRuns.map((x) => round(x, 0)) } },
       e2e: { p50Ms: e2e.p50, p99Ms: e2e.p99, maxMs: e2e.max, events: e2e.n },
+      callback: { p50Ms: callback.p50, p99Ms: callback.p99, baselineCommitP50Ms: commit.p50, baselineCommitP99Ms: commit.p99 },
       drain: { eventsPerSec: round(eventsPerSec, 0), backlog: drained, batch: 100 },
       pull: { backlogSmall: 10, backlogLarge: BIG_BACKLOG, p50SmallMs: small.p50, p50LargeMs: big.p50, p99SmallMs: small.p99, p99LargeMs: big.p99, ratio: round(big.p50 / small.p50, 2) },
       memory: { afterIngestMb: memoryAfterIngest.totalMb, endMb: memory.totalMb, byProcess: memory.byName },
@@ -185,6 +206,7 @@ function table(r: any): string {
     `|---|---|`,
     `| ingest, signed robot callbacks | ${r.ingest.rps} rps (baseline ${r.ingest.baselineRps} rps, ratio ${r.ingest.ratio}) |`,
     `| callback to consumer, long poll | p50 ${r.e2e.p50Ms} ms, p99 ${r.e2e.p99Ms} ms (${r.e2e.events} events) |`,
+    `| one callback answered (one bare commit) | p50 ${r.callback.p50Ms} ms, p99 ${r.callback.p99Ms} ms (p50 ${r.callback.baselineCommitP50Ms} ms, p99 ${r.callback.baselineCommitP99Ms} ms) |`,
     `| backlog drain | ${r.drain.eventsPerSec} events/s (${r.drain.backlog} events, 100 a pull) |`,
     `| pull of 10 | p50 ${r.pull.p50SmallMs} ms at 10 queued, ${r.pull.p50LargeMs} ms at ${r.pull.backlogLarge} queued (ratio ${r.pull.ratio}) |`,
     `| runtime memory | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end |`,
