@@ -30,6 +30,7 @@ export class Inbox extends DurableObject<Env> {
   private readonly waiters = new Waiters();
   private state: AppState;
   private alarmAt: number | null = null;
+  private alarmRunning = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -235,14 +236,21 @@ export class Inbox extends DurableObject<Env> {
 
   /** One alarm serves every deadline: leases, delays, silence thresholds, alert retries, retention. */
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
-    const now = this.clock.now();
-    this.reclaim(now);
-    await this.apply({ type: "tick", at: now });
-    this.sweep(now);
-    this.waiters.wakeAll();
-    await this.flushAlerts(now);
-    await this.armAlarm(this.nextWake(this.clock.now()));
+    this.alarmRunning = true;
+    try {
+      const now = this.clock.now();
+      this.reclaim(now);
+      await this.apply({ type: "tick", at: now });
+      this.sweep(now);
+      this.waiters.wakeAll();
+      await this.flushAlerts(now);
+    } finally {
+      // Requests may have interleaved while alerts were sent: the next wake is computed afresh
+      // from the tables, and set even when it equals the alarm now running.
+      this.alarmRunning = false;
+      this.alarmAt = this.nextWake(this.clock.now());
+      await this.ctx.storage.setAlarm(this.alarmAt);
+    }
   }
 
   private nextWake(now: number): number {
@@ -258,6 +266,8 @@ export class Inbox extends DurableObject<Env> {
 
   /** Arms the alarm for `at` unless it is already due earlier; a late alarm re-arms itself. */
   private async armAlarm(at: number): Promise<void> {
+    // A running alarm re-arms itself from the tables when it ends, which covers `at`.
+    if (this.alarmRunning) return;
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.alarmAt = at;
     await this.ctx.storage.setAlarm(at);
