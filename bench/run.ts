@@ -16,7 +16,7 @@ const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";
 const PHASE_MS = quick ? 3_000 : 10_000;
 const CONCURRENCY = 16;
-const LATENCY_EVENTS = quick ? 200 : 600;
+const LATENCY_EVENTS = quick ? 200 : 1000;
 const BIG_BACKLOG = quick ? 10_000 : 100_000;
 
 function log(line: string) {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
-import { freePort, type LocalBridge, ROOT, startBridge } from "./lib/local-bridge";
+import { freePort, type LocalBridge, ROOT, startBridge, stopTree } from "./lib/local-bridge";
 import { round } from "./lib/stats";
 
 const quick = process.argv.includes("--quick");
@@ -102,20 +102,6 @@ async function main() {
     closeSync(out);
     return child;
   };
-  const stopGateway = async (child: ChildProcess, signal: NodeJS.Signals) => {
-    const gone = new Promise((r) => child.once("exit", r));
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {}
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {}
-    }, 5_000);
-    await gone;
-    clearTimeout(timer);
-  };
-
   // The storm.
   const stormStart = Date.now();
   let runtimeKills = 0;
@@ -123,7 +109,7 @@ async function main() {
   for (let r = 1; r <= RESTARTS; r++) {
     await sleep(STORM_MS / RESTARTS);
     const signal: NodeJS.Signals = r % 2 ? "SIGKILL" : "SIGTERM";
-    await stopGateway(gateway, signal);
+    await stopTree(gateway, signal);
     log(`gateway restart ${r}/${RESTARTS} (${signal}); ${acceptedAt.size} accepted, ${deliveredAt.size} delivered`);
     if (r === Math.ceil(RESTARTS / 2)) {
       log("killing the runtime with SIGKILL mid-load");
@@ -141,7 +127,7 @@ async function main() {
 
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline && [...acceptedAt.keys()].some((id) => !deliveredAt.has(id))) await sleep(200);
-  await stopGateway(gateway, "SIGTERM");
+  await stopTree(gateway, "SIGTERM");
   clearInterval(watcher);
   readDeliveries();
   await bridge.stop();

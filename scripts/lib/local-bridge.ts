@@ -105,8 +105,8 @@ async function waitUntilUp(url: string, child: ChildProcess, log: () => string):
   throw new Error(`wrangler dev did not answer within 60 s:\n${log()}`);
 }
 
-/** Signals the whole process group (wrangler, workerd and friends), then waits for it to go. */
-async function stopTree(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Signals a detached child's whole process group (wrangler, workerd and friends), then waits for it to go. */
+export async function stopTree(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((r) => child.once("exit", () => r()));
   try {

@@ -4,35 +4,20 @@ import type { StoredEventRow } from "../inbox/event-store";
 
 export function leasedEventJson(r: StoredEventRow): string {
   return withPayload(
-    {
-      id: r.id,
-      seq: r.seq,
-      kind: r.kind,
-      dedupKey: r.dedup_key,
-      receivedAt: r.received_at,
-      attempt: r.attempt,
-      leaseId: r.lease_id,
-      leaseExpiresAt: r.lease_expires_at,
-    },
+    { ...commonFields(r), attempt: r.attempt, leaseId: r.lease_id, leaseExpiresAt: r.lease_expires_at },
     r.payload,
   );
 }
 
 export function storedEventJson(r: StoredEventRow): string {
   return withPayload(
-    {
-      id: r.id,
-      seq: r.seq,
-      kind: r.kind,
-      dedupKey: r.dedup_key,
-      receivedAt: r.received_at,
-      state: r.state,
-      attempt: r.attempt,
-      lastReason: r.last_reason,
-      doneAt: r.done_at,
-    },
+    { ...commonFields(r), state: r.state, attempt: r.attempt, lastReason: r.last_reason, doneAt: r.done_at },
     r.payload,
   );
+}
+
+function commonFields(r: StoredEventRow) {
+  return { id: r.id, seq: r.seq, kind: r.kind, dedupKey: r.dedup_key, receivedAt: r.received_at };
 }
 
 function withPayload(meta: Record<string, unknown>, payload: string): string {

@@ -97,25 +97,21 @@ export class EventStore {
   }
 
   ack(leaseIds: readonly string[], now: number): string[] {
-    return this.sql
-      .exec<{ lease_id: string }>(
-        `UPDATE events SET state = 'acked', done_at = ?
-          WHERE state = 'leased' AND lease_id IN (SELECT value FROM json_each(?))
-          RETURNING lease_id`,
-        now,
-        JSON.stringify(leaseIds),
-      )
-      .toArray()
-      .map((r) => r.lease_id);
+    return this.updateLeased("state = 'acked', done_at = ?", now, leaseIds);
   }
 
   extend(leaseIds: readonly string[], expiresAt: number): string[] {
+    return this.updateLeased("lease_expires_at = ?", expiresAt, leaseIds);
+  }
+
+  /** Applies `set` to the events still leased under these ids; answers the ids that were. */
+  private updateLeased(set: string, value: number, leaseIds: readonly string[]): string[] {
     return this.sql
       .exec<{ lease_id: string }>(
-        `UPDATE events SET lease_expires_at = ?
+        `UPDATE events SET ${set}
           WHERE state = 'leased' AND lease_id IN (SELECT value FROM json_each(?))
           RETURNING lease_id`,
-        expiresAt,
+        value,
         JSON.stringify(leaseIds),
       )
       .toArray()

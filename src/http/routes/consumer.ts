@@ -62,21 +62,19 @@ consumerRoutes.get("/v1/:app/status", async (c) => {
   return c.json(await inboxFor(c, app).status(app));
 });
 
-consumerRoutes.get("/v1/:app/events", async (c) => {
-  const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
-  const app = c.get("app").name;
-  const rows = await inboxFor(c, app).history(app, afterSeq, limit);
-  const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
-  return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
-});
-
-consumerRoutes.get("/v1/:app/dead-letters", async (c) => {
-  const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
-  const app = c.get("app").name;
-  const rows = await inboxFor(c, app).deadLetters(app, afterSeq, limit);
-  const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
-  return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
-});
+/** History and dead letters: read-only pages of stored events, oldest first. */
+for (const [path, list] of [
+  ["events", "history"],
+  ["dead-letters", "deadLetters"],
+] as const) {
+  consumerRoutes.get(`/v1/:app/${path}`, async (c) => {
+    const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
+    const app = c.get("app").name;
+    const rows = await inboxFor(c, app)[list](app, afterSeq, limit);
+    const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
+    return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
+  });
+}
 
 consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
   const { ids } = await readBody(c, redriveSchema, true);
