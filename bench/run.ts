@@ -16,6 +16,7 @@ const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";
 const PHASE_MS = quick ? 3_000 : 10_000;
 const CONCURRENCY = 16;
+const ROUNDS = quick ? 2 : 3;
 const LATENCY_EVENTS = quick ? 200 : 1000;
 const BIG_BACKLOG = quick ? 10_000 : 100_000;
 
@@ -73,7 +74,11 @@ async function main() {
     // 1. Ingest against the baseline, interleaved so drift hits both alike.
     const bridgeRuns: number[] = [];
     const baseRuns: number[] = [];
-    for (let round = 0; round < 2; round++) {
+    // Warm both up first (JIT, Durable Object start, SQLite pages), so round 1 measures steady state.
+    const warm = await signedHeaders();
+    await load(1_000, () => post(baseline.url, { "content-type": "application/json" }, body()));
+    await load(1_000, () => post(robotUrl("default"), warm, body()));
+    for (let round = 0; round < ROUNDS; round++) {
       const base = await load(PHASE_MS, () => post(baseline.url, { "content-type": "application/json" }, body()));
       baseRuns.push(base.rps);
       const headers = await signedHeaders();
