@@ -14,17 +14,11 @@ export async function readJsonText(c: Context): Promise<{ text: string; value: u
   }
 }
 
+/** A JSON body checked against `schema`; with `optional`, an empty body counts as `{}`. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S, optional = false): Promise<z.infer<S>> {
-  const raw = await c.req.text();
-  let value: unknown = {};
-  if (raw.trim() !== "" || !optional) {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new BridgeError(400, "invalid_json", "the body is not valid JSON");
-    }
-  }
-  return parseWith(schema, value, "invalid_body");
+  // Hono caches the body text, so reading it here and again in readJsonText costs nothing.
+  if (optional && (await c.req.text()).trim() === "") return parseWith(schema, {}, "invalid_body");
+  return parseWith(schema, (await readJsonText(c)).value, "invalid_body");
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string): z.infer<S> {
