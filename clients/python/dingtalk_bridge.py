@@ -366,6 +366,11 @@ class BridgeClient:
         finally:
             done.set()
             keeper.join()
+        self._settle(event, failure, retry_delay_ms, stats, report)
+
+    def _settle(self, event: Event, failure: Optional[BaseException], retry_delay_ms: Callable[[int], int],
+                stats: DrainStats, report: Callable[[BaseException, str], None]) -> None:
+        """Acks a handled event, or nacks a failed one with its backoff delay and reason."""
         try:
             if failure is None:
                 self.ack([event["leaseId"]])
@@ -509,16 +514,7 @@ class AsyncBridgeClient:
             failure = error
         finally:
             keeper.cancel()
-        try:
-            if failure is None:
-                await self.ack([event["leaseId"]])
-                stats.acked += 1
-            else:
-                report(failure, "handler")
-                await self.nack([event["leaseId"]], retry_delay_ms(event.get("attempt", 1)), str(failure) or type(failure).__name__)
-                stats.nacked += 1
-        except BridgeError as error:
-            report(error, "ack" if failure is None else "nack")
+        await asyncio.to_thread(self.sync._settle, event, failure, retry_delay_ms, stats, report)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
