@@ -12,7 +12,7 @@ import { ConsumerRegistry } from "./consumer-registry";
 import { EventStore, type StoredEventRow } from "./event-store";
 import { Waiters } from "./long-poll";
 import { migrate } from "./migrations";
-import { type MachineInput, nextDeadline, pollHintMs, step } from "./mode-machine";
+import { type MachineInput, nextDeadline, pollHintMs, step, type StreamReport } from "./mode-machine";
 import type { HeartbeatRequest, IngestRequest, IngestResult, PullRequest, PullResult } from "./types";
 
 const HOUR = 3_600_000;
@@ -31,6 +31,8 @@ export class Inbox extends DurableObject<Env> {
   private state: AppState;
   private alarmAt: number | null = null;
   private alarmRunning = false;
+  /** The first alarm in each instance sweeps, then one sweep per interval (leases wake it far more often). */
+  private nextSweepAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -162,19 +164,13 @@ export class Inbox extends DurableObject<Env> {
   async heartbeat(req: HeartbeatRequest) {
     this.adopt(req.app);
     const now = this.clock.now();
-    const { msgIds, ...stream } = req.stream ?? {};
-    this.consumers.seen(req.consumer, now, req.stream ? (stream as HeartbeatRequest["stream"]) : undefined);
-    let suppressed = 0;
-    if (msgIds?.length) {
-      suppressed = this.events.suppressStreamDuplicates(msgIds, now);
-      this.state.counters.streamSuppressed += suppressed;
-    }
-    await this.apply({
-      type: "heartbeat",
-      at: now,
-      consumer: req.consumer,
-      stream: req.stream ? { ...stream, connected: req.stream.connected } : undefined,
-    });
+    // The msgIds are acted on here and not kept with the consumer's last report.
+    const { msgIds = [], ...report } = req.stream ?? { connected: false };
+    const stream: StreamReport | undefined = req.stream ? report : undefined;
+    this.consumers.seen(req.consumer, now, stream);
+    const suppressed = this.events.suppressStreamDuplicates(msgIds, now);
+    this.state.counters.streamSuppressed += suppressed;
+    await this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream });
     return { suppressed, ...this.modeView() };
   }
 
@@ -241,7 +237,10 @@ export class Inbox extends DurableObject<Env> {
       const now = this.clock.now();
       this.reclaim(now);
       await this.apply({ type: "tick", at: now });
-      this.sweep(now);
+      if (now >= this.nextSweepAt) {
+        this.sweep(now);
+        this.nextSweepAt = now + this.sweepIntervalMs();
+      }
       this.waiters.wakeAll();
       await this.flushAlerts(now);
     } finally {
@@ -256,7 +255,7 @@ export class Inbox extends DurableObject<Env> {
   private nextWake(now: number): number {
     const t = this.tunables;
     const candidates = [
-      now + this.sweepIntervalMs(),
+      this.nextSweepAt || now + this.sweepIntervalMs(),
       this.events.nextDeadline(now),
       nextDeadline(this.state.machine, t),
       this.alerts.nextDue(),
