@@ -10,7 +10,7 @@ import { AlertOutbox } from "./alert-outbox";
 import { type AppState, AppStateStore } from "./app-state";
 import { ConsumerRegistry } from "./consumer-registry";
 import { EventStore, type StoredEventRow } from "./event-store";
-import { Waiters } from "./long-poll";
+import { type WaitingPull, Waiters } from "./long-poll";
 import { migrate } from "./migrations";
 import { type MachineInput, nextDeadline, pollHintMs, step, type StreamReport } from "./mode-machine";
 import type { HeartbeatRequest, IngestRequest, IngestResult, PullRequest, PullResult } from "./types";
@@ -27,7 +27,7 @@ export class Inbox extends DurableObject<Env> {
   private readonly appState: AppStateStore;
   private readonly consumers: ConsumerRegistry;
   private readonly alerts: AlertOutbox;
-  private readonly waiters = new Waiters();
+  private readonly waiters = new Waiters<StoredEventRow>();
   private state: AppState;
   private alarmAt: number | null = null;
   private alarmRunning = false;
@@ -67,6 +67,8 @@ export class Inbox extends DurableObject<Env> {
       conversationId: req.conversationId,
       streamMsgId: req.msgId,
     });
+    // Before any await: a waiting pull's lease joins the insert in one commit.
+    if (stored) await this.serveWaiters(now);
     const c = this.state.counters;
     if (!stored) c.duplicates += 1;
     else if (req.kind === "robot") c.callbacksAccepted += 1;
@@ -74,7 +76,6 @@ export class Inbox extends DurableObject<Env> {
     if (req.kind === "robot") await this.apply({ type: "callback", at: now });
     else this.appState.save(this.state);
     const offlineReply = stored && req.kind === "robot" ? this.offlineReplyFor(req.conversationId) : null;
-    if (stored) this.waiters.wakeAll();
     await this.armAlarm(now + this.sweepIntervalMs());
     return { stored, offlineReply };
   }
@@ -101,33 +102,19 @@ export class Inbox extends DurableObject<Env> {
 
   async pull(req: PullRequest): Promise<PullResult> {
     this.adopt(req.app);
-    const consumer = req.consumer ?? null;
-    const leaseMs = req.leaseMs ?? this.tunables.leaseMs;
-    let released = 0;
-    {
-      const now = this.clock.now();
-      if (req.release && consumer) released = this.events.release(consumer, now);
-      this.reclaim(now);
-      this.state.lastPullAt = now;
-      if (consumer) this.consumers.seen(consumer, now);
-      await this.apply({ type: "pull", at: now, consumer: consumer ?? "(anonymous)" });
-    }
-    const deadline = Date.now() + req.waitMs;
-    for (;;) {
-      const now = this.clock.now();
-      const events = this.events.lease({ max: req.max, now, leaseMs, consumer });
-      if (events.length) {
-        this.state.counters.leased += events.length;
-        this.appState.save(this.state);
-        await this.armAlarm(now + leaseMs);
-      }
-      const remaining = deadline - Date.now();
-      if (events.length || remaining <= 0) {
-        if (released) this.waiters.wakeAll();
-        return { events, released, ...this.modeView() };
-      }
-      await this.waiters.wait(remaining);
-    }
+    const now = this.clock.now();
+    const wanted: WaitingPull = { max: req.max, leaseMs: req.leaseMs ?? this.tunables.leaseMs, consumer: req.consumer ?? null };
+    const released = req.release && wanted.consumer ? this.events.release(wanted.consumer, now) : 0;
+    const reclaimed = this.reclaim(now);
+    // Others may be waiting for what just came back; they were here first.
+    if (released || reclaimed) await this.serveWaiters(now);
+    this.state.lastPullAt = now;
+    if (wanted.consumer) this.consumers.seen(wanted.consumer, now);
+    await this.apply({ type: "pull", at: now, consumer: wanted.consumer ?? "(anonymous)" });
+    let events = this.leaseTo(wanted, now);
+    if (events.length) await this.armAlarm(now + wanted.leaseMs);
+    else if (req.waitMs > 0) events = await this.waiters.wait(req.waitMs, wanted);
+    return { events, released, ...this.modeView() };
   }
 
   async ack(app: string, leaseIds: string[]) {
@@ -148,7 +135,7 @@ export class Inbox extends DurableObject<Env> {
     this.state.counters.deadLettered += dead.length;
     this.appState.save(this.state);
     if (requeued.length) {
-      if (delayMs === 0) this.waiters.wakeAll();
+      if (delayMs === 0) await this.serveWaiters(now);
       else await this.armAlarm(now + delayMs);
     }
     return { requeued, deadLettered: dead, stale: notIn(leaseIds, returned.map((r) => r.leaseId)) };
@@ -223,8 +210,9 @@ export class Inbox extends DurableObject<Env> {
 
   async redrive(app: string, ids: string[] | null) {
     this.adopt(app);
-    const redriven = this.events.redrive(ids, this.clock.now());
-    if (redriven) this.waiters.wakeAll();
+    const now = this.clock.now();
+    const redriven = this.events.redrive(ids, now);
+    if (redriven) await this.serveWaiters(now);
     return { redriven };
   }
 
@@ -241,7 +229,8 @@ export class Inbox extends DurableObject<Env> {
         this.sweep(now);
         this.nextSweepAt = now + this.sweepIntervalMs();
       }
-      this.waiters.wakeAll();
+      // Leases that ran out, and nack delays that ended, go to whoever is waiting.
+      await this.serveWaiters(now);
       await this.flushAlerts(now);
     } finally {
       // Requests may have interleaved while alerts were sent: the next wake is computed afresh
@@ -272,12 +261,35 @@ export class Inbox extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  private reclaim(now: number): void {
+  /** Expired leases back to the queue (or the dead letters); answers how many. */
+  private reclaim(now: number): number {
     const returned = this.events.reclaimExpired(now);
-    if (!returned) return;
-    this.state.counters.expired += returned;
-    this.appState.save(this.state);
-    this.waiters.wakeAll();
+    if (returned) {
+      this.state.counters.expired += returned;
+      this.appState.save(this.state);
+    }
+    return returned;
+  }
+
+  /** Leases visible events to one pull and counts them. */
+  private leaseTo(pull: WaitingPull, now: number): StoredEventRow[] {
+    const events = this.events.lease({ max: pull.max, now, leaseMs: pull.leaseMs, consumer: pull.consumer });
+    if (events.length) {
+      this.state.counters.leased += events.length;
+      this.appState.save(this.state);
+    }
+    return events;
+  }
+
+  /** Serves waiting long polls from the queue, synchronously, then arms the alarm for their leases. */
+  private async serveWaiters(now: number): Promise<void> {
+    let earliestExpiry = Infinity;
+    this.waiters.serve((pull) => {
+      const events = this.leaseTo(pull, now);
+      if (events.length) earliestExpiry = Math.min(earliestExpiry, now + pull.leaseMs);
+      return events;
+    });
+    if (earliestExpiry !== Infinity) await this.armAlarm(earliestExpiry);
   }
 
   private sweep(now: number): void {

@@ -1,26 +1,50 @@
-// Pulls that found nothing wait here until an event commits or a lease comes back.
+// Pulls that found nothing wait here. When an event commits or a lease comes back, the waiting
+// pulls are served in arrival order in the same synchronous step as that write, so the event and
+// its lease reach storage in one commit and the waiting consumer is answered with it.
 
-export class Waiters {
-  private readonly pending = new Set<() => void>();
+export interface WaitingPull {
+  max: number;
+  leaseMs: number;
+  consumer: string | null;
+}
+
+interface Waiter<T> {
+  pull: WaitingPull;
+  resolve: (events: T[]) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class Waiters<T> {
+  private readonly queue: Waiter<T>[] = [];
 
   get size(): number {
-    return this.pending.size;
+    return this.queue.length;
   }
 
-  /** Resolves on the next wake-up, or after `ms` of real time, whichever is first. */
-  wait(ms: number): Promise<void> {
+  /** Resolves with the events a later `serve` hands this pull, or with none after `ms` of real time. */
+  wait(ms: number, pull: WaitingPull): Promise<T[]> {
     return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.pending.delete(done);
-        resolve();
+      const waiter: Waiter<T> = {
+        pull,
+        resolve,
+        timer: setTimeout(() => {
+          this.queue.splice(this.queue.indexOf(waiter), 1);
+          resolve([]);
+        }, ms),
       };
-      const timer = setTimeout(done, ms);
-      this.pending.add(done);
+      this.queue.push(waiter);
     });
   }
 
-  wakeAll(): void {
-    for (const done of [...this.pending]) done();
+  /** Hands events to waiting pulls, oldest waiter first, for as long as `take` finds any. */
+  serve(take: (pull: WaitingPull) => T[]): void {
+    while (this.queue.length) {
+      const head = this.queue[0]!;
+      const events = take(head.pull);
+      if (events.length === 0) return;
+      this.queue.shift();
+      clearTimeout(head.timer);
+      head.resolve(events);
+    }
   }
 }

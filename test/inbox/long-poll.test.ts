@@ -44,6 +44,17 @@ describe("long poll", () => {
     expect(res).toMatchObject({ mode: "unknown", pollHintMs: 0 });
   });
 
+  it("serves waiting pulls in the order they arrived", async () => {
+    const app = freshApp();
+    const first = consumerJson(app, "pull", { waitMs: 1_500, consumer: "first" });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = consumerJson(app, "pull", { waitMs: 1_500, consumer: "second" });
+    await new Promise((r) => setTimeout(r, 50));
+    await ingestRobot(app, "only-one");
+    expect((await first).events.map((e: any) => e.dedupKey)).toEqual(["robot:only-one"]);
+    expect((await second).events).toEqual([]);
+  });
+
   it("many waiters share the events that arrive, none handed out twice", async () => {
     const app = freshApp();
     const waiters = Array.from({ length: 5 }, (_, i) => consumerJson(app, "pull", { waitMs: 1_500, consumer: `c${i}` }));
