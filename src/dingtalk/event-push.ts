@@ -24,3 +24,13 @@ export const decryptedEventSchema = z.looseObject({
 });
 
 export const CHECK_URL = "check_url";
+
+/**
+ * How far a push's timestamp is from now, either way. DingTalk sends seconds in some pushes and
+ * milliseconds in others, so values below 10^11 are read as seconds. Null when not a number.
+ */
+export function eventPushAgeMs(timestamp: string, nowMs: number): number | null {
+  if (!/^\d{1,16}$/.test(timestamp)) return null;
+  const n = Number(timestamp);
+  return Math.abs(nowMs - (n < 1e11 ? n * 1000 : n));
+}

@@ -95,6 +95,32 @@ describe("the TypeScript client", () => {
     expect(modes).toContain("stream");
   });
 
+  it("backs off and carries on through network failures", async () => {
+    const app = freshApp();
+    await ingestRobot(app, "m1");
+    let failures = 0;
+    // The real Worker behind a link that drops the first three pulls.
+    const flaky = new BridgeClient({
+      url: BASE,
+      token: tokenFor(app),
+      app,
+      consumer: "gw",
+      fetch: (input, init) => {
+        if (String(input).endsWith("/pull") && failures < 3) {
+          failures++;
+          return Promise.reject(new TypeError("fetch failed"));
+        }
+        return SELF.fetch(input as string, init);
+      },
+    });
+    const stop = new AbortController();
+    const started = Date.now();
+    const stats = await drain(flaky, () => stop.abort(), { signal: stop.signal, waitMs: 200, onError: () => {} });
+    expect(stats).toMatchObject({ networkErrors: 3, acked: 1 });
+    // Three backoffs with jitter: at least 250 + 500 + 1000 ms.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_750);
+  });
+
   it("throws typed errors", async () => {
     const app = freshApp();
     await expect(clientFor(app, "gw", "nope").status()).rejects.toBeInstanceOf(BridgeAuthError);

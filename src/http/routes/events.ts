@@ -2,7 +2,13 @@
 import { Hono } from "hono";
 import { decryptEvent, eventCipherKey } from "../../dingtalk/event-cipher";
 import { openEnvelope } from "../../dingtalk/event-envelope";
-import { CHECK_URL, decryptedEventSchema, eventPushBodySchema, readEventPushQuery } from "../../dingtalk/event-push";
+import {
+  CHECK_URL,
+  decryptedEventSchema,
+  eventPushAgeMs,
+  eventPushBodySchema,
+  readEventPushQuery,
+} from "../../dingtalk/event-push";
 import { eventSuccessReply } from "../../dingtalk/event-reply";
 import { checkEventSignature } from "../../dingtalk/event-signature";
 import type { BridgeEnv } from "../context";
@@ -62,13 +68,12 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYT
   return c.json(await eventSuccessReply(cipher, events.token, events.ownerKey, Date.now()));
 });
 
-/** An optional age window; DingTalk mixes seconds and milliseconds, so small values are seconds. */
+/** The optional age window (EVENT_MAX_AGE_MS); off unless configured. */
 function checkAge(timestamp: string, maxAgeMs: number | undefined): void {
   if (maxAgeMs === undefined) return;
-  const n = Number(timestamp);
-  if (!Number.isFinite(n)) throw new BridgeError(401, "bad_timestamp", "the timestamp is not a number");
-  const ms = n < 1e11 ? n * 1000 : n;
-  if (Math.abs(Date.now() - ms) > maxAgeMs) {
-    throw new BridgeError(401, "stale_timestamp", `the push is more than ${maxAgeMs} ms old (EVENT_MAX_AGE_MS)`);
+  const age = eventPushAgeMs(timestamp, Date.now());
+  if (age === null) throw new BridgeError(401, "bad_timestamp", "the timestamp is not a number");
+  if (age > maxAgeMs) {
+    throw new BridgeError(401, "stale_timestamp", `the push is more than ${maxAgeMs} ms away from now (EVENT_MAX_AGE_MS)`);
   }
 }
