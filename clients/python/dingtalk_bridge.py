@@ -302,12 +302,16 @@ class BridgeClient:
         report = on_error or (lambda error, context: None)
         stats = DrainStats()
         hint = {"poll_ms": 0}
+        # Ends the pause between stream-mode safety polls when DingTalk delivers to the bridge again.
+        wake = threading.Event()
 
         def beat() -> None:
             while not stop.is_set():
                 stream = stream_health.take_report() if stream_health else None
                 try:
                     hint["poll_ms"] = self.heartbeat(stream).get("pollHintMs", 0)
+                    if not hint["poll_ms"]:
+                        wake.set()
                 except BridgeError as error:
                     if stream_health and stream:
                         stream_health.restore(stream)
@@ -339,7 +343,10 @@ class BridgeClient:
                         break
                     self._handle(event, handler, lease_ms, retry_delay_ms, stats, report)
                 if not events and hint["poll_ms"]:
-                    stop.wait(hint["poll_ms"] / 1000.0)
+                    wake.clear()
+                    deadline = time.monotonic() + hint["poll_ms"] / 1000.0
+                    while not (stop.is_set() or wake.is_set()) and time.monotonic() < deadline:
+                        wake.wait(min(0.25, deadline - time.monotonic()))
         finally:
             stop.set()
         return stats
@@ -451,12 +458,15 @@ class AsyncBridgeClient:
         report = on_error or (lambda error, context: None)
         stats = DrainStats()
         hint = {"poll_ms": 0}
+        wake = asyncio.Event()
 
         async def beat() -> None:
             while not stop.is_set():
                 stream = stream_health.take_report() if stream_health else None
                 try:
                     hint["poll_ms"] = (await self.heartbeat(stream)).get("pollHintMs", 0)
+                    if not hint["poll_ms"]:
+                        wake.set()
                 except BridgeError as error:
                     if stream_health and stream:
                         stream_health.restore(stream)
@@ -487,7 +497,8 @@ class AsyncBridgeClient:
                         break
                     await self._handle(event, handler, lease_ms, retry_delay_ms, stats, report)
                 if not events and hint["poll_ms"]:
-                    await _wait(stop, hint["poll_ms"] / 1000.0)
+                    wake.clear()
+                    await _wait_any((stop, wake), hint["poll_ms"] / 1000.0)
         finally:
             stop.set()
             beater.cancel()
@@ -518,7 +529,14 @@ class AsyncBridgeClient:
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
+    await _wait_any((event,), seconds)
+
+
+async def _wait_any(events: "tuple[asyncio.Event, ...]", seconds: float) -> None:
+    """Sleeps up to ``seconds``, ending early when any of ``events`` is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
     try:
-        await asyncio.wait_for(event.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -257,6 +257,26 @@ class DrainLoops(unittest.TestCase):
         self.assertGreater(ticks, 5, "the event loop kept running while the client waited on HTTP")
         self.assertEqual(asyncio.run(client.status())["depth"], 0)
 
+    def test_stream_mode_pause_ends_when_the_bridge_says_webhook(self):
+        client, app = client_for()
+        client.heartbeat({"connected": True, "lastMessageAt": int(time.time() * 1000)})
+        self.assertEqual(client.status()["mode"], "stream")
+        stop, got = threading.Event(), []
+
+        def handler(event):
+            got.append(time.monotonic())
+            stop.set()
+
+        runner = threading.Thread(target=client.drain, args=(handler,),
+                                  kwargs={"stop_event": stop, "wait_ms": 200, "heartbeat_s": 0.3}, daemon=True)
+        runner.start()
+        time.sleep(0.6)  # the loop is now pausing out a stream-mode poll hint
+        flipped = time.monotonic()
+        bridge.callback(app)  # DingTalk delivers to the bridge again
+        runner.join(10)
+        self.assertFalse(runner.is_alive(), "the drain loop kept sleeping out its stream-mode pause")
+        self.assertLess(got[0] - flipped, 5)
+
     def test_killed_consumer_loses_nothing(self):
         client, app = client_for(consumer="py-killed")
         for i in range(5):

@@ -52,8 +52,12 @@ export async function drain(
   let failures = 0;
   let release = true;
 
+  // The pause between safety polls in stream mode ends early when a heartbeat learns that
+  // DingTalk delivers to the bridge again, so the first message after a flip waits for no timer.
+  let pause: AbortController | null = null;
   const noteMode = (next: Mode, hint: number) => {
     pollHintMs = hint;
+    if (hint === 0) pause?.abort();
     if (next !== mode) {
       mode = next;
       options.onMode?.(next);
@@ -88,7 +92,11 @@ export async function drain(
         }
         await handleOne(client, handler, batch[i]!, leaseMs, retryDelay, stats, report);
       }
-      if (batch.length === 0 && pollHintMs > 0) await sleep(pollHintMs, signal);
+      if (batch.length === 0 && pollHintMs > 0) {
+        pause = new AbortController();
+        await sleep(pollHintMs, signal ? AbortSignal.any([signal, pause.signal]) : pause.signal);
+        pause = null;
+      }
     }
   } finally {
     stopHeartbeat();

@@ -121,6 +121,27 @@ describe("the TypeScript client", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_750);
   });
 
+  it("in stream mode pauses between safety polls, and wakes as soon as a heartbeat says webhook", async () => {
+    const app = freshApp();
+    const client = clientFor(app);
+    await client.heartbeat({ connected: true, lastMessageAt: Date.now() });
+    const stop = new AbortController();
+    const got: number[] = [];
+    let flippedAt = 0;
+    const running = drain(client, () => {
+      got.push(Date.now() - flippedAt);
+      stop.abort();
+    }, { signal: stop.signal, waitMs: 200, heartbeatMs: 300 });
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await consumerJson(app, "status")).mode).toBe("stream");
+    // DingTalk flips to HTTP: the callback lands while the consumer sleeps out a 30 s hint.
+    flippedAt = Date.now();
+    await ingestRobot(app, "after-flip");
+    await running;
+    expect(got).toHaveLength(1);
+    expect(got[0]).toBeLessThan(5_000);
+  });
+
   it("throws typed errors", async () => {
     const app = freshApp();
     await expect(clientFor(app, "gw", "nope").status()).rejects.toBeInstanceOf(BridgeAuthError);
