@@ -104,9 +104,9 @@ function blankToUndefined(env: Record<string, unknown>): Record<string, unknown>
 /** Names the setting and the rule it breaks; zod's own message never contains the input value. */
 function fromIssue(error: z.ZodError, prefix: string, rename: Record<string, string> = {}): ConfigError {
   const issue = error.issues[0]!;
-  const [head, ...rest] = issue.path.map(String);
-  const named = head === undefined ? prefix : (rename[head] ?? head);
-  const setting = [prefix && named !== prefix ? prefix : "", named, ...rest].filter(Boolean).join(".");
+  const path = issue.path.map(String);
+  if (path[0] !== undefined) path[0] = rename[path[0]] ?? path[0];
+  const setting = [prefix, ...path].filter(Boolean).join(".");
   const problem = issue.code === "invalid_type" && issue.input === undefined ? "is required" : issue.message;
   return new ConfigError(setting || "configuration", problem);
 }
