@@ -330,6 +330,7 @@ class BridgeClient:
                         raise
                     stats.network_errors += 1
                     report(error, "pull")
+                    release = True  # a lost answer may have carried events leased to us
                     stop.wait(backoff_seconds(failures))
                     failures += 1
                     continue
@@ -484,6 +485,7 @@ class AsyncBridgeClient:
                         raise
                     stats.network_errors += 1
                     report(error, "pull")
+                    release = True  # a lost answer may have carried events leased to us
                     await _wait(stop, backoff_seconds(failures))
                     failures += 1
                     continue

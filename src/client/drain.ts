@@ -81,6 +81,8 @@ export async function drain(
         if (error instanceof BridgeError && !error.retryable) throw error;
         stats.networkErrors += 1;
         report(error, "pull");
+        // The lost answer may have carried events leased to us: the next pull takes them back.
+        release = true;
         await sleep(backoffMs(failures++), signal);
         continue;
       }

@@ -104,7 +104,13 @@ export class Inbox extends DurableObject<Env> {
     this.adopt(req.app);
     const now = this.clock.now();
     const wanted: WaitingPull = { max: req.max, leaseMs: req.leaseMs ?? this.tunables.leaseMs, consumer: req.consumer ?? null };
-    const released = req.release && wanted.consumer ? this.events.release(wanted.consumer, now) : 0;
+    let released = 0;
+    if (req.release && wanted.consumer) {
+      // A consumer that releases has restarted or lost a response: its older polls, possibly
+      // still waiting here for a client that is gone, must not be handed anything.
+      this.waiters.drop(wanted.consumer);
+      released = this.events.release(wanted.consumer, now);
+    }
     const reclaimed = this.reclaim(now);
     // Others may be waiting for what just came back; they were here first.
     if (released || reclaimed) await this.serveWaiters(now);

@@ -36,6 +36,15 @@ export class Waiters<T> {
     });
   }
 
+  /** Ends the waiting pulls of one consumer with nothing: a restarted consumer's old polls are dead. */
+  drop(consumer: string): void {
+    for (const waiter of this.queue.filter((w) => w.pull.consumer === consumer)) {
+      this.queue.splice(this.queue.indexOf(waiter), 1);
+      clearTimeout(waiter.timer);
+      waiter.resolve([]);
+    }
+  }
+
   /** Hands events to waiting pulls, oldest waiter first, for as long as `take` finds any. */
   serve(take: (pull: WaitingPull) => T[]): void {
     while (this.queue.length) {

@@ -55,6 +55,16 @@ describe("long poll", () => {
     expect((await second).events).toEqual([]);
   });
 
+  it("a consumer's release ends its own older long poll, so nothing is handed to a dead client", async () => {
+    const app = freshApp();
+    const stale = consumerJson(app, "pull", { waitMs: 5_000, consumer: "gw" });
+    await new Promise((r) => setTimeout(r, 50));
+    const fresh = consumerJson(app, "pull", { waitMs: 5_000, consumer: "gw", release: true });
+    expect((await stale).events).toEqual([]);
+    await ingestRobot(app, "after-restart");
+    expect((await fresh).events.map((e: any) => e.dedupKey)).toEqual(["robot:after-restart"]);
+  });
+
   it("many waiters share the events that arrive, none handed out twice", async () => {
     const app = freshApp();
     const waiters = Array.from({ length: 5 }, (_, i) => consumerJson(app, "pull", { waitMs: 1_500, consumer: `c${i}` }));
