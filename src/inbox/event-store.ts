@@ -49,6 +49,21 @@ export interface QueueCounts {
 const ROW = `seq, id, kind, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
   consumer, last_reason, done_at`;
 
+/**
+ * Payload bytes one answer may carry. A callback may be 1 MiB, and an RPC answer is capped well
+ * below 100 of them, so a page stops at the row that crosses this (and always holds one row).
+ */
+export const PAGE_BYTES = 8 * 1024 * 1024;
+
+/** The seqs of `candidates` (a query of seq and payload, ordered by seq) that fit in PAGE_BYTES. */
+function withinPageBytes(candidates: string): string {
+  return `SELECT seq FROM (
+            SELECT seq, length(CAST(payload AS BLOB)) AS size,
+                   SUM(length(CAST(payload AS BLOB))) OVER (ORDER BY seq) AS total
+              FROM (${candidates}))
+           WHERE total - size < ${PAGE_BYTES}`;
+}
+
 export class EventStore {
   constructor(
     private readonly sql: SqlStorage,
@@ -85,7 +100,9 @@ export class EventStore {
         `UPDATE events
             SET state = 'leased', attempt = attempt + 1, lease_id = 'lse_' || lower(hex(randomblob(12))),
                 lease_expires_at = ?, consumer = ?
-          WHERE seq IN (SELECT seq FROM events WHERE state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?)
+          WHERE seq IN (${withinPageBytes(
+            "SELECT seq, payload FROM events WHERE state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?",
+          )})
           RETURNING ${ROW}`,
         req.now + req.leaseMs,
         req.consumer,
@@ -198,15 +215,19 @@ export class EventStore {
   }
 
   history(afterSeq: number, limit: number): StoredEventRow[] {
-    return this.sql
-      .exec<StoredEventRow>(`SELECT ${ROW} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
-      .toArray();
+    return this.page("seq > ?", afterSeq, limit);
   }
 
   deadLetters(afterSeq: number, limit: number): StoredEventRow[] {
+    return this.page("state = 'dead' AND seq > ?", afterSeq, limit);
+  }
+
+  private page(where: string, afterSeq: number, limit: number): StoredEventRow[] {
     return this.sql
       .exec<StoredEventRow>(
-        `SELECT ${ROW} FROM events WHERE state = 'dead' AND seq > ? ORDER BY seq LIMIT ?`,
+        `SELECT ${ROW} FROM events
+          WHERE seq IN (${withinPageBytes(`SELECT seq, payload FROM events WHERE ${where} ORDER BY seq LIMIT ?`)})
+          ORDER BY seq`,
         afterSeq,
         limit,
       )

@@ -139,3 +139,20 @@ describe("leases", () => {
     expect(page2.events.map((e: any) => e.seq)).toEqual([4, 5, 6, 7]);
   });
 });
+
+describe("large payloads", () => {
+  it("a pull or a history page stops at about 8 MiB of payload, and the rest follows", async () => {
+    const app = freshApp();
+    const pad = "x".repeat(900 * 1024);
+    for (let i = 0; i < 12; i++) await ingestRobot(app, `big${i}`, { pad });
+    const first = await pull(app, { max: 100 });
+    expect(first.events.length).toBeGreaterThanOrEqual(9);
+    expect(first.events.length).toBeLessThan(12);
+    const second = await pull(app, { max: 100 });
+    expect(first.events.length + second.events.length).toBe(12);
+    const page = await consumerJson(app, "events?limit=500");
+    expect(page.events.length).toBe(first.events.length);
+    const rest = await consumerJson(app, `events?afterSeq=${page.nextAfterSeq}&limit=500`);
+    expect(page.events.length + rest.events.length).toBe(12);
+  });
+});
