@@ -1,5 +1,7 @@
 // Alerts wait in a table and leave from the alarm, so a callback never waits on the alert sink;
 // a failed send is retried with exponential backoff.
+import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
+import type { Clock } from "../lib/clock";
 import type { AlertEffect } from "./mode-machine";
 
 export interface PendingAlert {
@@ -59,6 +61,21 @@ export class AlertOutbox {
       giveUp ? now : null,
       id,
     );
+  }
+
+  /** Sends what is due, one at a time; with no sink configured, alerts only go to status. */
+  async flush(now: number, sink: { url: string; secret: string | undefined } | null, app: string, clock: Clock): Promise<void> {
+    for (const alert of this.due(now)) {
+      if (!sink) {
+        this.sent(alert.id, now);
+        continue;
+      }
+      const { incident, phase, title, text } = alert;
+      const request = await buildAlertRequest(sink.url, sink.secret, { app, incident, phase, title, text, at: alert.createdAt }, now);
+      const error = await sendAlert(request);
+      if (error === null) this.sent(alert.id, clock.now());
+      else this.failed(alert.id, clock.now(), alert.attempts + 1, error);
+    }
   }
 
   nextDue(): number | null {

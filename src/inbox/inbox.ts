@@ -3,7 +3,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config/load";
 import type { Tunables } from "../config/tunables";
-import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
 import { type Clock, systemClock } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { AlertOutbox } from "./alert-outbox";
@@ -237,7 +236,9 @@ export class Inbox extends DurableObject<Env> {
       }
       // Leases that ran out, and nack delays that ended, go to whoever is waiting.
       await this.serveWaiters(now);
-      await this.flushAlerts(now);
+      const t = this.tunables;
+      const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
+      await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
     } finally {
       // Requests may have interleaved while alerts were sent: the next wake is computed afresh
       // from the tables, and set even when it equals the alarm now running.
@@ -308,26 +309,6 @@ export class Inbox extends DurableObject<Env> {
 
   private sweepIntervalMs(): number {
     return Math.max(1000, Math.min(HOUR, Math.floor(this.tunables.retentionMs / 4)));
-  }
-
-  private async flushAlerts(now: number): Promise<void> {
-    const sinkUrl = this.tunables.alertWebhookUrl;
-    const due = this.alerts.due(now);
-    for (const alert of due) {
-      if (!sinkUrl) {
-        this.alerts.sent(alert.id, now);
-        continue;
-      }
-      const request = await buildAlertRequest(
-        sinkUrl,
-        this.tunables.alertWebhookSecret,
-        { app: this.state.app ?? "unknown", incident: alert.incident, phase: alert.phase, title: alert.title, text: alert.text, at: alert.createdAt },
-        now,
-      );
-      const error = await sendAlert(request);
-      if (error === null) this.alerts.sent(alert.id, this.clock.now());
-      else this.alerts.failed(alert.id, this.clock.now(), alert.attempts + 1, error);
-    }
   }
 
   // ---- the mode machine ------------------------------------------------------------------------
