@@ -1,7 +1,8 @@
 // What every dtbridge command shares: connection flags and env vars, help, and exit codes.
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BridgeClient } from "../client/bridge-client";
-import { BridgeAuthError, BridgeError, BridgeNetworkError, BridgeNotFoundError } from "../client/errors";
+import type { DrainOptions } from "../client/drain";
+import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError } from "../client/errors";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -72,6 +73,38 @@ export function intOption(value: string | undefined, name: string, fallback: num
   return n;
 }
 
+/** The flags tail and drain share: how much to pull, how long to wait and lease, and --once. */
+export const drainFlags = {
+  max: { type: "string" },
+  wait: { type: "string" },
+  lease: { type: "string" },
+  once: { type: "boolean" },
+} as const satisfies ParseArgsConfig["options"];
+
+export const DRAIN_FLAGS_HELP = `  --max N            events per pull (1-100, default 10)
+  --wait MS          long-poll wait per pull (0-25000, default 20000)
+  --lease MS         lease length (default: the bridge's LEASE_MS)
+  --once             stop when the queue is empty (exit 6 if nothing came)`;
+
+/**
+ * Drain options from those flags. `stop` ends the loop; with --once it is aborted by the first
+ * empty pull. The first SIGINT or SIGTERM ends it too.
+ */
+export function drainSettings(
+  values: { max?: string; wait?: string; lease?: string; once?: boolean },
+  stop: AbortController,
+): DrainOptions {
+  return {
+    signal: AbortSignal.any([stopSignal(), stop.signal]),
+    max: intOption(values.max, "max", 10, 1, 100),
+    waitMs: values.once ? 0 : intOption(values.wait, "wait", 20_000, 0, 25_000),
+    leaseMs: values.lease === undefined ? undefined : intOption(values.lease, "lease", 60_000, 1_000),
+    onPull: (count) => {
+      if (values.once && count === 0) stop.abort();
+    },
+  };
+}
+
 /** Maps any failure to a message on stderr and an exit code. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) {
@@ -83,7 +116,6 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof BridgeAuthError) return EXIT.auth;
   if (error instanceof BridgeNotFoundError) return EXIT.notFound;
   if (error instanceof BridgeNetworkError) return EXIT.network;
-  if (error instanceof BridgeError) return EXIT.failure;
   return EXIT.failure;
 }
 

@@ -28,7 +28,10 @@ export interface DrainStats {
   networkErrors: number;
 }
 
-export const defaultRetryDelayMs = (attempt: number) => Math.min(1_000 * 2 ** Math.max(0, attempt - 1), 300_000);
+/** Doubling from `baseMs` per attempt, capped at 5 minutes. */
+export function retryDelayMs(attempt: number, baseMs = 1_000): number {
+  return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 300_000);
+}
 
 /** Full jitter over an exponential step: spreads reconnecting gateways apart. */
 export function backoffMs(failures: number, baseMs = 500, capMs = 30_000): number {
@@ -43,7 +46,7 @@ export async function drain(
 ): Promise<DrainStats> {
   const leaseMs = options.leaseMs ?? 60_000;
   const waitMs = options.waitMs ?? 20_000;
-  const retryDelay = options.retryDelayMs ?? defaultRetryDelayMs;
+  const retryDelay = options.retryDelayMs ?? ((attempt: number) => retryDelayMs(attempt));
   const report = options.onError ?? (() => {});
   const signal = options.signal;
   const stats: DrainStats = { acked: 0, nacked: 0, pulls: 0, networkErrors: 0 };

@@ -1,6 +1,6 @@
 // The package's public client for gateways written in TypeScript.
 export { BridgeClient, type BridgeClientOptions } from "./bridge-client";
-export { drain, backoffMs, defaultRetryDelayMs, type DrainOptions, type DrainStats } from "./drain";
+export { drain, backoffMs, retryDelayMs, type DrainOptions, type DrainStats } from "./drain";
 export {
   BridgeAuthError,
   BridgeError,

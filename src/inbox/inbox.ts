@@ -66,16 +66,15 @@ export class Inbox extends DurableObject<Env> {
       conversationId: req.conversationId,
       streamMsgId: req.msgId,
     });
-    // Before any await: a waiting pull's lease joins the insert in one commit.
-    if (stored) await this.serveWaiters(now);
+    // In the same synchronous step: a waiting pull's lease joins the insert in one commit.
+    const served = stored ? this.serveWaiters(now) : null;
     const c = this.state.counters;
     if (!stored) c.duplicates += 1;
     else if (req.kind === "robot") c.callbacksAccepted += 1;
     else c.eventsAccepted += 1;
-    if (req.kind === "robot") await this.apply({ type: "callback", at: now });
-    else this.appState.save(this.state);
+    const machineDue = req.kind === "robot" ? this.apply({ type: "callback", at: now }) : null;
     const offlineReply = stored && req.kind === "robot" ? this.offlineReplyFor(req.conversationId) : null;
-    await this.armAlarm(now + this.sweepIntervalMs());
+    await this.settle(served, machineDue, now + this.sweepIntervalMs());
     return { stored, offlineReply };
   }
 
@@ -112,21 +111,23 @@ export class Inbox extends DurableObject<Env> {
     }
     const reclaimed = this.reclaim(now);
     // Others may be waiting for what just came back; they were here first.
-    if (released || reclaimed) await this.serveWaiters(now);
+    const served = released || reclaimed ? this.serveWaiters(now) : null;
     this.state.lastPullAt = now;
     if (wanted.consumer) this.consumers.seen(wanted.consumer, now);
-    await this.apply({ type: "pull", at: now, consumer: wanted.consumer ?? "(anonymous)" });
-    let events = this.leaseTo(wanted, now);
-    if (events.length) await this.armAlarm(now + wanted.leaseMs);
-    else if (req.waitMs > 0) events = await this.waiters.wait(req.waitMs, wanted);
-    return { events, released, ...this.modeView() };
+    const machineDue = this.apply({ type: "pull", at: now, consumer: wanted.consumer ?? "(anonymous)" });
+    const events = this.leaseTo(wanted, now);
+    await this.settle(served, machineDue, events.length ? now + wanted.leaseMs : null);
+    const view = { released, ...this.modeView() };
+    if (events.length || req.waitMs === 0) return { events, ...view };
+    // Whoever frees events for this pull leases them to it, and counts and saves them.
+    return { events: await this.waiters.wait(req.waitMs, wanted), ...view };
   }
 
   async ack(app: string, leaseIds: string[]) {
     this.adopt(app);
     const acked = this.events.ack(leaseIds, this.clock.now());
     this.state.counters.acked += acked.length;
-    this.appState.save(this.state);
+    await this.settle();
     return { acked, stale: notIn(leaseIds, acked) };
   }
 
@@ -138,11 +139,9 @@ export class Inbox extends DurableObject<Env> {
     const requeued = returned.filter((r) => !r.dead).map((r) => r.leaseId);
     this.state.counters.nacked += returned.length;
     this.state.counters.deadLettered += dead.length;
-    this.appState.save(this.state);
-    if (requeued.length) {
-      if (delayMs === 0) await this.serveWaiters(now);
-      else await this.armAlarm(now + delayMs);
-    }
+    const visible = requeued.length > 0 && delayMs === 0;
+    const served = visible ? this.serveWaiters(now) : null;
+    await this.settle(served, requeued.length && !visible ? now + delayMs : null);
     return { requeued, deadLettered: dead, stale: notIn(leaseIds, returned.map((r) => r.leaseId)) };
   }
 
@@ -162,7 +161,7 @@ export class Inbox extends DurableObject<Env> {
     this.consumers.seen(req.consumer, now, stream);
     const suppressed = this.events.suppressStreamDuplicates(msgIds, now);
     this.state.counters.streamSuppressed += suppressed;
-    await this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream });
+    await this.settle(this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream }));
     return { suppressed, ...this.modeView() };
   }
 
@@ -217,7 +216,7 @@ export class Inbox extends DurableObject<Env> {
     this.adopt(app);
     const now = this.clock.now();
     const redriven = this.events.redrive(ids, now);
-    if (redriven) await this.serveWaiters(now);
+    await this.settle(redriven ? this.serveWaiters(now) : null);
     return { redriven };
   }
 
@@ -229,13 +228,14 @@ export class Inbox extends DurableObject<Env> {
     try {
       const now = this.clock.now();
       this.reclaim(now);
-      await this.apply({ type: "tick", at: now });
+      this.apply({ type: "tick", at: now });
       if (now >= this.nextSweepAt) {
         this.sweep(now);
         this.nextSweepAt = now + this.sweepIntervalMs();
       }
       // Leases that ran out, and nack delays that ended, go to whoever is waiting.
-      await this.serveWaiters(now);
+      this.serveWaiters(now);
+      this.appState.save(this.state);
       const t = this.tunables;
       const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
       await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
@@ -259,6 +259,16 @@ export class Inbox extends DurableObject<Env> {
     return Math.max(now, Math.min(...candidates));
   }
 
+  /**
+   * The end of every request that changed something: one save of the app state, and the alarm
+   * armed for the earliest of `deadlines`. Helpers above only change the state in memory.
+   */
+  private async settle(...deadlines: (number | null)[]): Promise<void> {
+    this.appState.save(this.state);
+    const due = deadlines.filter((d): d is number => d !== null);
+    if (due.length) await this.armAlarm(Math.min(...due));
+  }
+
   /** Arms the alarm for `at` unless it is already due earlier; a late alarm re-arms itself. */
   private async armAlarm(at: number): Promise<void> {
     // A running alarm re-arms itself from the tables when it ends, which covers `at`.
@@ -271,32 +281,26 @@ export class Inbox extends DurableObject<Env> {
   /** Expired leases back to the queue (or the dead letters); answers how many. */
   private reclaim(now: number): number {
     const returned = this.events.reclaimExpired(now);
-    if (returned) {
-      this.state.counters.expired += returned;
-      this.appState.save(this.state);
-    }
+    this.state.counters.expired += returned;
     return returned;
   }
 
   /** Leases visible events to one pull and counts them. */
   private leaseTo(pull: WaitingPull, now: number): StoredEventRow[] {
     const events = this.events.lease({ max: pull.max, now, leaseMs: pull.leaseMs, consumer: pull.consumer });
-    if (events.length) {
-      this.state.counters.leased += events.length;
-      this.appState.save(this.state);
-    }
+    this.state.counters.leased += events.length;
     return events;
   }
 
-  /** Serves waiting long polls from the queue, synchronously, then arms the alarm for their leases. */
-  private async serveWaiters(now: number): Promise<void> {
-    let earliestExpiry = Infinity;
+  /** Serves waiting long polls from the queue, synchronously; answers when the first lease it made runs out. */
+  private serveWaiters(now: number): number | null {
+    let earliestExpiry: number | null = null;
     this.waiters.serve((pull) => {
       const events = this.leaseTo(pull, now);
-      if (events.length) earliestExpiry = Math.min(earliestExpiry, now + pull.leaseMs);
+      if (events.length) earliestExpiry = Math.min(earliestExpiry ?? Infinity, now + pull.leaseMs);
       return events;
     });
-    if (earliestExpiry !== Infinity) await this.armAlarm(earliestExpiry);
+    return earliestExpiry;
   }
 
   private sweep(now: number): void {
@@ -313,16 +317,16 @@ export class Inbox extends DurableObject<Env> {
 
   // ---- the mode machine ------------------------------------------------------------------------
 
-  /** Runs one input through the machine, persists the outcome, and arms the alarm for what it implies. */
-  private async apply(input: MachineInput): Promise<void> {
+  /**
+   * Runs one input through the machine and records its transitions and alerts; answers when the
+   * alarm must next run for it. Alerts leave from the alarm, never from the request that raised them.
+   */
+  private apply(input: MachineInput): number | null {
     const out = step(this.state.machine, input, this.tunables);
     this.state.machine = out.state;
     this.appState.record(out.transitions);
     this.alerts.add(out.alerts);
-    this.appState.save(this.state);
-    // Alerts leave from the alarm, never from the request that raised them.
-    const due = out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
-    if (due !== null) await this.armAlarm(due);
+    return out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
   }
 
   private modeView() {

@@ -1,7 +1,18 @@
 import { spawn } from "node:child_process";
-import { drain } from "../../client/drain";
+import { drain, retryDelayMs } from "../../client/drain";
 import type { BridgeEvent } from "../../client/types";
-import { type Command, CONNECTION_HELP, connect, EXIT, intOption, parse, stopSignal, UsageError } from "../common";
+import {
+  type Command,
+  CONNECTION_HELP,
+  connect,
+  DRAIN_FLAGS_HELP,
+  drainFlags,
+  drainSettings,
+  EXIT,
+  intOption,
+  parse,
+  UsageError,
+} from "../common";
 
 export const drainCommand: Command = {
   name: "drain",
@@ -17,38 +28,24 @@ Progress goes to stderr. SIGINT/SIGTERM finish the running command, return the r
 Options:
   --exec CMD         the command (required)
   --timeout MS       kill the command after MS (default 300000)
-  --max N            events per pull (1-100, default 10)
-  --wait MS          long-poll wait per pull (0-25000, default 20000)
-  --lease MS         lease length (default: the bridge's LEASE_MS)
+${DRAIN_FLAGS_HELP}
   --retry-delay MS   first retry delay, doubled per attempt (default 1000)
-  --once             stop when the queue is empty (exit ${EXIT.empty} if nothing came)
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
+      ...drainFlags,
       exec: { type: "string" },
       timeout: { type: "string" },
-      max: { type: "string" },
-      wait: { type: "string" },
-      lease: { type: "string" },
       "retry-delay": { type: "string" },
-      once: { type: "boolean" },
     });
     if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
     if (!values.exec) throw new UsageError("drain needs --exec CMD");
     const client = connect(values);
     const timeoutMs = intOption(values.timeout, "timeout", 300_000, 1);
     const retryBase = intOption(values["retry-delay"], "retry-delay", 1_000, 0);
-    const stop = new AbortController();
-    let handled = 0;
-    const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs).then(() => void handled++), {
-      signal: AbortSignal.any([stopSignal(), stop.signal]),
-      max: intOption(values.max, "max", 10, 1, 100),
-      waitMs: values.once ? 0 : intOption(values.wait, "wait", 20_000, 0, 25_000),
-      leaseMs: values.lease === undefined ? undefined : intOption(values.lease, "lease", 60_000, 1_000),
-      retryDelayMs: (attempt) => Math.min(retryBase * 2 ** Math.max(0, attempt - 1), 300_000),
-      onPull: (count) => {
-        if (values.once && count === 0) stop.abort();
-      },
+    const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs), {
+      ...drainSettings(values, new AbortController()),
+      retryDelayMs: (attempt) => retryDelayMs(attempt, retryBase),
       onError: (error, context) => process.stderr.write(`dtbridge drain: ${context}: ${(error as Error).message ?? error}\n`),
     });
     process.stderr.write(`dtbridge drain: ${stats.acked} acked, ${stats.nacked} nacked\n`);
