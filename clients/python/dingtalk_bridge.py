@@ -289,7 +289,7 @@ class BridgeClient:
         stop_event: Optional[threading.Event] = None,
         max: int = 10,
         wait_ms: int = 10_000,
-        lease_ms: int = 60_000,
+        lease_ms: Optional[int] = None,
         heartbeat_s: float = 15.0,
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
@@ -342,7 +342,7 @@ class BridgeClient:
                     if stop.is_set():
                         self._give_back(events[i:], report)
                         break
-                    self._handle(event, handler, lease_ms, retry_delay_ms, stats, report)
+                    self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     deadline = time.monotonic() + hint["poll_ms"] / 1000.0
@@ -448,7 +448,7 @@ class AsyncBridgeClient:
         stop: Optional[asyncio.Event] = None,
         max: int = 10,
         wait_ms: int = 10_000,
-        lease_ms: int = 60_000,
+        lease_ms: Optional[int] = None,
         heartbeat_s: float = 15.0,
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
@@ -497,7 +497,7 @@ class AsyncBridgeClient:
                     if stop.is_set():
                         await asyncio.to_thread(self.sync._give_back, events[i:], report)
                         break
-                    await self._handle(event, handler, lease_ms, retry_delay_ms, stats, report)
+                    await self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     await _wait_any((stop, wake), hint["poll_ms"] / 1000.0)

@@ -10,6 +10,7 @@ export interface DrainOptions {
   max?: number;
   /** Long-poll wait per pull (the bridge allows up to 25 s). */
   waitMs?: number;
+  /** Lease length per pull; by default the bridge's LEASE_MS. */
   leaseMs?: number;
   heartbeatMs?: number;
   streamHealth?: StreamHealth;
@@ -44,7 +45,6 @@ export async function drain(
   handler: (event: BridgeEvent) => unknown | Promise<unknown>,
   options: DrainOptions = {},
 ): Promise<DrainStats> {
-  const leaseMs = options.leaseMs ?? 60_000;
   const waitMs = options.waitMs ?? 20_000;
   const retryDelay = options.retryDelayMs ?? ((attempt: number) => retryDelayMs(attempt));
   const report = options.onError ?? (() => {});
@@ -54,6 +54,7 @@ export async function drain(
   let pollHintMs = 0;
   let failures = 0;
   let release = true;
+  let leaseMs = options.leaseMs ?? 60_000;
 
   // The pause between safety polls in stream mode ends early when a heartbeat learns that
   // DingTalk delivers to the bridge again, so the first message after a flip waits for no timer.
@@ -72,12 +73,13 @@ export async function drain(
     while (!signal?.aborted) {
       let batch: BridgeEvent[];
       try {
-        const res = await client.pull({ max: options.max ?? 10, waitMs: pollHintMs > 0 ? 0 : waitMs, leaseMs, release, signal });
+        const res = await client.pull({ max: options.max ?? 10, waitMs: pollHintMs > 0 ? 0 : waitMs, leaseMs: options.leaseMs, release, signal });
         release = false;
         stats.pulls += 1;
         failures = 0;
         noteMode(res.mode, res.pollHintMs);
         batch = res.events;
+        leaseMs = res.leaseMs;
         options.onPull?.(batch.length);
       } catch (error) {
         if (signal?.aborted) break;

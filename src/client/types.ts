@@ -34,6 +34,8 @@ export interface PullResponse {
   mode: Mode;
   pollHintMs: number;
   released: number;
+  /** The lease length that applied to these events. */
+  leaseMs: number;
 }
 
 export interface StreamReport {

@@ -117,7 +117,7 @@ export class Inbox extends DurableObject<Env> {
     const machineDue = this.apply({ type: "pull", at: now, consumer: wanted.consumer ?? "(anonymous)" });
     const events = this.leaseTo(wanted, now);
     await this.settle(served, machineDue, events.length ? now + wanted.leaseMs : null);
-    const view = { released, ...this.modeView() };
+    const view = { released, leaseMs: wanted.leaseMs, ...this.modeView() };
     if (events.length || req.waitMs === 0) return { events, ...view };
     // Whoever frees events for this pull leases them to it, and counts and saves them.
     return { events: await this.waiters.wait(req.waitMs, wanted), ...view };

@@ -30,6 +30,8 @@ export interface PullRequest {
 export interface PullResult {
   events: StoredEventRow[];
   released: number;
+  /** The lease length that applied: the pull's own, or the bridge's LEASE_MS. */
+  leaseMs: number;
   mode: string;
   pollHintMs: number;
 }

@@ -6,7 +6,7 @@ import { BridgeAuthError, BridgeNotFoundError, BridgeRequestError } from "../../
 import { StreamHealth } from "../../src/client/stream-health";
 import type { BridgeEvent } from "../../src/client/types";
 import { BASE, consumerJson, freshApp } from "../support/dingtalk";
-import { ingestRobot } from "../support/inbox";
+import { ingestRobot, overrideTunables } from "../support/inbox";
 import { tokenFor } from "../support/test-env";
 
 function clientFor(app: string, consumer = "gw", token = tokenFor(app)) {
@@ -55,6 +55,24 @@ describe("the TypeScript client", () => {
     }, { signal: stop.signal, leaseMs: 1_000, waitMs: 200 });
     expect(rival).toEqual([]);
     expect((await consumerJson(app, "status")).depth).toBe(0);
+  });
+
+  it("leases for the bridge's LEASE_MS unless told otherwise, and keeps a long handler leased for that length", async () => {
+    const app = freshApp();
+    await overrideTunables(app, { leaseMs: 1_000 });
+    await ingestRobot(app, "m1");
+    const stop = new AbortController();
+    let lease = 0;
+    let rival: BridgeEvent[] = [];
+    await drain(clientFor(app), async (e) => {
+      lease = e.leaseExpiresAt - e.receivedAt;
+      await new Promise((r) => setTimeout(r, 1_600));
+      rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
+      stop.abort();
+    }, { signal: stop.signal, waitMs: 200 });
+    expect(lease).toBeGreaterThanOrEqual(1_000);
+    expect(lease).toBeLessThan(5_000);
+    expect(rival).toEqual([]);
   });
 
   it("releases its own old leases when it starts", async () => {

@@ -18,12 +18,15 @@ export async function inboxWithClock(app: string, start = Date.now()) {
       clock.advance(ms);
       await runDurableObjectAlarm(stub);
     },
-    set(overrides: Partial<Tunables>) {
-      return runInDurableObject(stub, (inbox: Inbox) => {
-        inbox.tunableOverrides = overrides;
-      });
-    },
+    set: (overrides: Partial<Tunables>) => overrideTunables(app, overrides),
   };
+}
+
+/** Other thresholds for one app's inbox than the Worker's vars, on the real clock. */
+export function overrideTunables(app: string, overrides: Partial<Tunables>) {
+  return runInDurableObject(env.INBOX.getByName(app), (inbox: Inbox) => {
+    inbox.tunableOverrides = overrides;
+  });
 }
 
 export function ingestRobot(app: string, msgId: string, extra: Record<string, unknown> = {}) {

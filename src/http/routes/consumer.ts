@@ -29,6 +29,7 @@ consumerRoutes.post("/v1/:app/pull", async (c) => {
     mode: result.mode,
     pollHintMs: result.pollHintMs,
     released: result.released,
+    leaseMs: result.leaseMs,
   });
   return c.body(doc, 200, JSON_HEADERS);
 });
