@@ -7,6 +7,11 @@ const secret = z.string().trim().min(1);
 const aesKey = z
   .string()
   .regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character aes_key from the DingTalk console");
+// The bearer scheme's token68 syntax: a token with a space, a colon or the like could never match.
+const consumerToken = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and . _ ~ + / - (a bearer token can hold nothing else)");
 
 export const appSchema = z
   .object({
@@ -15,14 +20,13 @@ export const appSchema = z
     eventToken: secret.optional(),
     eventAesKey: aesKey.optional(),
     eventOwnerKey: secret.optional(),
-    consumerTokens: z.array(secret).min(1, "needs at least one consumer token"),
+    consumerTokens: z.array(consumerToken).min(1, "needs at least one consumer token"),
+    streamLink: z.boolean().optional(),
   })
   .refine((a) => (a.eventToken === undefined) === (a.eventAesKey === undefined), {
     message: "the event token and AES key must be set together",
     path: ["eventToken"],
   });
-
-export const bridgeAppsSchema = z.record(z.string().regex(APP_NAME, "app names match [a-z0-9-]{1,32}"), appSchema);
 
 export interface AppConfig {
   name: string;
@@ -31,9 +35,12 @@ export interface AppConfig {
   /** Present only when both the event token and AES key are configured. */
   events: { token: string; aesKey: string; ownerKey: string } | undefined;
   consumerTokens: string[];
+  /** The bridge holds the app's DingTalk Stream connection itself. */
+  streamLink: boolean;
 }
 
-export function toAppConfig(name: string, a: z.infer<typeof appSchema>): AppConfig {
+/** `linkDefault` is STREAM_LINK, for apps that do not say. */
+export function toAppConfig(name: string, a: z.infer<typeof appSchema>, linkDefault: boolean): AppConfig {
   return {
     name,
     clientId: a.clientId,
@@ -43,5 +50,6 @@ export function toAppConfig(name: string, a: z.infer<typeof appSchema>): AppConf
         ? { token: a.eventToken, aesKey: a.eventAesKey, ownerKey: a.eventOwnerKey ?? a.clientId }
         : undefined,
     consumerTokens: a.consumerTokens,
+    streamLink: a.streamLink ?? linkDefault,
   };
 }

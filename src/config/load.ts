@@ -1,12 +1,18 @@
 // The one config loader: parses the Worker's env once per isolate and names any bad setting
-// without echoing its value.
+// without echoing its value. A bad app disables that app alone; bad tunables disable the bridge.
 import { z } from "zod";
-import { type AppConfig, appSchema, bridgeAppsSchema, toAppConfig } from "./apps";
+import { APP_NAME, type AppConfig, appSchema, toAppConfig } from "./apps";
 import { type Tunables, toTunables, tunablesSchema } from "./tunables";
 
 export interface BridgeConfig {
   apps: ReadonlyMap<string, AppConfig>;
+  /** Apps named in the configuration whose settings are broken, with what is wrong. */
+  brokenApps: ReadonlyMap<string, ConfigError>;
   tunables: Tunables;
+  /** Where the bridge calls DingTalk (Stream tickets, access tokens, the robot API). */
+  apiBase: string;
+  /** The bridge's public origin for URLs in alerts, when configured. */
+  publicUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -27,8 +33,12 @@ export function loadConfig(env: object): BridgeConfig {
   if (!result) {
     try {
       result = parseConfig(env as Record<string, unknown>);
+      for (const [name, error] of result.brokenApps) {
+        console.error(JSON.stringify({ level: "error", app: name, event: "config_error", setting: error.setting, message: error.message }));
+      }
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
+      console.error(JSON.stringify({ level: "error", event: "config_error", setting: error.setting, message: error.message }));
       result = error;
     }
     cache.set(env, result);
@@ -37,42 +47,75 @@ export function loadConfig(env: object): BridgeConfig {
   return result;
 }
 
+const bridgeSchema = z.object({
+  STREAM_LINK: z.enum(["on", "off"], "must be on or off").default("off"),
+  DINGTALK_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.dingtalk.com"),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+});
+
 export function parseConfig(env: Record<string, unknown>): BridgeConfig {
   const vars = blankToUndefined(env);
   const tunables = tunablesSchema.safeParse(vars);
   if (!tunables.success) throw fromIssue(tunables.error, "");
+  const bridge = bridgeSchema.safeParse(vars);
+  if (!bridge.success) throw fromIssue(bridge.error, "");
 
   const apps = new Map<string, AppConfig>();
+  const broken = new Map<string, ConfigError>();
+  const add = (name: string, value: unknown, prefix: string, rename?: Record<string, string>) => {
+    const parsed = appSchema.safeParse(value);
+    if (parsed.success) apps.set(name, toAppConfig(name, parsed.data, bridge.data.STREAM_LINK === "on"));
+    else broken.set(name, fromIssue(parsed.error, prefix, rename));
+  };
+
   if (vars.BRIDGE_APPS !== undefined) {
     let json: unknown;
     try {
       json = JSON.parse(String(vars.BRIDGE_APPS));
     } catch {
-      throw new ConfigError("BRIDGE_APPS", "is not valid JSON");
+      json = undefined;
     }
-    const parsed = bridgeAppsSchema.safeParse(json);
-    if (!parsed.success) throw fromIssue(parsed.error, "BRIDGE_APPS");
-    for (const [name, app] of Object.entries(parsed.data)) apps.set(name, toAppConfig(name, app));
+    if (!json || typeof json !== "object" || Array.isArray(json)) {
+      broken.set("*", new ConfigError("BRIDGE_APPS", "is not a JSON object of apps"));
+    } else {
+      for (const [name, app] of Object.entries(json)) {
+        if (!APP_NAME.test(name)) broken.set(name.slice(0, 40), new ConfigError("BRIDGE_APPS", "app names match [a-z0-9-]{1,32}"));
+        else add(name, app, `BRIDGE_APPS.${name}`);
+      }
+    }
   }
 
   if (vars.DINGTALK_CLIENT_ID !== undefined || vars.DINGTALK_CLIENT_SECRET !== undefined) {
-    if (apps.has("default")) throw new ConfigError("BRIDGE_APPS", "defines `default`, which DINGTALK_* also define");
-    const single = appSchema.safeParse({
-      clientId: vars.DINGTALK_CLIENT_ID,
-      clientSecret: vars.DINGTALK_CLIENT_SECRET,
-      eventToken: vars.DINGTALK_EVENT_TOKEN,
-      eventAesKey: vars.DINGTALK_EVENT_AES_KEY,
-      eventOwnerKey: vars.DINGTALK_EVENT_OWNER_KEY,
-      consumerTokens: splitTokens(vars.BRIDGE_CONSUMER_TOKENS),
-    });
-    if (!single.success) throw fromIssue(single.error, "", SINGLE_APP_NAMES);
-    apps.set("default", toAppConfig("default", single.data));
+    if (apps.has("default") || broken.has("default")) {
+      apps.delete("default");
+      broken.set("default", new ConfigError("BRIDGE_APPS", "defines `default`, which DINGTALK_* also define"));
+    } else {
+      add(
+        "default",
+        {
+          clientId: vars.DINGTALK_CLIENT_ID,
+          clientSecret: vars.DINGTALK_CLIENT_SECRET,
+          eventToken: vars.DINGTALK_EVENT_TOKEN,
+          eventAesKey: vars.DINGTALK_EVENT_AES_KEY,
+          eventOwnerKey: vars.DINGTALK_EVENT_OWNER_KEY,
+          consumerTokens: splitTokens(vars.BRIDGE_CONSUMER_TOKENS),
+        },
+        "",
+        SINGLE_APP_NAMES,
+      );
+    }
   }
 
-  if (apps.size === 0) {
+  if (apps.size === 0 && broken.size === 0) {
     throw new ConfigError("DINGTALK_CLIENT_ID", "is not set, and neither is BRIDGE_APPS: no app is configured");
   }
-  return { apps, tunables: toTunables(tunables.data) };
+  return {
+    apps,
+    brokenApps: broken,
+    tunables: toTunables(tunables.data),
+    apiBase: bridge.data.DINGTALK_API_BASE.replace(/\/+$/, ""),
+    publicUrl: bridge.data.PUBLIC_URL?.replace(/\/+$/, ""),
+  };
 }
 
 const SINGLE_APP_NAMES: Record<string, string> = {
@@ -82,6 +125,7 @@ const SINGLE_APP_NAMES: Record<string, string> = {
   eventAesKey: "DINGTALK_EVENT_AES_KEY",
   eventOwnerKey: "DINGTALK_EVENT_OWNER_KEY",
   consumerTokens: "BRIDGE_CONSUMER_TOKENS",
+  streamLink: "STREAM_LINK",
 };
 
 function splitTokens(value: unknown): string[] | undefined {

@@ -4,9 +4,11 @@ import { ConfigError, loadConfig, parseConfig } from "../../src/config/load";
 const KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7";
 const single = { DINGTALK_CLIENT_ID: "dingid", DINGTALK_CLIENT_SECRET: "s3cr3t-value", BRIDGE_CONSUMER_TOKENS: "tok-1, tok-2" };
 
+/** What is wrong: the error that disables the whole bridge, or else the one that disables an app. */
 function problem(env: Record<string, unknown>): string {
   try {
-    parseConfig(env);
+    const broken = [...parseConfig(env).brokenApps.values()][0];
+    if (broken) return broken.message;
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as Error).message;
@@ -63,10 +65,52 @@ describe("configuration", () => {
     [{ ...single, BRIDGE_APPS: '{"Bad Name": {}}' }, "BRIDGE_APPS"],
     [{ ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "hidden-secret"}}' }, "BRIDGE_APPS.b.consumerTokens"],
     [{ ...single, BRIDGE_APPS: '{"default": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["t"]}}' }, "BRIDGE_APPS"],
+    [{ ...single, BRIDGE_CONSUMER_TOKENS: "good, has space" }, "BRIDGE_CONSUMER_TOKENS.1"],
+    [{ ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["user:pass"]}}' }, "BRIDGE_APPS.b.consumerTokens.0"],
+    [{ ...single, RETENTION_DAYS: "0.01" }, "RETENTION_DAYS"],
+    [{ ...single, EVENT_MAX_AGE_MS: String(8 * 86_400_000) }, "EVENT_MAX_AGE_MS"],
+    [{ ...single, CONSUMER_SILENCE_MS: "500" }, "CONSUMER_SILENCE_MS"],
+    [{ ...single, STREAM_LINK: "yes" }, "STREAM_LINK"],
+    [{ ...single, DINGTALK_API_BASE: "not a url" }, "DINGTALK_API_BASE"],
   ])("names the bad setting: %j", (env, setting) => {
     const message = problem(env);
     expect(message.startsWith(setting)).toBe(true);
-    for (const secret of ["s3cr3t-value", "short-secret-key", "hidden-secret"]) expect(message).not.toContain(secret);
+    for (const secret of ["s3cr3t-value", "short-secret-key", "hidden-secret", "has space", "user:pass"]) {
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  it("disables a broken app alone, and keeps serving the others", () => {
+    const apps = {
+      good: { clientId: "g", clientSecret: "sg", consumerTokens: ["tg"] },
+      bad: { clientId: "b", consumerTokens: ["tb"] },
+    };
+    const c = parseConfig({ ...single, BRIDGE_APPS: JSON.stringify(apps) });
+    expect([...c.apps.keys()].sort()).toEqual(["default", "good"]);
+    expect(c.brokenApps.get("bad")!.message).toBe("BRIDGE_APPS.bad.clientSecret: is required");
+    const noSecret = parseConfig({ DINGTALK_CLIENT_ID: "x", BRIDGE_CONSUMER_TOKENS: "t", BRIDGE_APPS: JSON.stringify({ good: apps.good }) });
+    expect([...noSecret.apps.keys()]).toEqual(["good"]);
+    expect(noSecret.brokenApps.get("default")!.setting).toBe("DINGTALK_CLIENT_SECRET");
+  });
+
+  it("reads the Stream link switch, DingTalk's API base and the public URL", () => {
+    const c = parseConfig({
+      ...single,
+      STREAM_LINK: "on",
+      DINGTALK_API_BASE: "http://127.0.0.1:9999/",
+      PUBLIC_URL: "https://bridge.example.com/",
+      BRIDGE_APPS: JSON.stringify({ quiet: { clientId: "q", clientSecret: "s", consumerTokens: ["t"], streamLink: false } }),
+    });
+    expect(c.apps.get("default")!.streamLink).toBe(true);
+    expect(c.apps.get("quiet")!.streamLink).toBe(false);
+    expect(c).toMatchObject({ apiBase: "http://127.0.0.1:9999", publicUrl: "https://bridge.example.com" });
+    expect(parseConfig(single)).toMatchObject({ apiBase: "https://api.dingtalk.com", publicUrl: undefined });
+    expect(parseConfig(single).apps.get("default")!.streamLink).toBe(false);
+  });
+
+  it("windows event pushes by the retention unless told otherwise", () => {
+    expect(parseConfig(single).tunables.eventMaxAgeMs).toBe(7 * 86_400_000);
+    expect(parseConfig({ ...single, EVENT_MAX_AGE_MS: "600000" }).tunables.eventMaxAgeMs).toBe(600_000);
   });
 
   it("parses once per env object and remembers a bad verdict too", () => {
