@@ -1,5 +1,7 @@
-// The encrypted event push: query parameters in both documented spellings, and the decrypted event.
+// The encrypted event push: query parameters in both documented spellings, the decrypted event,
+// the handshakes, and the key an event is deduplicated on.
 import { z } from "zod";
+import { bytesToHex } from "../lib/base64";
 
 export interface EventPushQuery {
   signature: string;
@@ -21,9 +23,35 @@ export const eventPushBodySchema = z.object({ encrypt: z.string().min(1) });
 export const decryptedEventSchema = z.looseObject({
   EventType: z.string().min(1),
   eventId: z.string().min(1).max(256).optional(),
+  Random: z.string().optional(),
 });
 
-export const CHECK_URL = "check_url";
+export type DecryptedEvent = z.infer<typeof decryptedEventSchema>;
+
+/**
+ * `check_url`, and the suite handshakes (`check_create_suite_url`, `check_update_suite_url`, ...):
+ * answered, never stored.
+ */
+export function isHandshake(event: DecryptedEvent): boolean {
+  return event.EventType.startsWith("check_");
+}
+
+/** Suite handshakes want their `Random` back, encrypted; every other push wants "success". */
+export function handshakeAnswer(event: DecryptedEvent): string {
+  return event.EventType !== "check_url" && event.Random ? event.Random : "success";
+}
+
+/** DingTalk's own crypto library wraps base64 every 76 characters; the line breaks are not data. */
+export function unwrapBase64(encrypt: string): string {
+  return encrypt.replace(/[\r\n\t ]+/g, "");
+}
+
+/** `eventId` when the event has one; otherwise a key derived from the decrypted text itself. */
+export async function eventDedupKey(event: DecryptedEvent, message: string): Promise<string> {
+  if (event.eventId) return `event:${event.eventId}`;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(message));
+  return `event:sha256:${bytesToHex(new Uint8Array(digest))}`;
+}
 
 /**
  * How far a push's timestamp is from now, either way. DingTalk sends seconds in some pushes and

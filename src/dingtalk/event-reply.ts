@@ -1,5 +1,5 @@
-// The answer DingTalk expects to every accepted push, handshake included: the word "success",
-// encrypted and signed (note the camel-case timeStamp).
+// The answer DingTalk expects to every accepted push, handshake included: the word "success" (or a
+// suite handshake's Random), encrypted and signed (note the camel-case timeStamp).
 import { randomAlphanumeric } from "../lib/ids";
 import { type EventCipherKey, encryptEvent } from "./event-cipher";
 import { sealEnvelope } from "./event-envelope";
@@ -12,13 +12,14 @@ export interface EventReply {
   encrypt: string;
 }
 
-export async function eventSuccessReply(
+export async function eventReply(
   cipher: EventCipherKey,
   token: string,
   ownerKey: string,
   nowMs: number,
+  answer = "success",
 ): Promise<EventReply> {
-  const encrypt = await encryptEvent(cipher, sealEnvelope("success", ownerKey));
+  const encrypt = await encryptEvent(cipher, sealEnvelope(answer, ownerKey));
   const timeStamp = String(nowMs);
   const nonce = randomAlphanumeric(8);
   return { msg_signature: await eventSignature(token, timeStamp, nonce, encrypt), timeStamp, nonce, encrypt };

@@ -32,7 +32,10 @@ export interface RobotSignInput {
   timestamp: string | null | undefined;
   sign: string | null | undefined;
   nowMs: number;
+  /** How old a timestamp may be. */
   windowMs: number;
+  /** How far ahead of now a timestamp may be: clock skew only, so a pre-signed pair cannot wait long. */
+  futureSkewMs: number;
 }
 
 /** Checks the headers of one callback; the HMAC comparison is WebCrypto's verify, constant time. */
@@ -45,12 +48,12 @@ export async function checkRobotSign(input: RobotSignInput): Promise<RobotSignCh
     return { ok: false, code: "bad_timestamp", message: "the timestamp header must be milliseconds since the epoch" };
   }
   const timestampMs = Number(timestamp);
-  if (Math.abs(input.nowMs - timestampMs) > input.windowMs) {
-    return {
-      ok: false,
-      code: "stale_timestamp",
-      message: `the timestamp is more than ${input.windowMs} ms away from the bridge's clock`,
-    };
+  if (input.nowMs - timestampMs > input.windowMs) {
+    return { ok: false, code: "stale_timestamp", message: `the timestamp is more than ${input.windowMs} ms old` };
+  }
+  const ahead = Math.min(input.futureSkewMs, input.windowMs);
+  if (timestampMs - input.nowMs > ahead) {
+    return { ok: false, code: "stale_timestamp", message: `the timestamp is more than ${ahead} ms ahead of the bridge's clock` };
   }
   // DingTalk sends the sign as plain base64; tolerate a URL-encoded copy, which some proxies produce.
   const candidates = sign.includes("%") ? [sign, safeDecodeURIComponent(sign)] : [sign];

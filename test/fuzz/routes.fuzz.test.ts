@@ -5,8 +5,10 @@ import { describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { eventSignature } from "../../src/dingtalk/event-signature";
 import { BASE, freshApp, postEvent, postRobot, robotMessage } from "../support/dingtalk";
-import { mutate, Rng } from "../support/hostile";
-import { EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../support/test-env";
+import { breakBytes, mutate, Rng } from "../support/hostile";
+import { encryptEvent, eventCipherKey } from "../../src/dingtalk/event-cipher";
+import { sealEnvelope } from "../../src/dingtalk/event-envelope";
+import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../support/test-env";
 import { inboxWithClock } from "../support/inbox";
 import worker from "../../src/index";
 
@@ -46,18 +48,21 @@ describe("fuzz", () => {
     await postRobot(app, robotMessage({ text: "before" }));
     const before = await snapshot(app);
     const rng = new Rng(0xd1ce);
-    const timestamp = String(Date.now());
-    const sign = await robotSign(ROBOT_SECRET, timestamp);
+    const firstTimestamp = Date.now() - CASES;
     // A mutation may still be a valid callback; two may share a hostile msgId and dedup to one.
     const accepted = new Set<string>();
     for (let i = 0; i < CASES; i++) {
-      const body = mutate(rng, robotMessage({ msgId: `fuzz-${i}` }));
+      // Each case signs its own timestamp: one signature carries one message only.
+      const timestamp = String(firstTimestamp + i);
+      const sign = await robotSign(ROBOT_SECRET, timestamp);
+      const text = mutate(rng, robotMessage({ msgId: `fuzz-${i}` }));
+      const body = rng.int(6) === 0 ? breakBytes(rng, text) : text;
       const headers: Record<string, string> = { timestamp, sign };
       const badHeaders = rng.int(4) === 0;
       if (badHeaders) headers[rng.pick(["timestamp", "sign"])] = rng.pick(["", "-1", "1e3", "abc", "%%%", "9".repeat(40), " "]);
       const res = await SELF.fetch(`${BASE}/dingtalk/${app}/robot`, { method: "POST", headers, body });
-      if (res.status === 200) accepted.add(JSON.parse(body).msgId);
-      await expectRefusalShape(res, `case ${i}: ${body.slice(0, 200)}`);
+      if (res.status === 200) accepted.add(JSON.parse(text).msgId);
+      await expectRefusalShape(res, `case ${i}: ${text.slice(0, 200)}`);
     }
     // Mutations that still make a valid callback are stored; everything else left no trace.
     const after = JSON.parse(await snapshot(app)) as unknown[];
@@ -74,13 +79,44 @@ describe("fuzz", () => {
       const encrypt = rng.pick(["", "AAAA", "not base64", btoa("y".repeat(rng.int(200))), "0".repeat(rng.int(300))]);
       const signed = rng.int(2) === 0;
       const sig = signed ? await eventSignature(EVENT_TOKEN, "1", "n", encrypt) : "f".repeat(40);
-      const body = rng.int(3) === 0 ? mutate(rng, { encrypt }) : JSON.stringify({ encrypt });
+      const text = rng.int(3) === 0 ? mutate(rng, { encrypt }) : JSON.stringify({ encrypt });
+      const body = rng.int(6) === 0 ? breakBytes(rng, text) : text;
       const query = rng.pick([`msg_signature=${sig}&timestamp=1&nonce=n`, `signature=${sig}&timeStamp=1&nonce=n`, "nonce=n", ""]);
       const res = await SELF.fetch(`${BASE}/dingtalk/${app}/events?${query}`, { method: "POST", body });
       await expectRefusalShape(res, `case ${i}`);
       expect(res.status).not.toBe(200);
     }
     expect(await snapshot(app)).toBe(before);
+  });
+
+  it(`event route: ${CASES / 6} signed pushes whose decrypted text is hostile`, LONG, async () => {
+    const app = freshApp();
+    const cipher = (await eventCipherKey(EVENT_AES_KEY))!;
+    const rng = new Rng(0xde7a);
+    let before = await snapshot(app);
+    for (let i = 0; i < CASES / 6; i++) {
+      const text = mutate(rng, { EventType: "user_add_org", eventId: `fz-${i}`, UserId: ["u"] });
+      let plain = sealEnvelope(text, EVENT_OWNER_KEY);
+      if (rng.int(3) === 0) {
+        const broken = breakBytes(rng, text);
+        plain = new Uint8Array(20 + broken.length + EVENT_OWNER_KEY.length);
+        plain.set(sealEnvelope("", EVENT_OWNER_KEY).subarray(0, 20));
+        new DataView(plain.buffer).setUint32(16, broken.length);
+        plain.set(broken, 20);
+        plain.set(new TextEncoder().encode(EVENT_OWNER_KEY), 20 + broken.length);
+      }
+      const encrypt = await encryptEvent(cipher, plain);
+      const timestamp = String(Date.now());
+      const sig = await eventSignature(EVENT_TOKEN, timestamp, "n", encrypt);
+      const res = await SELF.fetch(`${BASE}/dingtalk/${app}/events?msg_signature=${sig}&timestamp=${timestamp}&nonce=n`, {
+        method: "POST",
+        body: JSON.stringify({ encrypt }),
+      });
+      await expectRefusalShape(res, `case ${i}: ${text.slice(0, 200)}`);
+      const now = await snapshot(app);
+      if (res.status >= 400) expect(now, `case ${i} changed the inbox`).toBe(before);
+      before = now;
+    }
   });
 
   it(`consumer routes: ${CASES} hostile bodies and queries`, LONG, async () => {
@@ -96,17 +132,19 @@ describe("fuzz", () => {
       extend: { leaseIds: ["lse_x"], leaseMs: 60_000 },
       heartbeat: { consumer: "c", stream: { connected: true, lastMessageAt: 1, reconnects: [1], msgIds: ["m"] } },
       "dead-letters/redrive": { ids: ["evt_x"] },
+      "dead-letters/purge": { ids: ["evt_x"] },
     };
     let refusedBefore = await snapshot(app);
     for (let i = 0; i < CASES; i++) {
       const route = rng.pick(Object.keys(valid));
-      const body = mutate(rng, valid[route]!);
+      const text = mutate(rng, valid[route]!);
+      const body = rng.int(8) === 0 ? breakBytes(rng, text) : text;
       const res = await SELF.fetch(`${BASE}/v1/${app}/${route}`, {
         method: "POST",
         headers: { authorization: `Bearer ${tokenFor(app)}` },
         body,
       });
-      await expectRefusalShape(res, `${route} case ${i}: ${body.slice(0, 200)}`);
+      await expectRefusalShape(res, `${route} case ${i}: ${text.slice(0, 200)}`);
       const now = await snapshot(app);
       if (res.status >= 400) expect(now, `${route} case ${i} changed the inbox`).toBe(refusedBefore);
       refusedBefore = now;

@@ -7,6 +7,23 @@ async function history(app: string) {
   return (await consumerJson(app, "events?limit=500")).events as any[];
 }
 
+/** The UTF-8 of `text` with `marker` replaced by raw bytes, valid UTF-8 or not. */
+function withBytes(text: string, marker: string, bytes: number[]): Uint8Array {
+  const [before, after] = text.split(marker).map((t) => new TextEncoder().encode(t));
+  const out = new Uint8Array(before!.length + bytes.length + after!.length);
+  out.set(before!);
+  out.set(bytes, before!.length);
+  out.set(after!, before!.length + bytes.length);
+  return out;
+}
+
+/** An object nested `levels` deep. */
+function nest(levels: number): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = { a: v };
+  return v;
+}
+
 describe("POST /dingtalk/:app/robot", () => {
   it("commits a signed callback and answers the empty reply", async () => {
     const app = freshApp();
@@ -94,6 +111,12 @@ describe("POST /dingtalk/:app/robot", () => {
       ["text without content", (a) => postRobot(a, { msgId: "m", msgtype: "text", text: {} }), 400, "invalid_body"],
       ["createAt not a time", (a) => postRobot(a, { msgId: "m", msgtype: "text", createAt: "soon" }), 400, "invalid_body"],
       ["over 1 MiB", (a) => postRobot(a, null, { rawBody: JSON.stringify({ ...robotMessage(), pad: "x".repeat(1024 * 1024) }) }), 413, "body_too_large"],
+      ["six minutes ahead", (a) => postRobot(a, robotMessage(), { timestamp: String(Date.now() + 360_000) }), 401, "stale_timestamp"],
+      ["invalid UTF-8", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", [0xc3, 0x28]) }), 400, "invalid_utf8"],
+      ["733 KB of 0xFF", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", new Array(733_000).fill(0xff)) }), 400, "invalid_utf8"],
+      ["a leading byte-order mark", (a) => postRobot(a, null, { rawBody: `\ufeff${JSON.stringify(robotMessage())}` }), 400, "invalid_json"],
+      ["JSON nested 65 deep", (a) => postRobot(a, { ...robotMessage(), deep: nest(64) }), 400, "too_deep"],
+      ["JSON nested 3000 deep", (a) => postRobot(a, { ...robotMessage(), deep: nest(2999) }), 400, "too_deep"],
     ];
     it.each(cases)("%s", async (_name, send, status, code) => {
       const app = freshApp();
@@ -109,6 +132,28 @@ describe("POST /dingtalk/:app/robot", () => {
         expect(status.mode).toBe("unknown");
       }
     });
+  });
+
+  it("stores exactly the bytes that came: non-ASCII, escapes and nesting up to 64 levels", async () => {
+    const app = freshApp();
+    const raw = JSON.stringify({ ...robotMessage({ text: "表情 🚀 \u00e9" }), deep: nest(63), esc: "\u0000\"" });
+    expect((await postRobot(app, null, { rawBody: raw })).status).toBe(200);
+    const text = await (await SELF.fetch(`${BASE}/v1/${app}/events`, { headers: { authorization: `Bearer token-${app}` } })).text();
+    expect(text).toContain(raw);
+  });
+
+  it("takes a signature for one message only: a captured pair cannot carry another", async () => {
+    const app = freshApp();
+    const timestamp = String(Date.now());
+    const sign = await robotSign("this is a secret", timestamp);
+    const first = robotMessage({ text: "genuine" });
+    expect((await postRobot(app, first, { timestamp, sign })).status).toBe(200);
+    const forged = await postRobot(app, robotMessage({ text: "forged" }), { timestamp, sign });
+    expect(forged.status).toBe(401);
+    expect(((await forged.json()) as any).error.code).toBe("sign_reused");
+    // DingTalk's own retry of the same message with the same headers is a duplicate, answered 200.
+    expect((await postRobot(app, first, { timestamp, sign })).status).toBe(200);
+    expect((await history(app)).map((e) => e.payload.text.content)).toEqual([" genuine"]);
   });
 
   it("refuses a signature made for another app", async () => {

@@ -12,7 +12,7 @@ export const BASE = "https://bridge.test";
 export async function postRobot(
   app: string,
   body: unknown,
-  opts: { timestamp?: string; sign?: string; secret?: string; rawBody?: string } = {},
+  opts: { timestamp?: string; sign?: string; secret?: string; rawBody?: string | Uint8Array } = {},
 ): Promise<Response> {
   const timestamp = opts.timestamp ?? String(Date.now());
   const sign = opts.sign ?? (await robotSign(opts.secret ?? ROBOT_SECRET, timestamp));
@@ -31,11 +31,11 @@ export function robotMessage(options: SampleOptions = {}): Record<string, unknow
 export async function postEvent(
   app: string,
   event: Record<string, unknown>,
-  opts: { ownerKey?: string; spelling?: "new" | "old" } = {},
+  opts: { ownerKey?: string; spelling?: "new" | "old"; timestamp?: string } = {},
 ): Promise<Response> {
   const cipher = (await eventCipherKey(EVENT_AES_KEY))!;
   const encrypt = await encryptEvent(cipher, sealEnvelope(JSON.stringify(event), opts.ownerKey ?? EVENT_OWNER_KEY));
-  const timestamp = String(Date.now());
+  const timestamp = opts.timestamp ?? String(Date.now());
   const nonce = "nonce123";
   const signature = await eventSignature(EVENT_TOKEN, timestamp, nonce, encrypt);
   const query =

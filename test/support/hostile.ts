@@ -106,3 +106,17 @@ export function mutate(rng: Rng, valid: Record<string, unknown>): string {
       return rng.pick(["", "null", "[]", "{", "\u0000", '{"a":}', "1e999999", '"str"', "\ufeff{}"]);
   }
 }
+
+const BAD_UTF8 = [[0xff], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]];
+
+/** The UTF-8 of `text` with something no UTF-8 decoder may accept spliced in, or a BOM in front. */
+export function breakBytes(rng: Rng, text: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  const bad = rng.int(5) === 0 ? [0xef, 0xbb, 0xbf] : rng.pick(BAD_UTF8);
+  const at = bad[0] === 0xef ? 0 : rng.int(bytes.length + 1);
+  const out = new Uint8Array(bytes.length + bad.length);
+  out.set(bytes.subarray(0, at));
+  out.set(bad, at);
+  out.set(bytes.subarray(at), at + bad.length);
+  return out;
+}

@@ -43,6 +43,7 @@ Options:
     const endpoint = `${url.replace(/\/+$/, "")}/dingtalk/${encodeURIComponent(app)}/robot`;
 
     let next = 0;
+    let lastTimestamp = 0;
     let accepted = 0;
     let failed = 0;
     const started = Date.now();
@@ -50,7 +51,9 @@ Options:
     const sendOne = async (index: number) => {
       if (rate) await sleepUntil(started + (index * 1000) / rate);
       const body = sampleRobotMessage(values.text ? { text: values.text } : {}, index);
-      const timestamp = String(Date.now());
+      // Every callback signs its own millisecond: the bridge takes one signature for one message only.
+      lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+      const timestamp = String(lastTimestamp);
       const t0 = performance.now();
       let status = 0;
       try {

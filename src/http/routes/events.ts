@@ -3,19 +3,24 @@ import { Hono } from "hono";
 import { decryptEvent, eventCipherKey } from "../../dingtalk/event-cipher";
 import { openEnvelope } from "../../dingtalk/event-envelope";
 import {
-  CHECK_URL,
+  type DecryptedEvent,
   decryptedEventSchema,
+  eventDedupKey,
   eventPushAgeMs,
   eventPushBodySchema,
+  handshakeAnswer,
+  isHandshake,
   readEventPushQuery,
+  unwrapBase64,
 } from "../../dingtalk/event-push";
-import { eventSuccessReply } from "../../dingtalk/event-reply";
+import { eventReply } from "../../dingtalk/event-reply";
 import { checkEventSignature } from "../../dingtalk/event-signature";
+import type { AppConfig } from "../../config/apps";
 import type { BridgeEnv } from "../context";
 import { BridgeError } from "../errors";
 import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
-import { parseWith, readJsonText } from "../read-json";
+import { parseJsonText, parseWith, readJsonText } from "../read-json";
 
 export const eventRoutes = new Hono<BridgeEnv>();
 
@@ -34,43 +39,53 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYT
   const { encrypt } = parseWith(eventPushBodySchema, value, "invalid_body");
   const signed = await checkEventSignature({ token: events.token, ...query, encrypt }, query.signature);
   if (!signed) throw new BridgeError(401, "bad_signature", "msg_signature does not match the app's event token");
-  checkAge(query.timestamp, c.get("config").tunables.eventMaxAgeMs);
 
-  const plain = await decryptEvent(cipher, encrypt);
-  const envelope = plain && openEnvelope(plain);
-  if (!envelope) throw new BridgeError(400, "bad_ciphertext", "encrypt does not decrypt with the app's event AES key");
-  if (envelope.ownerKey !== events.ownerKey) {
-    throw new BridgeError(
-      401,
-      "owner_key_mismatch",
-      `the event is for owner key "${envelope.ownerKey.slice(0, 64)}" but this app expects "${events.ownerKey}" ` +
-        "(the Client ID, or DINGTALK_EVENT_OWNER_KEY / eventOwnerKey for a corpId or suiteKey)",
-    );
+  const { event, message } = await openEvent(app, unwrapBase64(encrypt));
+  if (isHandshake(event)) {
+    return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now(), handshakeAnswer(event)));
   }
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(envelope.message);
-  } catch {
-    throw new BridgeError(400, "invalid_event", "the decrypted event is not JSON");
-  }
-  const event = parseWith(decryptedEventSchema, decoded, "invalid_event");
-  if (event.EventType !== CHECK_URL) {
-    if (!event.eventId) throw new BridgeError(400, "invalid_event", "eventId: the decrypted event has no eventId");
-    await inboxFor(c, app.name).ingest({
-      app: app.name,
-      kind: "event",
-      dedupKey: `event:${event.eventId}`,
-      payload: envelope.message,
-      conversationId: null,
-      msgId: null,
-    });
-  }
-  return c.json(await eventSuccessReply(cipher, events.token, events.ownerKey, Date.now()));
+  checkAge(query.timestamp, c.get("config").tunables.eventMaxAgeMs);
+  await inboxFor(c, app.name).ingest({
+    app: app.name,
+    kind: "event",
+    source: "webhook",
+    dedupKey: await eventDedupKey(event, message),
+    payload: message,
+    conversationId: null,
+    msgId: null,
+  });
+  return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now()));
 });
 
-/** The optional age window (EVENT_MAX_AGE_MS); off unless configured. */
-function checkAge(timestamp: string, maxAgeMs: number | undefined): void {
-  if (maxAgeMs === undefined) return;
+/**
+ * Decrypts and checks one push. Every failure past the signature answers the same error and echoes
+ * nothing decrypted: distinct answers for padding, framing and owner key would let a token holder
+ * read a captured push byte by byte.
+ */
+async function openEvent(app: AppConfig, encrypt: string): Promise<{ event: DecryptedEvent; message: string }> {
+  const refused = new BridgeError(
+    401,
+    "bad_event",
+    `the push does not decrypt to a JSON event for app "${app.name}": check the event AES key, and the owner key ` +
+      "(the Client ID, or DINGTALK_EVENT_OWNER_KEY / eventOwnerKey where DingTalk uses a corpId or suiteKey)",
+  );
+  const cipher = (await eventCipherKey(app.events!.aesKey))!;
+  const plain = await decryptEvent(cipher, encrypt);
+  const envelope = plain && openEnvelope(plain);
+  if (!envelope || envelope.ownerKey !== app.events!.ownerKey) throw refused;
+  let decoded: unknown;
+  try {
+    decoded = parseJsonText(envelope.message);
+  } catch {
+    throw refused;
+  }
+  const event = decryptedEventSchema.safeParse(decoded);
+  if (!event.success) throw refused;
+  return { event: event.data, message: envelope.message };
+}
+
+/** The age window: EVENT_MAX_AGE_MS, by default the retention, so no replay outlives its dedup key. */
+function checkAge(timestamp: string, maxAgeMs: number): void {
   const age = eventPushAgeMs(timestamp, Date.now());
   if (age === null) throw new BridgeError(401, "bad_timestamp", "the timestamp is not a number");
   if (age > maxAgeMs) {

@@ -1,23 +1,27 @@
 // POST /dingtalk/:app/robot: a robot message callback in HTTP mode (dingtalk-protocol.md section 1).
 import { Hono } from "hono";
+import { SIGN_FUTURE_SKEW_MS } from "../../config/tunables";
 import { checkRobotSign } from "../../dingtalk/robot-sign";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
 import type { BridgeEnv } from "../context";
 import { BridgeError } from "../errors";
+import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
 import { parseWith, readJsonText } from "../read-json";
-import { inboxFor } from "../inbox-stub";
+import { robotUrlFor } from "../robot-url";
 
 export const robotRoutes = new Hono<BridgeEnv>();
 
 robotRoutes.post("/dingtalk/:app/robot", resolveApp, limitBody(MAX_CALLBACK_BYTES), async (c) => {
   const app = c.get("app");
+  const timestamp = c.req.header("timestamp");
   const check = await checkRobotSign({
     secret: app.clientSecret,
-    timestamp: c.req.header("timestamp"),
+    timestamp,
     sign: c.req.header("sign"),
     nowMs: Date.now(),
     windowMs: c.get("config").tunables.signWindowMs,
+    futureSkewMs: SIGN_FUTURE_SKEW_MS,
   });
   if (!check.ok) throw new BridgeError(401, check.code, check.message);
 
@@ -26,11 +30,17 @@ robotRoutes.post("/dingtalk/:app/robot", resolveApp, limitBody(MAX_CALLBACK_BYTE
   const result = await inboxFor(c, app.name).ingest({
     app: app.name,
     kind: "robot",
+    source: "webhook",
     dedupKey: `robot:${message.msgId}`,
     payload: text,
     conversationId: message.conversationId ?? null,
     msgId: message.msgId,
+    signTimestamp: timestamp,
+    robotUrl: robotUrlFor(c),
   });
+  if (result.refused === "sign_reused") {
+    throw new BridgeError(401, "sign_reused", "this timestamp and sign already carried another message");
+  }
   if (result.offlineReply) return c.json({ msgtype: "text", text: { content: result.offlineReply } });
   return c.json({ msgtype: "empty" });
 });
