@@ -180,7 +180,8 @@ class ClientMethods(unittest.TestCase):
         client, app = client_for()
         with self.assertRaises(BridgeAuthError):
             BridgeClient(bridge.url, "wrong", app=app).status()
-        with self.assertRaises(BridgeNotFoundError):
+        # An unknown app is refused like a wrong token, so app names cannot be probed.
+        with self.assertRaises(BridgeAuthError):
             BridgeClient(bridge.url, "x", app="nope").status()
         with self.assertRaises(BridgeRequestError) as caught:
             client.ack([])

@@ -1,4 +1,5 @@
 // What every dtbridge command shares: connection flags and env vars, help, and exit codes.
+import { hostname } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BridgeClient } from "../client/bridge-client";
 import type { DrainOptions } from "../client/drain";
@@ -61,9 +62,9 @@ export function connect(values: { url?: string; app?: string; token?: string; co
   });
 }
 
+/** `dtbridge-<host name>`: shells do not export HOSTNAME, so it comes from the OS itself. */
 function defaultConsumerId(): string {
-  const host = (process.env.HOSTNAME ?? "host").replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100);
-  return `dtbridge-${host}`;
+  return `dtbridge-${hostname().replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100)}`;
 }
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {

@@ -6,7 +6,10 @@ export interface BridgeClientOptions {
   url: string;
   token: string;
   app?: string;
-  /** A stable id per gateway instance: a restart with the same id takes its old leases back at once. */
+  /**
+   * A stable id per gateway instance: a restart with the same id takes its old leases back at once.
+   * By default the machine's host name (in Node), so two machines never share one.
+   */
   consumer?: string;
   fetch?: typeof fetch;
   /** Per-request timeout on top of any long-poll wait. */
@@ -22,7 +25,7 @@ export class BridgeClient {
 
   constructor(private readonly options: BridgeClientOptions) {
     this.app = options.app ?? "default";
-    this.consumer = options.consumer ?? "default";
+    this.consumer = options.consumer ?? defaultConsumerId();
     this.base = `${options.url.replace(/\/+$/, "")}/v1/${encodeURIComponent(this.app)}`;
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -65,6 +68,14 @@ export class BridgeClient {
     return this.call("POST", "dead-letters/redrive", ids ? { ids } : {});
   }
 
+  /**
+   * Hands back everything leased to this consumer and ends its waiting polls, leasing nothing: what a
+   * stopping gateway sends, so no event waits out its lease for a consumer that is gone.
+   */
+  releaseAll(): Promise<PullResponse> {
+    return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });
+  }
+
   private async call<T>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<T> {
     const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
@@ -99,4 +110,12 @@ export class BridgeClient {
       throw new BridgeError(`the bridge answered ${response.status} with a body that is not JSON`, response.status, "bad_response");
     }
   }
+}
+
+/** `gateway-<host>` where the host name can be had (Node), else a random id for this process. */
+export function defaultConsumerId(): string {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const os = proc?.getBuiltinModule?.("node:os") as { hostname?: () => string } | undefined;
+  const host = os?.hostname?.() || `process-${crypto.randomUUID().slice(0, 8)}`;
+  return `gateway-${host.replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100)}`;
 }

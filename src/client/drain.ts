@@ -108,6 +108,8 @@ export async function drain(
   } finally {
     stopHeartbeat();
   }
+  // A pull aborted by the stop may have been handed events a moment before: give them back now.
+  if (signal?.aborted) await client.releaseAll().catch((e) => report(e, "release"));
   return stats;
 }
 

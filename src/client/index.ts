@@ -1,5 +1,5 @@
 // The package's public client for gateways written in TypeScript.
-export { BridgeClient, type BridgeClientOptions } from "./bridge-client";
+export { BridgeClient, type BridgeClientOptions, defaultConsumerId } from "./bridge-client";
 export { drain, backoffMs, retryDelayMs, type DrainOptions, type DrainStats } from "./drain";
 export {
   BridgeAuthError,

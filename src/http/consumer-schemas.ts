@@ -12,7 +12,7 @@ const leaseIds = z.array(z.string().min(1).max(128)).min(1).max(100);
 
 export const pullSchema = z
   .strictObject({
-    max: z.number().int().min(1).max(100).default(10),
+    max: z.number().int().min(0).max(100).default(10),
     waitMs: z.number().int().min(0).max(25_000).default(0),
     leaseMs: leaseMs.optional(),
     consumer: consumerId.optional(),
@@ -21,6 +21,10 @@ export const pullSchema = z
   .refine((p) => !p.release || p.consumer !== undefined, {
     message: "release needs the consumer id whose leases to return",
     path: ["release"],
+  })
+  .refine((p) => p.max > 0 || p.release, {
+    message: "must be 1-100; 0 only with release: true (hand back what this consumer holds, lease nothing)",
+    path: ["max"],
   });
 
 export const ackSchema = z.strictObject({ leaseIds });
@@ -50,4 +54,14 @@ export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
-export const redriveSchema = z.strictObject({ ids: z.array(z.string().min(1).max(128)).min(1).max(1000).optional() });
+const eventIds = z.array(z.string().min(1).max(128)).min(1).max(1000);
+
+export const redriveSchema = z.strictObject({ ids: eventIds.optional() });
+
+/** Deleting is never the default: name the ids, or say all. */
+export const purgeSchema = z
+  .strictObject({ ids: eventIds.optional(), all: z.literal(true).optional() })
+  .refine((p) => (p.ids === undefined) !== (p.all === undefined), {
+    message: "name the dead letters to delete with ids, or send all: true (not both)",
+    path: ["ids"],
+  });

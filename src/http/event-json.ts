@@ -17,7 +17,7 @@ export function storedEventJson(r: StoredEventRow): string {
 }
 
 function commonFields(r: StoredEventRow) {
-  return { id: r.id, seq: r.seq, kind: r.kind, dedupKey: r.dedup_key, receivedAt: r.received_at };
+  return { id: r.id, seq: r.seq, kind: r.kind, source: r.source, dedupKey: r.dedup_key, receivedAt: r.received_at };
 }
 
 function withPayload(meta: Record<string, unknown>, payload: string): string {

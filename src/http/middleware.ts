@@ -3,18 +3,28 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { APP_NAME, type AppConfig } from "../config/apps";
-import { loadConfig } from "../config/load";
+import { type BridgeConfig, loadConfig } from "../config/load";
 import type { BridgeEnv } from "./context";
-import { errorBody, errorResponse } from "./errors";
+import { BridgeError, errorBody, errorResponse } from "./errors";
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 export const MAX_CONSUMER_BODY_BYTES = 256 * 1024;
 
-/** Loads the (cached) config and resolves `:app`; unknown apps answer 404. */
+/** The app named `name`; a broken app (or an unreadable BRIDGE_APPS) answers 503 naming the setting. */
+function lookup(config: BridgeConfig, name: string): AppConfig | undefined {
+  if (!APP_NAME.test(name)) return undefined;
+  const app = config.apps.get(name);
+  if (app) return app;
+  const broken = config.brokenApps.get(name) ?? config.brokenApps.get("*");
+  if (broken) throw broken;
+  return undefined;
+}
+
+/** DingTalk's routes: loads the (cached) config and resolves `:app`; unknown apps answer 404. */
 export const resolveApp: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   const config = loadConfig(c.env);
   const name = c.req.param("app") ?? "";
-  const app = APP_NAME.test(name) ? config.apps.get(name) : undefined;
+  const app = lookup(config, name);
   if (!app) return errorResponse(c, 404, "unknown_app", `no app named "${name.slice(0, 40)}" is configured`);
   c.set("config", config);
   c.set("app", app);
@@ -30,19 +40,40 @@ export function limitBody(maxSize: number): MiddlewareHandler<BridgeEnv> {
 
 const authByApp = new WeakMap<AppConfig, MiddlewareHandler<BridgeEnv>>();
 
-/** Any one of the app's consumer tokens opens its consumer API; Hono compares in constant time. */
+function authFor(tokens: string[]): MiddlewareHandler<BridgeEnv> {
+  return bearerAuth<BridgeEnv>({
+    token: tokens,
+    noAuthenticationHeader: { message: authError("missing_token", "send Authorization: Bearer <consumer token>") },
+    invalidAuthenticationHeader: {
+      message: authError("bad_authorization", "the Authorization header must be Bearer <token>"),
+    },
+    invalidToken: { message: authError("bad_token", "the token does not open this app's consumer API") },
+  });
+}
+
+let refuseAll: MiddlewareHandler<BridgeEnv> | undefined;
+
+/**
+ * The consumer API: resolves `:app` and checks its token; any one of the app's consumer tokens
+ * opens it, and Hono compares in constant time.
+ */
 export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
-  const app = c.get("app");
+  const config = loadConfig(c.env);
+  const app = lookup(config, c.req.param("app") ?? "");
+  if (!app) {
+    // Unknown apps are refused exactly like a wrong token, so app names cannot be probed without
+    // one. (The token is random per isolate: Workers allow no randomness at module scope.)
+    refuseAll ??= authFor([crypto.randomUUID()]);
+    await refuseAll(c, async () => {
+      throw new BridgeError(401, "bad_token", "the token does not open this app's consumer API");
+    });
+    return;
+  }
+  c.set("config", config);
+  c.set("app", app);
   let auth = authByApp.get(app);
   if (!auth) {
-    auth = bearerAuth<BridgeEnv>({
-      token: app.consumerTokens,
-      noAuthenticationHeader: { message: authError("missing_token", "send Authorization: Bearer <consumer token>") },
-      invalidAuthenticationHeader: {
-        message: authError("bad_authorization", "the Authorization header must be Bearer <token>"),
-      },
-      invalidToken: { message: authError("bad_token", "the token does not open this app's consumer API") },
-    });
+    auth = authFor(app.consumerTokens);
     authByApp.set(app, auth);
   }
   return auth(c, next);

@@ -2,6 +2,7 @@
 // a failed send is retried with exponential backoff.
 import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
 import type { Clock } from "../lib/clock";
+import { log } from "../lib/log";
 import type { AlertEffect } from "./mode-machine";
 
 export interface PendingAlert {
@@ -14,6 +15,9 @@ export interface PendingAlert {
   createdAt: number;
 }
 
+/** What became of an alert: still to send, sent, given up after MAX_ALERT_ATTEMPTS, or nowhere to send it. */
+export type AlertOutcome = "pending" | "sent" | "gave_up" | "no_sink";
+
 export const MAX_ALERT_ATTEMPTS = 12;
 
 export function alertBackoffMs(attempts: number): number {
@@ -23,7 +27,7 @@ export function alertBackoffMs(attempts: number): number {
 export class AlertOutbox {
   constructor(private readonly sql: SqlStorage) {}
 
-  add(alerts: readonly AlertEffect[]): void {
+  add(app: string | null, alerts: readonly AlertEffect[]): void {
     for (const a of alerts) {
       this.sql.exec(
         "INSERT INTO alerts (created_at, incident, phase, title, text, next_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -34,58 +38,81 @@ export class AlertOutbox {
         a.text,
         a.at,
       );
+      log(a.phase === "open" ? "warn" : "info", "alert_raised", { app, incident: a.incident, phase: a.phase, title: a.title });
     }
   }
 
   due(now: number): PendingAlert[] {
     return this.sql
       .exec<{ id: number; incident: string; phase: string; title: string; text: string; attempts: number; created_at: number }>(
-        "SELECT id, incident, phase, title, text, attempts, created_at FROM alerts WHERE sent_at IS NULL AND next_at <= ? ORDER BY id LIMIT 20",
+        "SELECT id, incident, phase, title, text, attempts, created_at FROM alerts WHERE outcome IS NULL AND next_at <= ? ORDER BY id LIMIT 20",
         now,
       )
       .toArray()
       .map((r) => ({ ...r, createdAt: r.created_at }));
   }
 
-  sent(id: number, now: number): void {
-    this.sql.exec("UPDATE alerts SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?", now, id);
-  }
-
-  failed(id: number, now: number, attempts: number, error: string): void {
-    const giveUp = attempts >= MAX_ALERT_ATTEMPTS;
+  private finish(id: number, outcome: AlertOutcome, now: number, attempts: number, error: string | null): void {
     this.sql.exec(
-      "UPDATE alerts SET attempts = ?, next_at = ?, last_error = ?, sent_at = ? WHERE id = ?",
+      "UPDATE alerts SET outcome = ?, sent_at = ?, attempts = ?, last_error = ? WHERE id = ?",
+      outcome,
+      outcome === "sent" ? now : null,
       attempts,
-      now + alertBackoffMs(attempts),
-      error.slice(0, 500),
-      giveUp ? now : null,
+      error,
       id,
     );
   }
 
-  /** Sends what is due, one at a time; with no sink configured, alerts only go to status. */
+  private failed(alert: PendingAlert, now: number, error: string): void {
+    const attempts = alert.attempts + 1;
+    if (attempts >= MAX_ALERT_ATTEMPTS) return this.finish(alert.id, "gave_up", now, attempts, error.slice(0, 500));
+    this.sql.exec(
+      "UPDATE alerts SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+      attempts,
+      now + alertBackoffMs(attempts),
+      error.slice(0, 500),
+      alert.id,
+    );
+  }
+
+  /** Sends what is due, one at a time. With no sink configured, each alert says so and is logged. */
   async flush(now: number, sink: { url: string; secret: string | undefined } | null, app: string, clock: Clock): Promise<void> {
     for (const alert of this.due(now)) {
       if (!sink) {
-        this.sent(alert.id, now);
+        this.finish(alert.id, "no_sink", now, alert.attempts, "no alert sink configured (ALERT_WEBHOOK_URL)");
+        log("warn", "alert_not_sent", { app, incident: alert.incident, phase: alert.phase, reason: "no_sink", title: alert.title, text: alert.text });
         continue;
       }
       const { incident, phase, title, text } = alert;
       const request = await buildAlertRequest(sink.url, sink.secret, { app, incident, phase, title, text, at: alert.createdAt }, now);
       const error = await sendAlert(request);
-      if (error === null) this.sent(alert.id, clock.now());
-      else this.failed(alert.id, clock.now(), alert.attempts + 1, error);
+      if (error === null) {
+        this.finish(alert.id, "sent", clock.now(), alert.attempts + 1, null);
+        log("info", "alert_sent", { app, incident, phase });
+      } else {
+        this.failed(alert, clock.now(), error);
+        log("warn", "alert_failed", { app, incident, phase, attempts: alert.attempts + 1, error });
+      }
     }
   }
 
   nextDue(): number | null {
-    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_at) AS t FROM alerts WHERE sent_at IS NULL").one().t;
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_at) AS t FROM alerts WHERE outcome IS NULL").one().t;
   }
 
   recent(limit: number) {
     return this.sql
-      .exec<{ created_at: number; incident: string; phase: string; title: string; attempts: number; sent_at: number | null; last_error: string | null }>(
-        "SELECT created_at, incident, phase, title, attempts, sent_at, last_error FROM alerts ORDER BY id DESC LIMIT ?",
+      .exec<{
+        created_at: number;
+        incident: string;
+        phase: string;
+        title: string;
+        attempts: number;
+        sent_at: number | null;
+        last_error: string | null;
+        outcome: AlertOutcome | null;
+      }>(
+        "SELECT created_at, incident, phase, title, attempts, sent_at, last_error, outcome FROM alerts ORDER BY id DESC LIMIT ?",
         limit,
       )
       .toArray()
@@ -94,6 +121,7 @@ export class AlertOutbox {
         incident: r.incident,
         phase: r.phase,
         title: r.title,
+        delivery: r.outcome ?? "pending",
         attempts: r.attempts,
         sentAt: r.sent_at,
         lastError: r.last_error,
@@ -101,6 +129,6 @@ export class AlertOutbox {
   }
 
   sweep(cutoff: number): void {
-    this.sql.exec("DELETE FROM alerts WHERE created_at < ? AND sent_at IS NOT NULL", cutoff);
+    this.sql.exec("DELETE FROM alerts WHERE created_at < ? AND outcome IS NOT NULL", cutoff);
   }
 }

@@ -1,4 +1,5 @@
 // The inbox's own state, one JSON row in `app_state`, and its transition log.
+import type { OpenIncidents } from "./incidents";
 import { initialModeState, type ModeState, type Transition } from "./mode-machine";
 
 export interface Counters {
@@ -18,6 +19,10 @@ export interface AppState {
   machine: ModeState;
   counters: Counters;
   lastPullAt: number | null;
+  /** Incidents outside the mode machine, with when each opened. */
+  incidents: OpenIncidents;
+  /** The robot URL to paste into DingTalk's console: PUBLIC_URL, or the origin requests came to. */
+  robotUrl: string | null;
 }
 
 const zeroCounters: Counters = {
@@ -44,6 +49,8 @@ export class AppStateStore {
       machine: { ...initialModeState, ...saved.machine },
       counters: { ...zeroCounters, ...saved.counters },
       lastPullAt: saved.lastPullAt ?? null,
+      incidents: { ...saved.incidents },
+      robotUrl: saved.robotUrl ?? null,
     };
   }
 

@@ -8,6 +8,8 @@ export interface ConsumerView {
 }
 
 const MAX_LISTED = 50;
+/** Consumer ids are whatever a token holder sends; the registry keeps the most recently added. */
+export const MAX_CONSUMERS = 1_000;
 
 export class ConsumerRegistry {
   constructor(private readonly sql: SqlStorage) {}
@@ -21,6 +23,7 @@ export class ConsumerRegistry {
       at,
       stream ? JSON.stringify(stream) : null,
     );
+    this.sql.exec("DELETE FROM consumers WHERE rowid <= (SELECT MAX(rowid) FROM consumers) - ?", MAX_CONSUMERS);
   }
 
   list(): ConsumerView[] {

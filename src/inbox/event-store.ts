@@ -2,11 +2,13 @@
 // through an index and touches at most the rows it returns; nothing scans the backlog.
 
 export type EventKind = "robot" | "event";
+export type EventSource = "webhook" | "stream";
 export type EventState = "ready" | "leased" | "acked" | "dead" | "suppressed";
 
 export interface NewEvent {
   id: string;
   kind: EventKind;
+  source: EventSource;
   dedupKey: string;
   receivedAt: number;
   /** The JSON text exactly as DingTalk sent it (decrypted, for events). */
@@ -14,12 +16,18 @@ export interface NewEvent {
   conversationId: string | null;
   /** The robot msgId, checked against what the gateway already got over Stream. */
   streamMsgId: string | null;
+  /** Stored straight into the dead letters with this reason: something DingTalk sent that is not valid. */
+  deadReason?: string;
 }
+
+/** What an insert did: stored and queued, stored but suppressed or dead, or a duplicate. */
+export type InsertOutcome = "ready" | "suppressed" | "dead" | "duplicate";
 
 export type StoredEventRow = {
   seq: number;
   id: string;
   kind: EventKind;
+  source: EventSource;
   dedup_key: string;
   received_at: number;
   payload: string;
@@ -44,9 +52,17 @@ export interface QueueCounts {
   leased: number;
   dead: number;
   oldestReadyReceivedAt: number | null;
+  /** The oldest event not yet delivered: ready, leased or dead. Retention never deletes these. */
+  oldestUndeliveredReceivedAt: number | null;
 }
 
-const ROW = `seq, id, kind, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
+/** Msg ids a gateway reported over its own Stream; beyond this, the oldest are forgotten first. */
+export const MAX_STREAM_SEEN = 100_000;
+
+const SUPPRESSED_AT_INGEST = "the gateway had already reported this msgId over its own Stream";
+const SUPPRESSED_LATER = "already delivered over Stream";
+
+const ROW = `seq, id, kind, source, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
   consumer, last_reason, done_at`;
 
 /**
@@ -64,33 +80,51 @@ function withinPageBytes(candidates: string): string {
            WHERE total - size < ${PAGE_BYTES}`;
 }
 
+/** Events a release or an expiry took back: how many, and how many of them became dead letters. */
+export interface Returned {
+  returned: number;
+  dead: number;
+}
+
+function tally(rows: readonly { dead: boolean }[]): Returned {
+  return { returned: rows.length, dead: rows.filter((r) => r.dead).length };
+}
+
 export class EventStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly maxAttempts: () => number,
   ) {}
 
-  /** Commits one event unless its dedup key is already stored; answers whether it was new. */
-  insert(e: NewEvent): boolean {
+  /** Commits one event unless its dedup key is already stored. */
+  insert(e: NewEvent): InsertOutcome {
     const rows = this.sql
-      .exec(
-        `INSERT INTO events (id, kind, dedup_key, received_at, payload, state, visible_at, conversation_id)
-         VALUES (?, ?, ?, ?, ?,
-           CASE WHEN EXISTS (SELECT 1 FROM stream_seen WHERE msg_id = ?) THEN 'suppressed' ELSE 'ready' END,
-           ?, ?)
+      .exec<{ state: InsertOutcome }>(
+        `INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, conversation_id,
+                             last_reason, done_at)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.state, ?5, ?7,
+                CASE s.state WHEN 'suppressed' THEN ?9 WHEN 'dead' THEN ?8 END,
+                CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END
+           FROM (SELECT CASE
+                   WHEN ?8 IS NOT NULL THEN 'dead'
+                   WHEN EXISTS (SELECT 1 FROM stream_seen WHERE msg_id = ?10) THEN 'suppressed'
+                   ELSE 'ready' END AS state) AS s
+          WHERE true
          ON CONFLICT (dedup_key) DO NOTHING
-         RETURNING seq`,
+         RETURNING state`,
         e.id,
         e.kind,
+        e.source,
         e.dedupKey,
         e.receivedAt,
         e.payload,
-        e.streamMsgId,
-        e.receivedAt,
         e.conversationId,
+        e.deadReason ?? null,
+        SUPPRESSED_AT_INGEST,
+        e.streamMsgId,
       )
       .toArray();
-    return rows.length === 1;
+    return rows[0]?.state ?? "duplicate";
   }
 
   /** Leases up to `max` visible ready events, oldest first; each lease raises `attempt`. */
@@ -147,13 +181,13 @@ export class EventStore {
   }
 
   /** A restarted consumer hands back everything still leased to its id. */
-  release(consumer: string, now: number): number {
-    return this.returnToQueue("consumer = ?", [consumer], now, "released by its consumer on restart", now).length;
+  release(consumer: string, now: number): Returned {
+    return tally(this.returnToQueue("consumer = ?", [consumer], now, "released by its consumer", now));
   }
 
-  /** Leases that ran out come back; answers how many. */
-  reclaimExpired(now: number): number {
-    return this.returnToQueue("lease_expires_at <= ?", [now], now, "lease expired", now).length;
+  /** Leases that ran out come back (or go to the dead letters, their attempts spent). */
+  reclaimExpired(now: number): Returned {
+    return tally(this.returnToQueue("lease_expires_at <= ?", [now], now, "lease expired", now));
   }
 
   private returnToQueue(
@@ -192,25 +226,39 @@ export class EventStore {
       now,
       json,
     );
+    // A token holder can report any number of ids: the table keeps the newest MAX_STREAM_SEEN.
+    this.sql.exec(
+      "DELETE FROM stream_seen WHERE rowid <= (SELECT MAX(rowid) FROM stream_seen) - ?",
+      MAX_STREAM_SEEN,
+    );
     return this.sql.exec(
-      `UPDATE events SET state = 'suppressed', done_at = ?, last_reason = 'already delivered over Stream'
+      `UPDATE events SET state = 'suppressed', done_at = ?, last_reason = ?
         WHERE state = 'ready' AND dedup_key IN (SELECT 'robot:' || value FROM json_each(?))
         RETURNING seq`,
       now,
+      SUPPRESSED_LATER,
       json,
     ).toArray().length;
   }
 
   counts(): QueueCounts {
     const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
-    const oldest = this.sql
-      .exec<{ received_at: number }>("SELECT received_at FROM events WHERE state = 'ready' ORDER BY seq LIMIT 1")
-      .toArray()[0];
+    const oldest = (state: string) =>
+      this.sql
+        .exec<{ received_at: number }>(`SELECT received_at FROM events WHERE state = '${state}' ORDER BY seq LIMIT 1`)
+        .toArray()[0]?.received_at ?? null;
+    const ready = oldest("ready");
+    // Leased events are few (what consumers hold right now), so their oldest is found by scanning them.
+    const leased = this.sql
+      .exec<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events WHERE state = 'leased'")
+      .one().t;
+    const undelivered = [ready, leased, oldest("dead")].filter((t): t is number => t !== null);
     return {
       ready: one("SELECT COUNT(*) AS n FROM events WHERE state = 'ready'"),
       leased: one("SELECT COUNT(*) AS n FROM events WHERE state = 'leased'"),
       dead: one("SELECT COUNT(*) AS n FROM events WHERE state = 'dead'"),
-      oldestReadyReceivedAt: oldest?.received_at ?? null,
+      oldestReadyReceivedAt: ready,
+      oldestUndeliveredReceivedAt: undelivered.length ? Math.min(...undelivered) : null,
     };
   }
 
@@ -258,17 +306,51 @@ export class EventStore {
     return times.length ? Math.min(...times) : null;
   }
 
-  /** Drops everything received before `cutoff`, in bounded batches. */
+  /**
+   * Drops what was delivered (acked, or suppressed as a Stream duplicate) before `cutoff`, in bounded
+   * batches. Ready, leased and dead events are never deleted by age: only an ack, or a purge.
+   */
   sweep(cutoff: number): number {
     let removed = 0;
     for (;;) {
       const n = this.sql
-        .exec("DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE received_at < ? LIMIT 5000) RETURNING seq", cutoff)
+        .exec(
+          `DELETE FROM events WHERE seq IN (
+             SELECT seq FROM events WHERE state IN ('acked', 'suppressed') AND done_at < ? LIMIT 5000)
+           RETURNING seq`,
+          cutoff,
+        )
         .toArray().length;
       removed += n;
       if (n < 5000) break;
     }
     this.sql.exec("DELETE FROM stream_seen WHERE seen_at < ?", cutoff);
     return removed;
+  }
+
+  /** Deletes dead letters on purpose: the named ids, or all when none are named. */
+  purgeDead(ids: readonly string[] | null): number {
+    const filter = ids ? "AND id IN (SELECT value FROM json_each(?))" : "";
+    return this.sql
+      .exec(`DELETE FROM events WHERE state = 'dead' ${filter} RETURNING seq`, ...(ids ? [JSON.stringify(ids)] : []))
+      .toArray().length;
+  }
+
+  /**
+   * Leases handed to a long poll whose client had already gone go straight back, as if never
+   * leased: nobody saw them, so the attempt does not count.
+   */
+  unlease(leaseIds: readonly string[], now: number): number {
+    return this.sql
+      .exec(
+        `UPDATE events
+            SET state = 'ready', attempt = MAX(attempt - 1, 0), visible_at = ?, lease_id = NULL,
+                lease_expires_at = NULL, consumer = NULL
+          WHERE state = 'leased' AND lease_id IN (SELECT value FROM json_each(?))
+          RETURNING seq`,
+        now,
+        JSON.stringify(leaseIds),
+      )
+      .toArray().length;
   }
 }

@@ -1,5 +1,5 @@
-// One inbox per app: a SQLite-backed Durable Object that commits every verified callback before
-// DingTalk gets its 200, leases events to consumers, and runs the mode machine from one alarm.
+// One inbox per app: a SQLite-backed Durable Object that commits every verified message before
+// DingTalk gets its answer, leases events to consumers, and runs the mode machine from one alarm.
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config/load";
 import type { Tunables } from "../config/tunables";
@@ -8,10 +8,15 @@ import { newId } from "../lib/ids";
 import { AlertOutbox } from "./alert-outbox";
 import { type AppState, AppStateStore } from "./app-state";
 import { ConsumerRegistry } from "./consumer-registry";
-import { EventStore, type StoredEventRow } from "./event-store";
+import { EventStore, type Returned, type StoredEventRow } from "./event-store";
 import { type WaitingPull, Waiters } from "./long-poll";
 import { migrate } from "./migrations";
-import { type MachineInput, nextDeadline, pollHintMs, step, type StreamReport } from "./mode-machine";
+import { type AlertEffect, type MachineInput, nextDeadline, pollHintMs, step, type StreamReport } from "./mode-machine";
+import { OfflineReplies } from "./offline-replies";
+import { retentionAlerts } from "./retention-alerts";
+import { ServedPolls } from "./served-polls";
+import { SignUses } from "./sign-uses";
+import { statusView } from "./status-view";
 import type { HeartbeatRequest, IngestRequest, IngestResult, PullRequest, PullResult } from "./types";
 
 const HOUR = 3_600_000;
@@ -26,7 +31,10 @@ export class Inbox extends DurableObject<Env> {
   private readonly appState: AppStateStore;
   private readonly consumers: ConsumerRegistry;
   private readonly alerts: AlertOutbox;
+  private readonly signUses: SignUses;
+  private readonly offlineReplies: OfflineReplies;
   private readonly waiters = new Waiters<StoredEventRow>();
+  private readonly served = new ServedPolls();
   private state: AppState;
   private alarmAt: number | null = null;
   private alarmRunning = false;
@@ -41,6 +49,8 @@ export class Inbox extends DurableObject<Env> {
     this.appState = new AppStateStore(sql);
     this.consumers = new ConsumerRegistry(sql);
     this.alerts = new AlertOutbox(sql);
+    this.signUses = new SignUses(sql);
+    this.offlineReplies = new OfflineReplies(sql);
     this.state = this.appState.load();
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -56,26 +66,38 @@ export class Inbox extends DurableObject<Env> {
 
   async ingest(req: IngestRequest): Promise<IngestResult> {
     const now = this.clock.now();
-    this.adopt(req.app);
-    const stored = this.events.insert({
+    this.adopt(req.app, req.robotUrl);
+    if (req.signTimestamp !== undefined && req.msgId !== null && !this.signUses.claim(req.signTimestamp, req.msgId, now)) {
+      return { stored: false, outcome: "duplicate", offlineReply: null, refused: "sign_reused" };
+    }
+    const outcome = this.events.insert({
       id: newId("evt"),
       kind: req.kind,
+      source: req.source,
       dedupKey: req.dedupKey,
       receivedAt: now,
       payload: req.payload,
       conversationId: req.conversationId,
       streamMsgId: req.msgId,
+      deadReason: req.deadReason,
     });
     // In the same synchronous step: a waiting pull's lease joins the insert in one commit.
-    const served = stored ? this.serveWaiters(now) : null;
+    const served = outcome === "ready" ? this.serveWaiters(now) : null;
+    this.count(req, outcome);
+    const robot = req.kind === "robot" && req.deadReason === undefined;
+    const machineDue = robot ? this.apply({ type: req.source === "stream" ? "stream_message" : "callback", at: now }) : null;
+    const offlineReply = outcome === "ready" && robot && req.source === "webhook" ? this.offlineReplyFor(req.conversationId) : null;
+    await this.settle(served, machineDue, now + this.sweepIntervalMs());
+    return { stored: outcome !== "duplicate", outcome, offlineReply, refused: null };
+  }
+
+  private count(req: IngestRequest, outcome: IngestResult["outcome"]): void {
     const c = this.state.counters;
-    if (!stored) c.duplicates += 1;
+    if (outcome === "duplicate") c.duplicates += 1;
     else if (req.kind === "robot") c.callbacksAccepted += 1;
     else c.eventsAccepted += 1;
-    const machineDue = req.kind === "robot" ? this.apply({ type: "callback", at: now }) : null;
-    const offlineReply = stored && req.kind === "robot" ? this.offlineReplyFor(req.conversationId) : null;
-    await this.settle(served, machineDue, now + this.sweepIntervalMs());
-    return { stored, offlineReply };
+    if (outcome === "suppressed") c.streamSuppressed += 1;
+    if (outcome === "dead") c.deadLettered += 1;
   }
 
   /** The offline text goes to each conversation once per outage. */
@@ -83,31 +105,26 @@ export class Inbox extends DurableObject<Env> {
     const text = this.tunables.offlineReplyText;
     const since = this.state.machine.outageSince;
     if (!text || since === null || !conversationId) return null;
-    const fresh = this.ctx.storage.sql
-      .exec(
-        `INSERT INTO offline_replies (conversation_id, outage_since) VALUES (?, ?)
-         ON CONFLICT (conversation_id) DO UPDATE SET outage_since = excluded.outage_since
-           WHERE offline_replies.outage_since <> excluded.outage_since
-         RETURNING conversation_id`,
-        conversationId,
-        since,
-      )
-      .toArray();
-    return fresh.length ? text : null;
+    return this.offlineReplies.claim(conversationId, since) ? text : null;
   }
 
   // ---- consumers -------------------------------------------------------------------------------
 
   async pull(req: PullRequest): Promise<PullResult> {
-    this.adopt(req.app);
+    this.adopt(req.app, req.robotUrl);
     const now = this.clock.now();
-    const wanted: WaitingPull = { max: req.max, leaseMs: req.leaseMs ?? this.tunables.leaseMs, consumer: req.consumer ?? null };
+    const wanted: WaitingPull = {
+      max: req.max,
+      leaseMs: req.leaseMs ?? this.tunables.leaseMs,
+      consumer: req.consumer ?? null,
+      pollId: req.pollId ?? null,
+    };
     let released = 0;
     if (req.release && wanted.consumer) {
-      // A consumer that releases has restarted or lost a response: its older polls, possibly
-      // still waiting here for a client that is gone, must not be handed anything.
+      // A consumer that releases has restarted, lost a response or is stopping: its older polls,
+      // possibly still waiting here for a client that is gone, must not be handed anything.
       this.waiters.drop(wanted.consumer);
-      released = this.events.release(wanted.consumer, now);
+      released = this.takeBack(this.events.release(wanted.consumer, now));
     }
     const reclaimed = this.reclaim(now);
     // Others may be waiting for what just came back; they were here first.
@@ -115,12 +132,27 @@ export class Inbox extends DurableObject<Env> {
     this.state.lastPullAt = now;
     if (wanted.consumer) this.consumers.seen(wanted.consumer, now);
     const machineDue = this.apply({ type: "pull", at: now, consumer: wanted.consumer ?? "(anonymous)" });
-    const events = this.leaseTo(wanted, now);
+    const events = wanted.max > 0 ? this.leaseTo(wanted, now) : [];
     await this.settle(served, machineDue, events.length ? now + wanted.leaseMs : null);
     const view = { released, leaseMs: wanted.leaseMs, ...this.modeView() };
-    if (events.length || req.waitMs === 0) return { events, ...view };
+    if (events.length || req.waitMs === 0 || wanted.max === 0) return { events, ...view };
     // Whoever frees events for this pull leases them to it, and counts and saves them.
     return { events: await this.waiters.wait(req.waitMs, wanted), ...view };
+  }
+
+  /**
+   * The pull's request ended (its client went away): a poll still waiting ends with nothing, and a
+   * poll answered moments ago gives its leases back, since nobody received them.
+   */
+  async cancelPull(app: string, pollId: string): Promise<{ cancelled: boolean; returned: number }> {
+    this.adopt(app);
+    if (this.waiters.cancel(pollId)) return { cancelled: true, returned: 0 };
+    const leaseIds = this.served.take(pollId);
+    if (!leaseIds?.length) return { cancelled: false, returned: 0 };
+    const now = this.clock.now();
+    const returned = this.events.unlease(leaseIds, now);
+    await this.settle(returned ? this.serveWaiters(now) : null);
+    return { cancelled: true, returned };
   }
 
   async ack(app: string, leaseIds: string[]) {
@@ -165,41 +197,23 @@ export class Inbox extends DurableObject<Env> {
     return { suppressed, ...this.modeView() };
   }
 
-  // ---- reading ---------------------------------------------------------------------------------
+  // ---- reading and operating -------------------------------------------------------------------
 
   async status(app: string) {
     this.adopt(app);
-    const now = this.clock.now();
-    const counts = this.events.counts();
-    const m = this.state.machine;
-    return {
+    return statusView({
       app,
-      now,
-      ...this.modeView(),
-      consumers: {
-        state: m.consumers,
-        lastSeenAt: m.lastConsumerSeenAt,
-        list: this.consumers.list(),
-      },
-      routing: m.routing,
-      depth: counts.ready + counts.leased,
-      ready: counts.ready,
-      leased: counts.leased,
-      deadLetters: counts.dead,
-      oldestReadyAgeMs: counts.oldestReadyReceivedAt === null ? null : now - counts.oldestReadyReceivedAt,
-      lastCallbackAt: m.lastCallbackAt,
-      lastPullAt: this.state.lastPullAt,
-      lastStreamMessageAt: m.lastStreamMessageAt,
-      stream: { connected: m.streamConnected, recentReconnects: m.reconnects },
-      incidents: [
-        ...(m.outageSince === null ? [] : [{ incident: "consumers_detached", since: m.outageSince }]),
-        ...(m.stallSince === null ? [] : [{ incident: "stuck_routing", since: m.stallSince }]),
-      ],
+      now: this.clock.now(),
+      state: this.state,
+      counts: this.events.counts(),
+      consumers: this.consumers.list(),
       transitions: this.appState.recentTransitions(50),
       alerts: this.alerts.recent(20),
-      counters: this.state.counters,
+      storageBytes: this.ctx.storage.sql.databaseSize,
+      tunables: this.tunables,
+      modeView: this.modeView(),
       nextAlarmAt: this.alarmAt,
-    };
+    });
   }
 
   async history(app: string, afterSeq: number, limit: number): Promise<StoredEventRow[]> {
@@ -220,6 +234,12 @@ export class Inbox extends DurableObject<Env> {
     return { redriven };
   }
 
+  /** Deletes dead letters on an operator's word: the only way an undelivered event is ever deleted. */
+  async purge(app: string, ids: string[] | null) {
+    this.adopt(app);
+    return { purged: this.events.purgeDead(ids) };
+  }
+
   // ---- time ------------------------------------------------------------------------------------
 
   /** One alarm serves every deadline: leases, delays, silence thresholds, alert retries, retention. */
@@ -228,7 +248,8 @@ export class Inbox extends DurableObject<Env> {
     try {
       const now = this.clock.now();
       this.reclaim(now);
-      this.apply({ type: "tick", at: now });
+      // A consumer waiting in a long poll right now is attached, however long ago it pulled.
+      this.apply(this.waiters.size ? { type: "waiting", at: now } : { type: "tick", at: now });
       if (now >= this.nextSweepAt) {
         this.sweep(now);
         this.nextSweepAt = now + this.sweepIntervalMs();
@@ -280,15 +301,22 @@ export class Inbox extends DurableObject<Env> {
 
   /** Expired leases back to the queue (or the dead letters); answers how many. */
   private reclaim(now: number): number {
-    const returned = this.events.reclaimExpired(now);
-    this.state.counters.expired += returned;
-    return returned;
+    const back = this.events.reclaimExpired(now);
+    this.state.counters.expired += back.returned;
+    return this.takeBack(back);
   }
 
-  /** Leases visible events to one pull and counts them. */
+  /** Counts the dead letters a release or an expiry made; answers how many events came back. */
+  private takeBack(back: Returned): number {
+    this.state.counters.deadLettered += back.dead;
+    return back.returned;
+  }
+
+  /** Leases visible events to one pull and counts them; remembers them under the pull's id. */
   private leaseTo(pull: WaitingPull, now: number): StoredEventRow[] {
     const events = this.events.lease({ max: pull.max, now, leaseMs: pull.leaseMs, consumer: pull.consumer });
     this.state.counters.leased += events.length;
+    if (pull.pollId && events.length) this.served.remember(pull.pollId, events.map((e) => e.lease_id!), now);
     return events;
   }
 
@@ -303,39 +331,66 @@ export class Inbox extends DurableObject<Env> {
     return earliestExpiry;
   }
 
+  /** Deletes what was delivered long enough ago, and raises what retention cannot fix by itself. */
   private sweep(now: number): void {
-    const cutoff = now - this.tunables.retentionMs;
+    const t = this.tunables;
+    const cutoff = now - t.retentionMs;
     this.events.sweep(cutoff);
     this.appState.sweep(cutoff);
     this.consumers.sweep(cutoff);
     this.alerts.sweep(cutoff);
+    this.offlineReplies.sweep(cutoff);
+    this.signUses.sweep(now - t.signWindowMs - HOUR);
+    const counts = this.events.counts();
+    this.raise(
+      retentionAlerts(
+        this.state.incidents,
+        {
+          now,
+          oldestUndeliveredAt: counts.oldestUndeliveredReceivedAt,
+          undelivered: counts.ready + counts.leased + counts.dead,
+          storageBytes: this.ctx.storage.sql.databaseSize,
+        },
+        t,
+      ),
+    );
   }
 
   private sweepIntervalMs(): number {
     return Math.max(1000, Math.min(HOUR, Math.floor(this.tunables.retentionMs / 4)));
   }
 
-  // ---- the mode machine ------------------------------------------------------------------------
+  // ---- the mode machine and alerts -------------------------------------------------------------
 
   /**
    * Runs one input through the machine and records its transitions and alerts; answers when the
    * alarm must next run for it. Alerts leave from the alarm, never from the request that raised them.
    */
   private apply(input: MachineInput): number | null {
-    const out = step(this.state.machine, input, this.tunables);
+    const out = step(this.state.machine, input, this.tunables, this.state.robotUrl);
     this.state.machine = out.state;
     this.appState.record(out.transitions);
-    this.alerts.add(out.alerts);
+    this.raise(out.alerts);
     return out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
   }
 
+  /** Queues alerts for the alarm to send, and logs each as it is raised. */
+  private raise(alerts: readonly AlertEffect[]): void {
+    this.alerts.add(this.state.app, alerts);
+  }
+
   private modeView() {
-    return { mode: this.state.machine.mode, pollHintMs: pollHintMs(this.state.machine, this.tunables) };
+    return { mode: this.state.machine.mode, pollHintMs: pollHintMs(this.state.machine, this.tunables, this.linkOn()) };
+  }
+
+  private linkOn(): boolean {
+    return this.state.app !== null && loadConfig(this.env).apps.get(this.state.app)?.streamLink === true;
   }
 
   /** The object learns its app name from the first request, for alerts raised by the alarm. */
-  private adopt(app: string): void {
+  private adopt(app: string, robotUrl?: string): void {
     if (this.state.app === null) this.state.app = app;
+    if (robotUrl) this.state.robotUrl = robotUrl;
   }
 }
 

@@ -6,6 +6,8 @@ export interface WaitingPull {
   max: number;
   leaseMs: number;
   consumer: string | null;
+  /** The Worker's id for this pull's request, so the request's end can cancel it. */
+  pollId: string | null;
 }
 
 interface Waiter<T> {
@@ -24,25 +26,21 @@ export class Waiters<T> {
   /** Resolves with the events a later `serve` hands this pull, or with none after `ms` of real time. */
   wait(ms: number, pull: WaitingPull): Promise<T[]> {
     return new Promise((resolve) => {
-      const waiter: Waiter<T> = {
-        pull,
-        resolve,
-        timer: setTimeout(() => {
-          this.queue.splice(this.queue.indexOf(waiter), 1);
-          resolve([]);
-        }, ms),
-      };
+      const waiter: Waiter<T> = { pull, resolve, timer: setTimeout(() => this.end([waiter]), ms) };
       this.queue.push(waiter);
     });
   }
 
   /** Ends the waiting pulls of one consumer with nothing: a restarted consumer's old polls are dead. */
   drop(consumer: string): void {
-    for (const waiter of this.queue.filter((w) => w.pull.consumer === consumer)) {
-      this.queue.splice(this.queue.indexOf(waiter), 1);
-      clearTimeout(waiter.timer);
-      waiter.resolve([]);
-    }
+    this.end(this.queue.filter((w) => w.pull.consumer === consumer));
+  }
+
+  /** Ends one pull with nothing, because its request ended; answers whether it was still waiting. */
+  cancel(pollId: string): boolean {
+    const waiting = this.queue.filter((w) => w.pull.pollId === pollId);
+    this.end(waiting);
+    return waiting.length > 0;
   }
 
   /** Hands events to waiting pulls, oldest waiter first, for as long as `take` finds any. */
@@ -54,6 +52,15 @@ export class Waiters<T> {
       this.queue.shift();
       clearTimeout(head.timer);
       head.resolve(events);
+    }
+  }
+
+  private end(waiters: readonly Waiter<T>[]): void {
+    for (const waiter of waiters) {
+      const at = this.queue.indexOf(waiter);
+      if (at >= 0) this.queue.splice(at, 1);
+      clearTimeout(waiter.timer);
+      waiter.resolve([]);
     }
   }
 }

@@ -55,6 +55,20 @@ const MIGRATIONS: readonly string[] = [
      last_error TEXT
    );
    CREATE INDEX alerts_pending ON alerts(next_at) WHERE sent_at IS NULL;`,
+  // v3: which path brought an event, retention by delivery (never by age alone), robot signatures
+  // remembered so that one captured pair cannot carry a second message, and what became of each
+  // alert (sent, given up, or no sink to send it to).
+  `ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT 'webhook';
+   CREATE INDEX events_done ON events(done_at) WHERE state IN ('acked', 'suppressed');
+   DROP INDEX events_received;
+   CREATE TABLE sign_uses (timestamp TEXT PRIMARY KEY, msg_id TEXT NOT NULL, used_at INTEGER NOT NULL);
+   CREATE INDEX sign_uses_at ON sign_uses(used_at);
+   CREATE INDEX offline_replies_since ON offline_replies(outage_since);
+   CREATE INDEX consumers_seen ON consumers(last_seen_at);
+   ALTER TABLE alerts ADD COLUMN outcome TEXT;
+   UPDATE alerts SET outcome = 'sent' WHERE sent_at IS NOT NULL;
+   DROP INDEX alerts_pending;
+   CREATE INDEX alerts_pending ON alerts(next_at) WHERE outcome IS NULL;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

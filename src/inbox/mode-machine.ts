@@ -40,7 +40,13 @@ export interface StreamReport {
 
 export type MachineInput =
   | { type: "callback"; at: number }
+  /** A robot message that the bridge's own Stream link received: first-hand Stream evidence. */
+  | { type: "stream_message"; at: number }
+  /** The bridge's own Stream link opened a connection, or has none open any more. */
+  | { type: "link"; at: number; connected: boolean; opened: boolean }
   | { type: "pull"; at: number; consumer: string }
+  /** A consumer is waiting in a long poll right now: it counts as seen. */
+  | { type: "waiting"; at: number }
   | { type: "heartbeat"; at: number; consumer: string; stream?: StreamReport | undefined }
   | { type: "tick"; at: number };
 
@@ -54,7 +60,7 @@ export interface Transition {
 
 export interface AlertEffect {
   at: number;
-  incident: Incident;
+  incident: string;
   phase: "open" | "resolved";
   title: string;
   text: string;
@@ -83,7 +89,11 @@ const MAX_RECONNECTS_KEPT = 100;
 /** In stream mode the consumer still pulls now and then, in case DingTalk flips back unannounced. */
 const STREAM_SAFETY_POLL_MS = 30_000;
 
-export function step(prev: ModeState, input: MachineInput, t: Thresholds): Step {
+/**
+ * One input through the machine. `robotUrl` is this bridge's robot URL for the runbook in alerts
+ * (PUBLIC_URL, or the origin the bridge was reached at), null while unknown.
+ */
+export function step(prev: ModeState, input: MachineInput, t: Thresholds, robotUrl: string | null = null): Step {
   const out: Step = { state: { ...prev }, transitions: [], alerts: [] };
   const s = out.state;
   const at = input.at;
@@ -95,19 +105,21 @@ export function step(prev: ModeState, input: MachineInput, t: Thresholds): Step 
         move(out, "mode", "webhook", at, "a verified robot callback arrived: DingTalk is delivering over HTTP");
       }
       clearStall(out, at, "a robot callback arrived");
-      if (s.consumers === "detached" && s.outageSince === null) {
-        s.outageSince = at;
-        out.alerts.push({
-          at,
-          incident: "consumers_detached",
-          phase: "open",
-          title: "DingTalk messages are waiting: no gateway is draining the bridge",
-          text: consumersDownText(prev.lastConsumerSeenAt, at),
-        });
-      }
+      messageWaits(out, prev, at);
+      break;
+    case "stream_message":
+      if (s.lastStreamMessageAt === null || at > s.lastStreamMessageAt) s.lastStreamMessageAt = at;
+      clearStall(out, at, "a Stream message reached the bridge's link");
+      messageWaits(out, prev, at);
+      break;
+    case "link":
+      takeStreamReport(out, { connected: input.connected, reconnects: input.opened ? [at] : [] }, at);
       break;
     case "pull":
       seeConsumer(out, at, `consumer ${input.consumer} pulled`);
+      break;
+    case "waiting":
+      seeConsumer(out, at, "a consumer is waiting in a long poll");
       break;
     case "heartbeat":
       seeConsumer(out, at, `consumer ${input.consumer} sent a heartbeat`);
@@ -116,12 +128,26 @@ export function step(prev: ModeState, input: MachineInput, t: Thresholds): Step 
     case "tick":
       break;
   }
-  settle(out, at, t);
+  settle(out, at, t, robotUrl);
   return out;
 }
 
+/** A message arrived: with nobody draining, that opens the consumers-detached incident. */
+function messageWaits(out: Step, prev: ModeState, at: number): void {
+  const s = out.state;
+  if (s.consumers !== "detached" || s.outageSince !== null) return;
+  s.outageSince = at;
+  out.alerts.push({
+    at,
+    incident: "consumers_detached",
+    phase: "open",
+    title: "DingTalk messages are waiting: no gateway is draining the bridge",
+    text: consumersDownText(prev.lastConsumerSeenAt, at),
+  });
+}
+
 /** Time-driven rules, applied after every input and on every alarm. */
-function settle(out: Step, at: number, t: Thresholds): void {
+function settle(out: Step, at: number, t: Thresholds, robotUrl: string | null): void {
   const s = out.state;
   if (s.mode !== "stream" && streamEvidence(s) && webhookSilent(s, at, t)) {
     const reason =
@@ -148,7 +174,7 @@ function settle(out: Step, at: number, t: Thresholds): void {
       incident: "stuck_routing",
       phase: "open",
       title: "Suspected stuck DingTalk Stream routing",
-      text: STUCK_RUNBOOK,
+      text: stuckRunbook(robotUrl),
     });
   }
   s.reconnects = s.reconnects.filter((r) => r >= at - t.stallWindowMs - t.stallSilenceMs).slice(-MAX_RECONNECTS_KEPT);
@@ -168,8 +194,13 @@ export function nextDeadline(s: ModeState, t: Thresholds): number | null {
   return times.length ? Math.min(...times) : null;
 }
 
-export function pollHintMs(s: ModeState, t: Thresholds): number {
-  if (s.mode !== "stream") return 0;
+/**
+ * How long a consumer may pause between pulls. In stream mode a gateway that holds Stream itself
+ * only needs a safety poll; when the bridge's own link holds Stream, everything comes through the
+ * inbox, so consumers long-poll without pause in every mode.
+ */
+export function pollHintMs(s: ModeState, t: Thresholds, linkOn = false): number {
+  if (s.mode !== "stream" || linkOn) return 0;
   return Math.max(1000, Math.min(STREAM_SAFETY_POLL_MS, Math.floor(t.consumerSilenceMs / 2)));
 }
 
@@ -262,11 +293,14 @@ function consumersDownText(lastSeen: number | null, at: number): string {
   return `A robot callback arrived and ${since}. The bridge keeps every message; they drain in order when the gateway pulls again.`;
 }
 
-const STUCK_RUNBOOK = [
-  "The gateway's Stream connection reconnected repeatedly and is now connected but silent. DingTalk",
-  "may have stopped routing robot messages to any Stream connection (this can last 40 minutes or more).",
-  "",
-  "Runbook: in the DingTalk developer console, open the app's robot, set the message receive mode to",
-  "HTTP and paste this bridge's robot URL (https://<bridge>/dingtalk/<app>/robot), then publish.",
-  "The gateway keeps draining the bridge; no message is lost. Switch back to Stream once it is stable.",
-].join("\n");
+function stuckRunbook(robotUrl: string | null): string {
+  return [
+    "The Stream connection (the bridge's own link, or the gateway's) reconnected repeatedly and is now",
+    "connected but silent. DingTalk may have stopped routing robot messages to any Stream connection",
+    "(this can last 40 minutes or more). Do not restart the gateway again.",
+    "",
+    "Runbook: in the DingTalk developer console, open the app's robot, set the message receive mode to",
+    `HTTP and paste this bridge's robot URL: ${robotUrl ?? "https://<your-bridge>/dingtalk/<app>/robot"}`,
+    "then publish. The gateway keeps draining the bridge; no message is lost. Switch back to Stream once it is stable.",
+  ].join("\n");
+}

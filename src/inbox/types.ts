@@ -1,30 +1,44 @@
 // What the Worker's routes and the inbox object say to each other over RPC.
-import type { EventKind, StoredEventRow } from "./event-store";
+import type { EventKind, EventSource, InsertOutcome, StoredEventRow } from "./event-store";
 import type { StreamReport } from "./mode-machine";
 
 export interface IngestRequest {
   app: string;
   kind: EventKind;
+  source: EventSource;
   dedupKey: string;
   payload: string;
   conversationId: string | null;
   /** Robot messages only: the msgId, also checked against Stream deliveries. */
   msgId: string | null;
+  /** Robot callbacks over HTTP: the signed timestamp, claimed for this msgId alone. */
+  signTimestamp?: string | undefined;
+  /** Kept straight as a dead letter with this reason: DingTalk sent something that is not valid. */
+  deadReason?: string | undefined;
+  /** The robot URL for runbooks in alerts. */
+  robotUrl?: string | undefined;
 }
 
 export interface IngestResult {
   stored: boolean;
+  outcome: InsertOutcome;
   /** Text to send back to the sender inline, when consumers are detached and a reply is configured. */
   offlineReply: string | null;
+  /** Set when the request is refused: its signature already carried another message. */
+  refused: "sign_reused" | null;
 }
 
 export interface PullRequest {
   app: string;
+  /** 0 only with `release`: hand back this consumer's leases and end its polls, lease nothing. */
   max: number;
   waitMs: number;
   leaseMs?: number | undefined;
   consumer?: string | undefined;
   release: boolean;
+  /** The Worker's id for this request, so the request's end can cancel the poll. */
+  pollId?: string | undefined;
+  robotUrl?: string | undefined;
 }
 
 export interface PullResult {

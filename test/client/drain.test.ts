@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BridgeClient } from "../../src/client/bridge-client";
 import { drain } from "../../src/client/drain";
-import { BridgeAuthError, BridgeNotFoundError, BridgeRequestError } from "../../src/client/errors";
+import { BridgeAuthError, BridgeRequestError } from "../../src/client/errors";
 import { StreamHealth } from "../../src/client/stream-health";
 import type { BridgeEvent } from "../../src/client/types";
 import { BASE, consumerJson, freshApp } from "../support/dingtalk";
@@ -163,8 +163,28 @@ describe("the TypeScript client", () => {
   it("throws typed errors", async () => {
     const app = freshApp();
     await expect(clientFor(app, "gw", "nope").status()).rejects.toBeInstanceOf(BridgeAuthError);
-    await expect(clientFor("ghost").status()).rejects.toBeInstanceOf(BridgeNotFoundError);
+    await expect(clientFor("ghost").status()).rejects.toBeInstanceOf(BridgeAuthError);
     await expect(clientFor(app).ack([])).rejects.toBeInstanceOf(BridgeRequestError);
     await expect(drain(clientFor(app, "gw", "nope"), () => {})).rejects.toBeInstanceOf(BridgeAuthError);
+  });
+
+  it("stopping mid long poll leaves nothing leased to it, and stops at once", async () => {
+    const app = freshApp();
+    const stop = new AbortController();
+    const started = Date.now();
+    const running = drain(clientFor(app, "gw-stop"), () => {}, { signal: stop.signal, waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    stop.abort();
+    await running;
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await ingestRobot(app, "after-stop");
+    const status = await consumerJson(app, "status");
+    expect(status).toMatchObject({ ready: 1, leased: 0 });
+  });
+
+  it("defaults the consumer id to something of this machine's, never a shared constant", () => {
+    const client = new BridgeClient({ url: BASE, token: "t" });
+    expect(client.consumer).toMatch(/^gateway-[A-Za-z0-9._:@-]+$/);
+    expect(client.consumer).not.toBe("gateway-default");
   });
 });

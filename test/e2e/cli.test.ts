@@ -89,7 +89,8 @@ describe("dtbridge", () => {
 
   it("exit codes tell scripts what went wrong", async () => {
     expect((await runCli(["status", "--token", "wrong"], env)).code).toBe(3);
-    expect((await runCli(["status", "--app", "nope"], env)).code).toBe(4);
+    // An unknown app is refused like a wrong token: app names cannot be probed.
+    expect((await runCli(["status", "--app", "nope"], env)).code).toBe(3);
     expect((await runCli(["status", "--url", "http://127.0.0.1:9"], env)).code).toBe(5);
     expect((await runCli(["tail", "--max", "0"], env)).code).toBe(2);
     expect((await runCli(["frobnicate"], env)).code).toBe(2);

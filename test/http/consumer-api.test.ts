@@ -27,9 +27,13 @@ describe("consumer API auth", () => {
     expect(((await basic.json()) as any).error.code).toBe("bad_authorization");
   });
 
-  it("answers 404 for an unknown app before looking at the token", async () => {
-    const res = await consumerFetch("ghost", "status", undefined, "whatever");
-    expect(res.status).toBe(404);
+  it("refuses an unknown app exactly as a known app with a wrong token, so names cannot be probed", async () => {
+    for (const token of ["whatever", ""]) {
+      const ghost = await consumerFetch("ghost", "status", undefined, token);
+      const known = await consumerFetch("default", "status", undefined, token);
+      expect(ghost.status).toBe(token ? 401 : 400);
+      expect([ghost.status, await ghost.text()]).toEqual([known.status, await known.text()]);
+    }
   });
 });
 

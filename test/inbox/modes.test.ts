@@ -40,6 +40,19 @@ describe("time-driven transitions from the alarm", () => {
     expect(s.transitions[0]).toMatchObject({ subject: "consumers", to: "detached", reason: expect.stringContaining("60 s") });
   });
 
+  it("a consumer waiting in a long poll counts as seen, however short CONSUMER_SILENCE_MS is", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await inbox.set({ consumerSilenceMs: 1_000 });
+    const waiting = consumerJson(app, "pull", { consumer: "gw", waitMs: 3_000 });
+    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 3; i++) await inbox.advance(1_000);
+    const s = await status(app);
+    expect(s.consumers.state).toBe("attached");
+    expect(s.transitions.filter((t: any) => t.subject === "consumers").map((t: any) => t.to)).toEqual(["attached"]);
+    await waiting;
+  });
+
   it("suspects stuck routing after a reconnect burst and silence, then clears on a message", async () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
@@ -127,6 +140,18 @@ describe("stream duplicates", () => {
 });
 
 describe("alerts", () => {
+  it("with no sink configured, say so in status instead of claiming they were sent", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await postRobot(app, robotMessage());
+    await runDurableObjectAlarm(inbox.stub);
+    const s = await status(app);
+    expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", delivery: "no_sink", sentAt: null });
+    expect(s.alerts[0].lastError).toMatch(/ALERT_WEBHOOK_URL/);
+    // Nothing is left pending: the alarm does not keep waking for it.
+    expect(await runInDurableObject(inbox.stub, (_i, st) => st.storage.sql.exec("SELECT 1 FROM alerts WHERE outcome IS NULL").toArray())).toEqual([]);
+  });
+
   it("retry with backoff from the alarm when the sink fails, never blocking the callback", async () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
@@ -135,7 +160,7 @@ describe("alerts", () => {
     expect(res.status).toBe(200);
     await runDurableObjectAlarm(inbox.stub);
     let s = await status(app);
-    expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", attempts: 1, sentAt: null });
+    expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", attempts: 1, sentAt: null, delivery: "pending" });
     expect(s.alerts[0].lastError).not.toContain("secret-token");
     const stored = await runInDurableObject(inbox.stub, (_i, st) =>
       st.storage.sql.exec<{ next_at: number }>("SELECT next_at FROM alerts").one().next_at,

@@ -29,11 +29,12 @@ export function overrideTunables(app: string, overrides: Partial<Tunables>) {
   });
 }
 
-export function ingestRobot(app: string, msgId: string, extra: Record<string, unknown> = {}) {
+export function ingestRobot(app: string, msgId: string, extra: Record<string, unknown> = {}, source: "webhook" | "stream" = "webhook") {
   const payload = JSON.stringify({ msgId, msgtype: "text", text: { content: msgId }, conversationId: "cid", ...extra });
   return env.INBOX.getByName(app).ingest({
     app,
     kind: "robot",
+    source,
     dedupKey: `robot:${msgId}`,
     payload,
     conversationId: (extra.conversationId as string) ?? "cid",

@@ -8,23 +8,38 @@ import {
   nackSchema,
   pageQuerySchema,
   pullSchema,
+  purgeSchema,
   redriveSchema,
 } from "../consumer-schemas";
 import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
-import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES, resolveApp } from "../middleware";
+import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES } from "../middleware";
 import { parseWith, readBody } from "../read-json";
+import { robotUrlFor } from "../robot-url";
+import { newId } from "../../lib/ids";
 
 export const consumerRoutes = new Hono<BridgeEnv>();
 
-consumerRoutes.use("/v1/:app/*", resolveApp, consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES));
+consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES));
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 consumerRoutes.post("/v1/:app/pull", async (c) => {
   const body = await readBody(c, pullSchema, true);
   const app = c.get("app").name;
-  const result = await inboxFor(c, app).pull({ app, ...body });
+  const inbox = inboxFor(c, app);
+  // When the client goes away mid-poll, the poll must not take events for it: the request's end
+  // cancels the poll, and gives back whatever it was handed a moment too late.
+  const pollId = newId("poll");
+  const signal = c.req.raw.signal;
+  const cancel = () => c.executionCtx.waitUntil(inbox.cancelPull(app, pollId));
+  signal.addEventListener("abort", cancel, { once: true });
+  let result;
+  try {
+    result = await inbox.pull({ app, ...body, pollId, robotUrl: robotUrlFor(c) });
+  } finally {
+    signal.removeEventListener("abort", cancel);
+  }
   const doc = eventsDocument(result.events.map(leasedEventJson), {
     mode: result.mode,
     pollHintMs: result.pollHintMs,
@@ -81,4 +96,10 @@ consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
   const { ids } = await readBody(c, redriveSchema, true);
   const app = c.get("app").name;
   return c.json(await inboxFor(c, app).redrive(app, ids ?? null));
+});
+
+consumerRoutes.post("/v1/:app/dead-letters/purge", async (c) => {
+  const { ids } = await readBody(c, purgeSchema);
+  const app = c.get("app").name;
+  return c.json(await inboxFor(c, app).purge(app, ids ?? null));
 });

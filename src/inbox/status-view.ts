@@ -1,0 +1,54 @@
+// The status document: what an operator (dtbridge status, the console) sees of one app's inbox.
+import { STORAGE_LIMIT_BYTES, type Tunables } from "../config/tunables";
+import type { AppState } from "./app-state";
+import type { ConsumerView } from "./consumer-registry";
+import type { QueueCounts } from "./event-store";
+import type { Transition } from "./mode-machine";
+
+export interface StatusParts {
+  app: string;
+  now: number;
+  state: AppState;
+  counts: QueueCounts;
+  consumers: ConsumerView[];
+  transitions: Transition[];
+  alerts: unknown[];
+  storageBytes: number;
+  tunables: Tunables;
+  modeView: { mode: string; pollHintMs: number };
+  nextAlarmAt: number | null;
+}
+
+export function statusView(p: StatusParts) {
+  const { counts, now } = p;
+  const m = p.state.machine;
+  const age = (t: number | null) => (t === null ? null : now - t);
+  return {
+    app: p.app,
+    now,
+    ...p.modeView,
+    consumers: { state: m.consumers, lastSeenAt: m.lastConsumerSeenAt, list: p.consumers },
+    routing: m.routing,
+    depth: counts.ready + counts.leased,
+    ready: counts.ready,
+    leased: counts.leased,
+    deadLetters: counts.dead,
+    oldestReadyAgeMs: age(counts.oldestReadyReceivedAt),
+    oldestUndeliveredAgeMs: age(counts.oldestUndeliveredReceivedAt),
+    lastCallbackAt: m.lastCallbackAt,
+    lastPullAt: p.state.lastPullAt,
+    lastStreamMessageAt: m.lastStreamMessageAt,
+    stream: { connected: m.streamConnected, recentReconnects: m.reconnects },
+    incidents: [
+      ...(m.outageSince === null ? [] : [{ incident: "consumers_detached", since: m.outageSince }]),
+      ...(m.stallSince === null ? [] : [{ incident: "stuck_routing", since: m.stallSince }]),
+      ...Object.entries(p.state.incidents).map(([incident, since]) => ({ incident, since })),
+    ],
+    retention: { retentionMs: p.tunables.retentionMs, pastRetention: p.state.incidents.backlog_past_retention !== undefined },
+    storage: { bytes: p.storageBytes, alertAtBytes: p.tunables.storageAlertBytes, limitBytes: STORAGE_LIMIT_BYTES },
+    transitions: p.transitions,
+    alerts: p.alerts,
+    counters: p.state.counters,
+    nextAlarmAt: p.nextAlarmAt,
+  };
+}

@@ -1,0 +1,122 @@
+// Retention deletes only what was delivered; an undelivered backlog is kept and alerted on, dead
+// letters go only when purged, and the object's storage is watched.
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { consumerFetch, consumerJson, freshApp } from "../support/dingtalk";
+import { ingestRobot, inboxWithClock } from "../support/inbox";
+
+const DAY = 86_400_000;
+
+async function dedupKeys(app: string): Promise<string[]> {
+  return (await consumerJson(app, "events?limit=500")).events.map((e: any) => e.dedupKey);
+}
+
+describe("retention", () => {
+  it("sweeps acked events and their dedup keys a retention period after the ack, on its alarm", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await ingestRobot(app, "old");
+    const [event] = (await inbox.stub.pull({ app, max: 1, waitMs: 0, release: false })).events;
+    await inbox.stub.ack(app, [event!.lease_id!]);
+    // The sweep runs hourly: an hour before the end of retention the event is there, an hour after it is gone.
+    await inbox.advance(7 * DAY - 3_600_000);
+    expect(await dedupKeys(app)).toEqual(["robot:old"]);
+    await inbox.advance(2 * 3_600_000);
+    expect(await dedupKeys(app)).toEqual([]);
+    // The dedup key went with the event: the same msgId is new again after retention.
+    expect((await ingestRobot(app, "old")).stored).toBe(true);
+  });
+
+  it("never deletes a ready, leased or dead event by age, and alerts on the old backlog", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await inbox.set({ maxAttempts: 1 });
+    for (const id of ["ready", "leased", "dead"]) await ingestRobot(app, id);
+    const pulled = (await inbox.stub.pull({ app, max: 2, waitMs: 0, release: false, leaseMs: 30 * DAY })).events;
+    await inbox.stub.nack(app, [pulled[1]!.lease_id!], 0, "handler failed");
+    await inbox.advance(8 * DAY);
+    expect(await dedupKeys(app)).toEqual(["robot:ready", "robot:leased", "robot:dead"]);
+    const status = await consumerJson(app, "status");
+    expect(status).toMatchObject({ depth: 2, deadLetters: 1, retention: { pastRetention: true } });
+    expect(status.oldestUndeliveredAgeMs).toBeGreaterThan(7 * DAY);
+    expect(status.incidents.map((i: any) => i.incident)).toContain("backlog_past_retention");
+    expect(status.alerts[0]).toMatchObject({ incident: "backlog_past_retention", phase: "open" });
+    expect(status.alerts[0].title).toMatch(/older than the retention/);
+  });
+
+  it("resolves the backlog alert once the old events are delivered or purged", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await inbox.set({ maxAttempts: 1 });
+    await ingestRobot(app, "a");
+    await ingestRobot(app, "b");
+    const [a, b] = (await inbox.stub.pull({ app, max: 2, waitMs: 0, release: false })).events;
+    await inbox.stub.ack(app, [a!.lease_id!]);
+    await inbox.stub.nack(app, [b!.lease_id!], 0, "poison");
+    await inbox.advance(8 * DAY);
+    expect((await consumerJson(app, "status")).incidents.map((i: any) => i.incident)).toEqual(["backlog_past_retention"]);
+    expect(await consumerJson(app, "dead-letters/purge", { all: true })).toEqual({ purged: 1 });
+    await inbox.advance(3_600_000);
+    const status = await consumerJson(app, "status");
+    expect(status.incidents).toEqual([]);
+    expect(status.alerts[0]).toMatchObject({ incident: "backlog_past_retention", phase: "resolved" });
+  });
+
+  it("purges dead letters only when told which, or told all", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await inbox.set({ maxAttempts: 1 });
+    for (const id of ["x", "y", "z"]) await ingestRobot(app, id);
+    const leased = (await inbox.stub.pull({ app, max: 3, waitMs: 0, release: false })).events;
+    await inbox.stub.nack(app, leased.map((e) => e.lease_id!), 0, "poison");
+    const res = await consumerFetch(app, "dead-letters/purge", {});
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toMatch(/^ids: name the dead letters/);
+    expect(await consumerJson(app, "dead-letters/purge", { ids: [leased[0]!.id] })).toEqual({ purged: 1 });
+    expect((await consumerJson(app, "dead-letters")).events.map((e: any) => e.dedupKey)).toEqual(["robot:y", "robot:z"]);
+    expect(await consumerJson(app, "dead-letters/purge", { all: true })).toEqual({ purged: 2 });
+    expect((await consumerJson(app, "status")).deadLetters).toBe(0);
+  });
+
+  it("shows the object's storage size, and alerts well before the limit", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await ingestRobot(app, "m1");
+    const before = await consumerJson(app, "status");
+    expect(before.storage.bytes).toBeGreaterThan(0);
+    expect(before.storage.alertAtBytes).toBeLessThan(before.storage.limitBytes);
+    await inbox.set({ storageAlertBytes: 1 });
+    await inbox.advance(3_600_000);
+    const status = await consumerJson(app, "status");
+    expect(status.incidents.map((i: any) => i.incident)).toContain("storage_high");
+    expect(status.alerts.find((a: any) => a.incident === "storage_high")).toMatchObject({ phase: "open" });
+  });
+
+  it("keeps offline replies, signatures and Stream msgIds bounded", async () => {
+    const app = freshApp();
+    const inbox = await inboxWithClock(app);
+    await inbox.stub.heartbeat({ app, consumer: "gw", stream: { connected: true, msgIds: ["s1", "s2"] } });
+    await inbox.advance(8 * DAY);
+    const rows = await runInDurableObject(inbox.stub, (_i, state) =>
+      ["stream_seen", "sign_uses", "offline_replies", "consumers"].map(
+        (t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n,
+      ),
+    );
+    expect(rows).toEqual([0, 0, 0, 0]);
+  });
+
+  it("caps what a token holder can make it remember: Stream msgIds and consumer ids", async () => {
+    const app = freshApp();
+    const { stub } = await inboxWithClock(app);
+    for (let i = 0; i < 202; i++) {
+      const msgIds = Array.from({ length: 500 }, (_, j) => `m-${i}-${j}`);
+      await stub.heartbeat({ app, consumer: `gw-${i}`, stream: { connected: true, msgIds } });
+    }
+    for (let i = 0; i < 900; i++) await stub.heartbeat({ app, consumer: `extra-${i}`, stream: undefined });
+    const [seen, consumers] = await runInDurableObject(stub, (_i, state) =>
+      ["stream_seen", "consumers"].map((t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n),
+    );
+    expect(seen).toBe(100_000);
+    expect(consumers).toBe(1_000);
+  });
+});
