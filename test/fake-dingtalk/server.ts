@@ -77,6 +77,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       records.clear();
       switches.clear();
       callbacks.reset();
+      gateway.forgetClosed();
       openApi.refusing = false;
     },
     state: () => ({

@@ -182,6 +182,11 @@ export class StreamGateway {
     return targets.map((c) => c.info.id);
   }
 
+  /** Forgets closed connections, so a test after `reset()` sees only the live ones. */
+  forgetClosed(): void {
+    for (const [id, conn] of this.conns) if (conn.info.state === "closed") this.conns.delete(id);
+  }
+
   async close(): Promise<void> {
     if (this.pingTimer) clearInterval(this.pingTimer);
     for (const conn of this.conns.values()) {

@@ -201,6 +201,7 @@ export interface FakeDingTalk {
   failNext(route: string, count: number, how: FailHow): void;
   expireTokens(): void;
   throttleNext(route: string, count: number): void;
+  /** Clears records, switches, queued and tracked messages, and closed connections; live connections and tokens stay. */
   reset(): void;
   /** Everything recorded, as `GET /_fake/state` answers it. */
   state(): FakeState;
