@@ -11,26 +11,76 @@ type Body = Record<string, unknown>;
 type Handler = (body: Body) => unknown;
 
 export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string, Handler> {
+  const done = {};
   return new Map<string, Handler>([
     ["GET /_fake/state", () => fake.state()],
-    ["POST /_fake/robot-message", (b) => fake.sendRobotMessage(robotData(b, fake, ctx), optional(b, "clientId") ? { clientId: str(b, "clientId") } : {})],
-    ["POST /_fake/raw-frame", (b) => {
-      if (!("frame" in b)) throw new Error("frame is required");
-      return { sentTo: fake.sendRawFrame(b.frame, targetOpts(b)) };
-    }],
+    [
+      "POST /_fake/robot-message",
+      (b) => {
+        const clientId = optionalStr(b, "clientId");
+        return fake.sendRobotMessage(robotData(b, fake, ctx), clientId !== undefined ? { clientId } : {});
+      },
+    ],
+    [
+      "POST /_fake/raw-frame",
+      (b) => {
+        if (!("frame" in b)) throw new Error("frame is required");
+        return { sentTo: fake.sendRawFrame(b.frame, targetOpts(b)) };
+      },
+    ],
     ["POST /_fake/ping", (b) => ({ sentTo: fake.sendPing(optionalStr(b, "connectionId")) })],
     ["POST /_fake/disconnect", (b) => ({ sentTo: fake.sendDisconnect(optionalStr(b, "connectionId"), optionalStr(b, "reason")) })],
     ["POST /_fake/drop", (b) => ({ dropped: fake.drop(optionalStr(b, "connectionId")) })],
-    ["POST /_fake/close-all", () => (fake.closeAll(), {})],
-    ["POST /_fake/stuck", (b) => (fake.setStuck(bool(b, "stuck")), {})],
-    ["POST /_fake/refuse", (b) => (fake.setRefuseCredentials(bool(b, "refuse")), {})],
-    ["POST /_fake/fail-next", (b) => {
-      const how = b.reset === true ? "reset" : { status: num(b, "status"), ...("body" in b ? { body: b.body } : {}) };
-      return fake.failNext(str(b, "route"), num(b, "count"), how), {};
-    }],
-    ["POST /_fake/throttle-next", (b) => (fake.throttleNext(str(b, "route"), num(b, "count")), {})],
-    ["POST /_fake/expire-tokens", () => (fake.expireTokens(), {})],
-    ["POST /_fake/reset", () => (fake.reset(), {})],
+    [
+      "POST /_fake/close-all",
+      () => {
+        fake.closeAll();
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/stuck",
+      (b) => {
+        fake.setStuck(bool(b, "stuck"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/refuse",
+      (b) => {
+        fake.setRefuseCredentials(bool(b, "refuse"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/fail-next",
+      (b) => {
+        const how = b.reset === true ? "reset" : { status: num(b, "status"), ...("body" in b ? { body: b.body } : {}) };
+        fake.failNext(str(b, "route"), num(b, "count"), how);
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/throttle-next",
+      (b) => {
+        fake.throttleNext(str(b, "route"), num(b, "count"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/expire-tokens",
+      () => {
+        fake.expireTokens();
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/reset",
+      () => {
+        fake.reset();
+        return done;
+      },
+    ],
   ]);
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { CallbackRouter } from "./callback-router.ts";
 import { FakeContext } from "./context.ts";
 import { controlRoutes, handleControl } from "./control.ts";
-import { FailureSwitches, answerFailure, asRoute } from "./failures.ts";
+import { FailureSwitches, answerFailure } from "./failures.ts";
 import { dingError, readText } from "./http-io.ts";
 import { OpenApi, TicketBook } from "./open-api.ts";
 import { GROUP_SEND_PATH, OTO_SEND_PATH, RobotApi, SESSION_PATH } from "./robot-api.ts";
@@ -120,7 +120,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       dingError(res, 404, "InvalidAction.NotFound", `no API ${req.method} ${url.pathname}`);
       return;
     }
-    const failure = switches.take(asRoute(entry.route));
+    const failure = switches.take(entry.route);
     if (failure) {
       // Read the request first: a failure is DingTalk's answer to it, not a refusal to listen.
       await readText(req);

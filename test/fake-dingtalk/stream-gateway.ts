@@ -145,6 +145,7 @@ export class StreamGateway {
       conn.info.state = "draining";
       this.send(conn, buildFrame("SYSTEM", "disconnect", JSON.stringify({ reason })), "disconnect");
       this.ctx.log(`disconnect sent to ${conn.info.id}`);
+      if (conn.graceTimer) clearTimeout(conn.graceTimer);
       conn.graceTimer = setTimeout(() => {
         conn.ws.close(1000, "disconnect");
         this.markClosed(conn, "closed after the disconnect grace");
