@@ -1,0 +1,154 @@
+// The HTTP control API under /_fake/: the in-process API, reachable from another process
+// (tests inside workerd, a demo script). Each route calls the same method a Node test would.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type SampleOptions, sampleRobotMessage } from "../../src/dingtalk/sample-messages.ts";
+import type { FakeContext } from "./context.ts";
+import { isObject, parseJson, readText, sendJson } from "./http-io.ts";
+import { hexId } from "./ids.ts";
+import type { FakeDingTalk } from "./types.ts";
+
+type Body = Record<string, unknown>;
+type Handler = (body: Body) => unknown;
+
+export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string, Handler> {
+  const done = {};
+  return new Map<string, Handler>([
+    ["GET /_fake/state", () => fake.state()],
+    [
+      "POST /_fake/robot-message",
+      (b) => {
+        const clientId = optionalStr(b, "clientId");
+        return fake.sendRobotMessage(robotData(b, fake, ctx), clientId !== undefined ? { clientId } : {});
+      },
+    ],
+    [
+      "POST /_fake/raw-frame",
+      (b) => {
+        if (!("frame" in b)) throw new Error("frame is required");
+        return { sentTo: fake.sendRawFrame(b.frame, targetOpts(b)) };
+      },
+    ],
+    ["POST /_fake/ping", (b) => ({ sentTo: fake.sendPing(optionalStr(b, "connectionId")) })],
+    ["POST /_fake/disconnect", (b) => ({ sentTo: fake.sendDisconnect(optionalStr(b, "connectionId"), optionalStr(b, "reason")) })],
+    ["POST /_fake/drop", (b) => ({ dropped: fake.drop(optionalStr(b, "connectionId")) })],
+    [
+      "POST /_fake/close-all",
+      () => {
+        fake.closeAll();
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/stuck",
+      (b) => {
+        fake.setStuck(bool(b, "stuck"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/refuse",
+      (b) => {
+        fake.setRefuseCredentials(bool(b, "refuse"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/fail-next",
+      (b) => {
+        const how = b.reset === true ? "reset" : { status: num(b, "status"), ...("body" in b ? { body: b.body } : {}) };
+        fake.failNext(str(b, "route"), num(b, "count"), how);
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/throttle-next",
+      (b) => {
+        fake.throttleNext(str(b, "route"), num(b, "count"));
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/expire-tokens",
+      () => {
+        fake.expireTokens();
+        return done;
+      },
+    ],
+    [
+      "POST /_fake/reset",
+      () => {
+        fake.reset();
+        return done;
+      },
+    ],
+  ]);
+}
+
+export async function handleControl(routes: Map<string, Handler>, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const handler = routes.get(`${req.method ?? "GET"} ${url.pathname}`);
+  const text = await readText(req);
+  if (!handler) {
+    sendJson(res, 404, { error: `no control route ${req.method} ${url.pathname}`, routes: [...routes.keys()] });
+    return;
+  }
+  const parsed = text.trim() === "" ? { ok: true as const, value: {} } : parseJson(text);
+  if (!parsed.ok || !isObject(parsed.value)) {
+    sendJson(res, 400, { error: "the body must be a JSON object" });
+    return;
+  }
+  try {
+    const result = handler(parsed.value);
+    sendJson(res, 200, { ok: true, ...(isObject(result) ? result : {}) });
+  } catch (err) {
+    sendJson(res, 400, { error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** `data` as given, or a text sample whose sessionWebhook and robotCode lead back to this fake. */
+function robotData(b: Body, fake: FakeDingTalk, ctx: FakeContext): Record<string, unknown> {
+  if ("data" in b) {
+    if (!isObject(b.data)) throw new Error("data must be a JSON object");
+    return b.data;
+  }
+  const clientId = optionalStr(b, "clientId") ?? ctx.defaultClientId;
+  const app = ctx.apps.get(clientId);
+  if (!app) throw new Error(`unknown app ${clientId}`);
+  const sample = (isObject(b.sample) ? b.sample : {}) as SampleOptions;
+  return {
+    ...sampleRobotMessage({ msgtype: "text", ...sample }),
+    sessionWebhook: fake.sessionWebhookUrl(hexId(8)),
+    robotCode: app.robotCode ?? app.clientId,
+  };
+}
+
+function targetOpts(b: Body): { connectionId?: string; clientId?: string } {
+  const connectionId = optionalStr(b, "connectionId");
+  const clientId = optionalStr(b, "clientId");
+  return { ...(connectionId !== undefined ? { connectionId } : {}), ...(clientId !== undefined ? { clientId } : {}) };
+}
+
+function optional(b: Body, key: string): boolean {
+  return b[key] !== undefined && b[key] !== null;
+}
+
+function optionalStr(b: Body, key: string): string | undefined {
+  return optional(b, key) ? str(b, key) : undefined;
+}
+
+function str(b: Body, key: string): string {
+  const v = b[key];
+  if (typeof v !== "string") throw new Error(`${key} must be a string`);
+  return v;
+}
+
+function num(b: Body, key: string): number {
+  const v = b[key];
+  if (typeof v !== "number") throw new Error(`${key} must be a number`);
+  return v;
+}
+
+function bool(b: Body, key: string): boolean {
+  const v = b[key];
+  if (typeof v !== "boolean") throw new Error(`${key} must be true or false`);
+  return v;
+}

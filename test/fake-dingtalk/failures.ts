@@ -1,0 +1,68 @@
+// Failure switches: the next N calls to a route fail a chosen way, in the order they were set.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { sendJson } from "./http-io.ts";
+import { requestId } from "./ids.ts";
+import { type FailHow, HTTP_ROUTES, type HttpRoute } from "./types.ts";
+
+type Failure = FailHow | "throttle";
+
+export function asRoute(route: string): HttpRoute {
+  if (!(HTTP_ROUTES as readonly string[]).includes(route)) {
+    throw new Error(`unknown route "${route}"; one of ${HTTP_ROUTES.join(", ")}`);
+  }
+  return route as HttpRoute;
+}
+
+export class FailureSwitches {
+  private readonly queues = new Map<HttpRoute, { remaining: number; failure: Failure }[]>();
+
+  add(route: string, count: number, failure: Failure): void {
+    const key = asRoute(route);
+    if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
+    if (failure !== "reset" && failure !== "throttle" && !(failure.status >= 100 && failure.status <= 599)) {
+      throw new Error("status must be an HTTP status");
+    }
+    const queue = this.queues.get(key) ?? [];
+    queue.push({ remaining: count, failure });
+    this.queues.set(key, queue);
+  }
+
+  take(route: HttpRoute): Failure | null {
+    const queue = this.queues.get(route);
+    const head = queue?.[0];
+    if (!queue || !head) return null;
+    head.remaining -= 1;
+    if (head.remaining === 0) queue.shift();
+    return head.failure;
+  }
+
+  clear(): void {
+    this.queues.clear();
+  }
+}
+
+/** Answers (or refuses to answer) a request the way the switch says; returns the status for the call log. */
+export function answerFailure(req: IncomingMessage, res: ServerResponse, route: HttpRoute, failure: Failure): number | "reset" {
+  if (failure === "reset") {
+    // A reset is a dropped connection, not an answer: the client must see a network error.
+    req.socket.destroy();
+    return "reset";
+  }
+  if (failure === "throttle") {
+    // Alibaba Cloud's gateway, which fronts api.dingtalk.com, throttles with this code.
+    sendJson(res, 429, { requestid: requestId(), code: "Throttling.Api", message: "Request was denied due to api flow control." });
+    return 429;
+  }
+  sendJson(res, failure.status, failure.body ?? defaultBody(route, failure.status));
+  return failure.status;
+}
+
+function defaultBody(route: HttpRoute, status: number): unknown {
+  // Webhooks speak the old errcode dialect; -1 is DingTalk's "system busy".
+  if (route === "session") return { errcode: -1, errmsg: "系统繁忙" };
+  return {
+    requestid: requestId(),
+    code: status >= 500 ? "ServiceUnavailable" : "Fake.InjectedFailure",
+    message: `injected failure (HTTP ${status})`,
+  };
+}
