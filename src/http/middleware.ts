@@ -6,6 +6,7 @@ import { APP_NAME, type AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
 import type { BridgeEnv } from "./context";
 import { BridgeError, errorBody, errorResponse } from "./errors";
+import { wakeLink } from "./link-wake";
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 export const MAX_CONSUMER_BODY_BYTES = 256 * 1024;
@@ -28,6 +29,7 @@ export const resolveApp: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   if (!app) return errorResponse(c, 404, "unknown_app", `no app named "${name.slice(0, 40)}" is configured`);
   c.set("config", config);
   c.set("app", app);
+  wakeLink(c, app);
   await next();
 };
 
@@ -71,6 +73,7 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   }
   c.set("config", config);
   c.set("app", app);
+  wakeLink(c, app);
   let auth = authByApp.get(app);
   if (!auth) {
     auth = authFor(app.consumerTokens);

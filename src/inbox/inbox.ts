@@ -17,7 +17,8 @@ import { retentionAlerts } from "./retention-alerts";
 import { ServedPolls } from "./served-polls";
 import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
-import type { HeartbeatRequest, IngestRequest, IngestResult, PullRequest, PullResult } from "./types";
+import { linkAlerts } from "./link-alerts";
+import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
 
 const HOUR = 3_600_000;
 
@@ -195,6 +196,17 @@ export class Inbox extends DurableObject<Env> {
     this.state.counters.streamSuppressed += suppressed;
     await this.settle(this.apply({ type: "heartbeat", at: now, consumer: req.consumer, stream }));
     return { suppressed, ...this.modeView() };
+  }
+
+  /** The app's Stream link reports what it saw: its opens and losses feed the mode machine first-hand. */
+  async linkEvent(app: string, event: LinkEvent): Promise<void> {
+    this.adopt(app);
+    let due: number | null = null;
+    if (event.type === "opened") due = this.apply({ type: "link", at: event.at, connected: true, opened: true });
+    if (event.type === "down") due = this.apply({ type: "link", at: event.at, connected: false, opened: false });
+    const alerts = linkAlerts(this.state.incidents, event, this.state.robotUrl);
+    this.raise(alerts);
+    await this.settle(due, alerts.length ? event.at : null);
   }
 
   // ---- reading and operating -------------------------------------------------------------------

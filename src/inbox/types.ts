@@ -55,3 +55,10 @@ export interface HeartbeatRequest {
   consumer: string;
   stream: (StreamReport & { msgIds?: string[] | undefined }) | undefined;
 }
+
+/** What the app's Stream link reports to its inbox: first-hand evidence, and its own incidents. */
+export type LinkEvent =
+  | { type: "opened"; at: number; recovered: boolean }
+  | { type: "down"; at: number; error: string | null }
+  | { type: "halted"; at: number; until: number; opens: number; windowMs: number }
+  | { type: "refused"; at: number; error: string; retryAt: number };

@@ -28,13 +28,14 @@ export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string,
         return { sentTo: fake.sendRawFrame(b.frame, targetOpts(b)) };
       },
     ],
-    ["POST /_fake/ping", (b) => ({ sentTo: fake.sendPing(optionalStr(b, "connectionId")) })],
-    ["POST /_fake/disconnect", (b) => ({ sentTo: fake.sendDisconnect(optionalStr(b, "connectionId"), optionalStr(b, "reason")) })],
-    ["POST /_fake/drop", (b) => ({ dropped: fake.drop(optionalStr(b, "connectionId")) })],
+    ["POST /_fake/ping", (b) => ({ sentTo: fake.sendPing(target(b)) })],
+    ["POST /_fake/disconnect", (b) => ({ sentTo: fake.sendDisconnect(target(b), optionalStr(b, "reason")) })],
+    ["POST /_fake/drop", (b) => ({ dropped: fake.drop(target(b)) })],
+    ["POST /_fake/mute", (b) => ({ muted: fake.mute(target(b)) })],
     [
       "POST /_fake/close-all",
-      () => {
-        fake.closeAll();
+      (b) => {
+        fake.closeAll(optionalStr(b, "clientId"));
         return done;
       },
     ],
@@ -151,4 +152,9 @@ function bool(b: Body, key: string): boolean {
   const v = b[key];
   if (typeof v !== "boolean") throw new Error(`${key} must be true or false`);
   return v;
+}
+
+/** The connections a switch acts on: `connectionId`, or every live one of `clientId`'s app. */
+function target(b: Body): string | undefined {
+  return optionalStr(b, "connectionId") ?? optionalStr(b, "clientId");
 }

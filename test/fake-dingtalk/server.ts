@@ -58,9 +58,10 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
     clientFrames: records.clientFrames,
     violations: records.violations,
     sendPing: (connectionId) => gateway.sendPing(connectionId),
+    mute: (connectionId) => gateway.mute(connectionId),
     sendDisconnect: (connectionId, reason) => gateway.sendDisconnect(connectionId, reason),
     drop: (connectionId) => gateway.drop(connectionId),
-    closeAll: () => gateway.closeAll(),
+    closeAll: (clientId) => gateway.closeAll(clientId),
     setStuck: (stuck) => callbacks.setStuck(stuck),
     setRefuseCredentials: (refuse) => {
       openApi.refusing = refuse;

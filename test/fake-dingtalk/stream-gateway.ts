@@ -17,6 +17,8 @@ export interface Connection {
   readonly info: ConnectionInfo;
   readonly ws: WebSocket;
   graceTimer: NodeJS.Timeout | null;
+  /** A half-open socket as seen in the field: still open, but no frame (not even a ping) reaches it. */
+  muted?: boolean;
 }
 
 export type FrameKind = "ping" | "disconnect" | "callback" | "raw";
@@ -100,7 +102,7 @@ export class StreamGateway {
   /** Open, not draining, and subscribed to the robot topic: DingTalk only pushes what was subscribed. */
   routable(clientId: string): Connection[] {
     return this.live(clientId).filter(
-      (c) => c.info.state === "open" && c.info.subscriptions.some((s) => s.type === "CALLBACK" && s.topic === ROBOT_TOPIC),
+      (c) => c.info.state === "open" && !c.muted && c.info.subscriptions.some((s) => s.type === "CALLBACK" && s.topic === ROBOT_TOPIC),
     );
   }
 
@@ -115,7 +117,7 @@ export class StreamGateway {
   }
 
   sendPing(connectionId?: string): string[] {
-    return this.targets(connectionId).map((conn) => {
+    return this.targets(connectionId).filter((conn) => !conn.muted).map((conn) => {
       const record: PingRecord = {
         messageId: "",
         connectionId: conn.info.id,
@@ -155,6 +157,15 @@ export class StreamGateway {
     });
   }
 
+  /** Half-open: the socket stays up but nothing reaches it any more, pings included. */
+  mute(connectionId?: string): string[] {
+    return this.targets(connectionId).map((conn) => {
+      conn.muted = true;
+      this.ctx.log(`muted ${conn.info.id}`);
+      return conn.info.id;
+    });
+  }
+
   /** Abrupt: the TCP socket goes, no close frame, like a network cut or a crashed server. */
   drop(connectionId?: string): string[] {
     return this.targets(connectionId).map((conn) => {
@@ -164,8 +175,8 @@ export class StreamGateway {
     });
   }
 
-  closeAll(): void {
-    for (const conn of this.live()) {
+  closeAll(clientId?: string): void {
+    for (const conn of this.live(clientId)) {
       conn.ws.close(1001, "going away");
       this.markClosed(conn, "closed (closeAll)");
     }
@@ -198,11 +209,17 @@ export class StreamGateway {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private targets(connectionId?: string): Connection[] {
-    if (connectionId === undefined) return this.live();
-    const conn = this.conns.get(connectionId);
-    if (!conn || conn.info.state === "closed") throw new Error(`no live connection ${connectionId}`);
-    return [conn];
+  /**
+   * A connection id names one connection; an app's client id names all its live connections (the
+   * fake may be shared by tests of many apps at once); nothing names every live connection.
+   */
+  private targets(selector?: string): Connection[] {
+    if (selector === undefined) return this.live();
+    const conn = this.conns.get(selector);
+    if (conn && conn.info.state !== "closed") return [conn];
+    const ofApp = this.live(selector);
+    if (!conn && ofApp.length) return ofApp;
+    throw new Error(`no live connection ${selector}`);
   }
 
   private markClosed(conn: Connection, why: string): void {

@@ -184,11 +184,17 @@ export interface FakeDingTalk {
   readonly clientFrames: ClientFrameRecord[];
   /** Protocol mistakes by clients; a correct client leaves this empty. */
   readonly violations: string[];
-  /** Without a connectionId these act on every live connection. Each returns the connections it touched. */
+  /**
+   * These take a connection id, or an app's client id for all its live connections; with neither
+   * they act on every live connection. Each returns the connections it touched.
+   */
   sendPing(connectionId?: string): string[];
   sendDisconnect(connectionId?: string, reason?: string): string[];
   drop(connectionId?: string): string[];
-  closeAll(): void;
+  /** Half-open: the socket stays up, but no frame reaches it any more, pings included. */
+  mute(connectionId?: string): string[];
+  /** Every live connection at once, or every live connection of one app. */
+  closeAll(clientId?: string): void;
   setStuck(stuck: boolean): void;
   setRefuseCredentials(refuse: boolean): void;
 

@@ -9,11 +9,22 @@ export const DEFAULT_TOKENS = ["test-token-a", "test-token-b"];
 /** Fresh apps, one per test, so no test sees another's inbox. */
 export const SPARE_APPS = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, "0")}`);
 
+/**
+ * Apps whose Stream link is on, each with its own credentials at the fake DingTalk. The fake is
+ * shared by every test file, so each file takes its own range of these.
+ */
+export const LINK_APPS = Array.from({ length: 40 }, (_, i) => `l${String(i).padStart(2, "0")}`);
+
+export function linkCredentials(app: string) {
+  return { clientId: `link-client-${app}`, clientSecret: `link-secret-${app}` };
+}
+
 export function tokenFor(app: string): string {
   return app === "default" ? DEFAULT_TOKENS[0]! : `token-${app}`;
 }
 
-export function testBindings(): Record<string, string> {
+/** `apiBase`: the fake DingTalk the vitest global setup starts for this run. */
+export function testBindings(apiBase: string): Record<string, string> {
   const apps: Record<string, unknown> = {
     // Same event key, but its owner key is its client id: the check-value ciphertext must be refused.
     other: {
@@ -35,7 +46,13 @@ export function testBindings(): Record<string, string> {
       consumerTokens: [tokenFor(name)],
     };
   }
+  for (const name of LINK_APPS) {
+    apps[name] = { ...linkCredentials(name), consumerTokens: [tokenFor(name)], streamLink: true };
+  }
+  // Credentials the fake DingTalk does not know: its link is refused.
+  apps.lrefused = { clientId: "link-client-unknown", clientSecret: "wrong", consumerTokens: [tokenFor("lrefused")], streamLink: true };
   return {
+    DINGTALK_API_BASE: apiBase,
     DINGTALK_CLIENT_ID: "dingtestclient",
     DINGTALK_CLIENT_SECRET: ROBOT_SECRET,
     DINGTALK_EVENT_TOKEN: EVENT_TOKEN,

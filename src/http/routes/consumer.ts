@@ -24,6 +24,8 @@ consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
+const OFF_LINK = { state: "off", connectedAt: null, lastFrameAt: null, lastMessageAt: null, opens: [], lastError: null };
+
 consumerRoutes.post("/v1/:app/pull", async (c) => {
   const body = await readBody(c, pullSchema, true);
   const app = c.get("app").name;
@@ -74,8 +76,12 @@ consumerRoutes.post("/v1/:app/heartbeat", async (c) => {
 });
 
 consumerRoutes.get("/v1/:app/status", async (c) => {
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).status(app));
+  const app = c.get("app");
+  const [status, link] = await Promise.all([
+    inboxFor(c, app.name).status(app.name),
+    app.streamLink ? c.env.LINKS.getByName(app.name).status() : OFF_LINK,
+  ]);
+  return c.json({ ...(status as Record<string, unknown>), link });
 });
 
 /** History and dead letters: read-only pages of stored events, oldest first. */

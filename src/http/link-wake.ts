@@ -1,0 +1,25 @@
+// The first request that concerns an app starts its Stream link (the cron does the rest). Checked
+// at most once a minute per isolate, off the request's path: the request never waits for it.
+import type { Context } from "hono";
+import type { AppConfig } from "../config/apps";
+import { log } from "../lib/log";
+import type { BridgeEnv } from "./context";
+
+const WAKE_EVERY_MS = 60_000;
+const lastWoken = new Map<string, number>();
+
+export function wakeLink(c: Context<BridgeEnv>, app: AppConfig): void {
+  if (!app.streamLink) return;
+  const now = Date.now();
+  if (now - (lastWoken.get(app.name) ?? 0) < WAKE_EVERY_MS) return;
+  lastWoken.set(app.name, now);
+  c.executionCtx.waitUntil(
+    c.env.LINKS.getByName(app.name)
+      .ensure(app.name)
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        lastWoken.delete(app.name);
+        log("error", "link_wake_failed", { app: app.name, error: String(error) });
+      }),
+  );
+}

@@ -1,0 +1,49 @@
+// What the link commits for a frame: a robot message exactly as an HTTP callback would be (same
+// validation, same dedup key), or, for anything that is not a valid robot message, a dead letter
+// with its reason, so nothing DingTalk sent is dropped unseen.
+import { robotMessageSchema } from "../dingtalk/robot-message";
+import { parseJsonText, parseWith } from "../http/read-json";
+import { bytesToHex } from "../lib/base64";
+import type { IngestRequest } from "../inbox/types";
+import type { FrameKind, StreamFrame } from "./frames";
+
+/** A dead letter keeps at most this much of the frame's data. */
+const MAX_KEPT_DATA = 256 * 1024;
+
+export async function ingestRequestFor(app: string, frame: StreamFrame, kind: FrameKind): Promise<IngestRequest> {
+  if (kind === "robot") {
+    try {
+      const message = parseWith(robotMessageSchema, parseJsonText(frame.data), "invalid_body");
+      return {
+        app,
+        kind: "robot",
+        source: "stream",
+        dedupKey: `robot:${message.msgId}`,
+        payload: frame.data,
+        conversationId: message.conversationId ?? null,
+        msgId: message.msgId,
+      };
+    } catch (error) {
+      return deadLetter(app, frame, `not a valid robot message: ${(error as Error).message}`);
+    }
+  }
+  return deadLetter(app, frame, `a ${frame.type || "typeless"} frame on topic "${frame.topic.slice(0, 100)}": the link takes robot messages only`);
+}
+
+/** The frame itself, its data as a string: always valid, shallow JSON, whatever the data was. */
+async function deadLetter(app: string, frame: StreamFrame, reason: string): Promise<IngestRequest> {
+  const data = frame.data.slice(0, MAX_KEPT_DATA);
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${frame.type}\n${frame.topic}\n${frame.data}`));
+  return {
+    app,
+    kind: frame.type === "EVENT" ? "event" : "robot",
+    source: "stream",
+    dedupKey: `frame:${bytesToHex(new Uint8Array(digest))}`,
+    payload: JSON.stringify({
+      invalidStreamFrame: { type: frame.type, topic: frame.topic, messageId: frame.messageId, data, truncated: data.length < frame.data.length },
+    }),
+    conversationId: null,
+    msgId: null,
+    deadReason: reason.slice(0, 500),
+  };
+}

@@ -1,0 +1,390 @@
+// The app's own DingTalk Stream connection, held by the bridge so that gateway restarts never touch
+// DingTalk's routing. One object per app. Every robot message is committed to the app's inbox
+// before it is acked on the socket it came in on; an alarm at most 30 s apart keeps the object in
+// memory, checks the sockets and reconnects within the budget that keeps DingTalk routing.
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig } from "../config/load";
+import { type Clock, systemClock } from "../lib/clock";
+import { log } from "../lib/log";
+import { backoffMs, HEALTHY_RESET_MS, planOpen, pruneOpens, REFUSED_RETRY_MS } from "./budget";
+import { ackFor, frameKind, parseFrame, type StreamFrame } from "./frames";
+import { ingestRequestFor } from "./frame-ingest";
+import { type LinkPhase, type LinkState, LinkStateStore } from "./link-state";
+import type { LinkEvent } from "../inbox/types";
+import { openRequest, readOpenResponse, socketUrl } from "./open-connection";
+
+export const LINK_TIMING = {
+  /** The alarm's longest sleep: it keeps the object in memory and the sockets checked. */
+  tickMs: 30_000,
+  /** A socket with no frame from DingTalk for this long is dead (DingTalk pings every 20-30 s). */
+  deadAfterMs: 90_000,
+  /** A socket DingTalk asked to leave, or that a refresh replaced, is closed by us after this at the latest. */
+  drainGraceMs: 15_000,
+  /** A connection this old is replaced, make before break, before DingTalk expires it (seen after about 20 h). */
+  refreshAfterMs: 12 * 3_600_000,
+};
+const OPEN_TIMEOUT_MS = 10_000;
+
+interface LinkSocket {
+  id: number;
+  ws: WebSocket;
+  openedAt: number;
+  lastFrameAt: number;
+  /** DingTalk sent `disconnect`, or a newer socket replaced it: no longer routed to, closing soon. */
+  drainingSince: number | null;
+}
+
+export interface LinkStatus {
+  state: LinkPhase;
+  connectedAt: number | null;
+  lastFrameAt: number | null;
+  lastMessageAt: number | null;
+  opens: number[];
+  lastError: string | null;
+  sockets: number;
+  retryAt: number | null;
+  counters: LinkState["counters"];
+}
+
+export class StreamLink extends DurableObject<Env> {
+  /** Replaced by tests that drive time by hand. */
+  clock: Clock = systemClock;
+  random: () => number = Math.random;
+  /** Tests shorten these to see a dead socket or a refresh in seconds. */
+  timing = { ...LINK_TIMING };
+
+  private readonly store: LinkStateStore;
+  private state: LinkState;
+  private sockets: LinkSocket[] = [];
+  private nextSocketId = 1;
+  private connecting: Promise<void> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new LinkStateStore(ctx.storage.sql);
+    this.state = this.store.load();
+    // No socket survives a restart, whatever was saved.
+    if (this.state.phase === "open" || this.state.phase === "connecting") this.state.phase = "backoff";
+  }
+
+  /** Starts the link if it is down and keeps its alarm armed; called on requests for the app and by cron. */
+  async ensure(app: string): Promise<LinkStatus> {
+    if (this.state.app === null) {
+      this.state.app = app;
+      this.save();
+    }
+    if (!this.enabled()) {
+      await this.stop("the Stream link is off for this app");
+      return this.status();
+    }
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(this.clock.now() + this.timing.tickMs);
+    if (!this.live().length) await this.dial("start");
+    return this.status();
+  }
+
+  async status(): Promise<LinkStatus> {
+    const s = this.state;
+    return {
+      state: s.phase,
+      connectedAt: s.connectedAt,
+      lastFrameAt: s.lastFrameAt,
+      lastMessageAt: s.lastMessageAt,
+      opens: s.opens,
+      lastError: s.lastError,
+      sockets: this.sockets.length,
+      retryAt: s.retryAt,
+      counters: s.counters,
+    };
+  }
+
+  /** Never throws: a failed alarm is retried a few times by the runtime, then never again. */
+  override async alarm(): Promise<void> {
+    let next: number | null = this.clock.now() + this.timing.tickMs;
+    try {
+      if (!this.enabled()) {
+        await this.stop("the Stream link is off for this app");
+        next = null;
+      } else {
+        next = await this.tick();
+      }
+    } catch (error) {
+      log("error", "link_alarm_failed", { app: this.state.app, error: describe(error) });
+    } finally {
+      try {
+        if (next === null) await this.ctx.storage.deleteAlarm();
+        else await this.ctx.storage.setAlarm(next);
+      } catch (error) {
+        log("error", "link_alarm_not_armed", { app: this.state.app, error: describe(error) });
+      }
+    }
+  }
+
+  /** The periodic check; answers when it must run next. */
+  private async tick(): Promise<number> {
+    const now = this.clock.now();
+    for (const sock of [...this.sockets]) {
+      if (now - sock.lastFrameAt > this.timing.deadAfterMs) this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`, true);
+      else if (sock.drainingSince !== null && now - sock.drainingSince > this.timing.drainGraceMs) this.closeSocket(sock, 1000, "replaced", false);
+    }
+    const live = this.live();
+    const oldest = live[0];
+    if (oldest && now - oldest.openedAt >= HEALTHY_RESET_MS && this.state.failures > 0) {
+      this.state.failures = 0;
+      this.state.retryAt = null;
+    }
+    if (!live.length) await this.dial("no connection");
+    else if (oldest && now - oldest.openedAt >= this.timing.refreshAfterMs) await this.dial("refresh");
+    this.save();
+    const retryAt = this.state.retryAt;
+    return Math.min(now + this.timing.tickMs, retryAt !== null && retryAt > now ? retryAt : Infinity);
+  }
+
+  // ---- connecting --------------------------------------------------------------------------
+
+  /** One open at a time; `refresh` and `disconnect` open beside a live socket (make before break). */
+  private dial(reason: "start" | "no connection" | "lost" | "refresh" | "disconnect"): Promise<void> {
+    this.connecting ??= this.open(reason).finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async open(reason: string): Promise<void> {
+    const now = this.clock.now();
+    const beside = reason === "refresh" || reason === "disconnect";
+    if (this.live().length && !beside) return;
+    if (this.sockets.length >= 2) return; // never more than two
+    const app = this.appConfig();
+    if (!app) return;
+    const s = this.state;
+    s.opens = pruneOpens(s.opens, now);
+    const plan = planOpen(s, now);
+    if (plan.why !== "now") {
+      if (!this.live().length && s.phase !== "refused") s.phase = "backoff";
+      if (plan.why === "budget") {
+        s.retryAt = plan.at;
+        await this.tellInbox({ type: "halted", at: now, until: plan.at, opens: plan.window.max, windowMs: plan.window.windowMs });
+      }
+      this.save();
+      return;
+    }
+    // The attempt counts before the network is touched: a crash mid-open must not reset the budget.
+    s.opens.push(now);
+    if (!this.live().length) s.phase = "connecting";
+    this.save();
+    const { apiBase } = loadConfig(this.env);
+    try {
+      const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), { signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) });
+      const outcome = await readOpenResponse(res);
+      if (!outcome.ok) return outcome.refused ? await this.refused(outcome.error) : await this.failed(outcome.error);
+      const up = await fetch(socketUrl(outcome.endpoint, outcome.ticket), {
+        headers: { upgrade: "websocket" },
+        signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
+      });
+      const ws = up.webSocket;
+      if (!ws) return await this.failed(`the Stream endpoint answered ${up.status} instead of a WebSocket`);
+      ws.accept();
+      this.adopt(ws, reason);
+    } catch (error) {
+      await this.failed(`could not reach DingTalk: ${describe(error)}`);
+    }
+  }
+
+  private adopt(ws: WebSocket, reason: string): void {
+    const now = this.clock.now();
+    const sock: LinkSocket = { id: this.nextSocketId++, ws, openedAt: now, lastFrameAt: now, drainingSince: null };
+    // A refresh replaces what was live; a disconnect already marked its socket.
+    if (reason === "refresh") for (const old of this.live()) old.drainingSince = now;
+    this.sockets.push(sock);
+    ws.addEventListener("message", (e) => void this.onMessage(sock, e.data));
+    ws.addEventListener("close", (e) => this.onGone(sock, `closed by DingTalk (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
+    ws.addEventListener("error", () => this.onGone(sock, "socket error"));
+    const s = this.state;
+    const wasDown = s.phase !== "open";
+    s.phase = "open";
+    s.connectedAt = now;
+    s.lastError = null;
+    if (s.retryAt !== null && s.retryAt <= now) s.retryAt = null;
+    this.save();
+    log("info", "link_open", { app: s.app, reason, sockets: this.sockets.length });
+    void this.tellInbox({ type: "opened", at: now, recovered: wasDown });
+  }
+
+  private async failed(error: string): Promise<void> {
+    const now = this.clock.now();
+    const s = this.state;
+    s.failures += 1;
+    s.retryAt = now + backoffMs(s.failures, this.random);
+    s.lastError = error.slice(0, 300);
+    if (!this.live().length) s.phase = "backoff";
+    this.save();
+    log("warn", "link_open_failed", { app: s.app, error: s.lastError, failures: s.failures, retryAt: s.retryAt });
+  }
+
+  private async refused(error: string): Promise<void> {
+    const now = this.clock.now();
+    const s = this.state;
+    s.retryAt = now + REFUSED_RETRY_MS;
+    s.lastError = error;
+    if (!this.live().length) s.phase = "refused";
+    this.save();
+    log("error", "link_refused", { app: s.app, error });
+    await this.tellInbox({ type: "refused", at: now, error, retryAt: s.retryAt });
+  }
+
+  // ---- frames ------------------------------------------------------------------------------
+
+  private async onMessage(sock: LinkSocket, data: unknown): Promise<void> {
+    const now = this.clock.now();
+    sock.lastFrameAt = now;
+    this.state.lastFrameAt = now;
+    this.state.counters.frames += 1;
+    const text = typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer);
+    const frame = parseFrame(text);
+    if (!frame) {
+      log("warn", "link_unreadable_frame", { app: this.state.app, bytes: text.length });
+      return;
+    }
+    const kind = frameKind(frame);
+    if (kind === "disconnect") return this.onDisconnect(sock, frame);
+    if (kind !== "ping") {
+      // Commit first; without the commit there is no ack, and DingTalk delivers again.
+      if (!(await this.commit(frame, kind))) return;
+    }
+    const ack = ackFor(frame, kind);
+    if (ack) send(sock, ack);
+  }
+
+  private async commit(frame: StreamFrame, kind: ReturnType<typeof frameKind>): Promise<boolean> {
+    const app = this.state.app;
+    if (!app) return false;
+    try {
+      const request = await ingestRequestFor(app, frame, kind);
+      const result = await this.env.INBOX.getByName(app).ingest(request);
+      const c = this.state.counters;
+      if (request.deadReason) {
+        c.deadLetters += 1;
+        log("warn", "link_dead_letter", { app, reason: request.deadReason, outcome: result.outcome });
+      } else {
+        c.messages += 1;
+        this.state.lastMessageAt = this.clock.now();
+      }
+      this.save();
+      return true;
+    } catch (error) {
+      log("error", "link_commit_failed", { app, messageId: frame.messageId, error: describe(error) });
+      return false;
+    }
+  }
+
+  /** DingTalk stops routing to this socket now and closes it soon: open the next one first. */
+  private async onDisconnect(sock: LinkSocket, frame: StreamFrame): Promise<void> {
+    sock.drainingSince = this.clock.now();
+    this.state.counters.disconnects += 1;
+    log("info", "link_disconnect_frame", { app: this.state.app, data: frame.data.slice(0, 200) });
+    await this.dial("disconnect");
+  }
+
+  /** A socket closed or failed: forget it; with none left, reconnect within the budget. */
+  private onGone(sock: LinkSocket, why: string): void {
+    if (!this.sockets.includes(sock)) return;
+    this.sockets = this.sockets.filter((s) => s !== sock);
+    const unexpected = sock.drainingSince === null;
+    log(unexpected ? "warn" : "info", "link_close", { app: this.state.app, why, sockets: this.sockets.length });
+    if (this.live().length) return;
+    const now = this.clock.now();
+    const s = this.state;
+    if (unexpected) {
+      s.failures += 1;
+      s.retryAt = now + backoffMs(s.failures, this.random);
+      s.lastError = why;
+    }
+    s.phase = "backoff";
+    s.connectedAt = null;
+    this.save();
+    void this.tellInbox({ type: "down", at: now, error: unexpected ? why : null });
+    void this.reconnectSoon();
+  }
+
+  /** Reconnects now if the plan allows, else leaves it to the alarm, armed for the plan's moment. */
+  private async reconnectSoon(): Promise<void> {
+    await this.dial("lost");
+    const retryAt = this.state.retryAt;
+    if (!this.live().length && retryAt !== null) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > retryAt) await this.ctx.storage.setAlarm(retryAt);
+    }
+  }
+
+  private closeSocket(sock: LinkSocket, code: number, why: string, unexpected: boolean): void {
+    if (!unexpected && sock.drainingSince === null) sock.drainingSince = this.clock.now();
+    try {
+      sock.ws.close(code, why);
+    } catch {
+      // already closed
+    }
+    this.onGone(sock, why);
+  }
+
+  private async stop(why: string): Promise<void> {
+    for (const sock of [...this.sockets]) {
+      sock.drainingSince ??= this.clock.now();
+      try {
+        sock.ws.close(1000, why);
+      } catch {
+        // already closed
+      }
+    }
+    this.sockets = [];
+    if (this.state.phase !== "off") {
+      this.state.phase = "off";
+      this.state.connectedAt = null;
+      this.save();
+    }
+  }
+
+  // ---- plumbing ----------------------------------------------------------------------------
+
+  private live(): LinkSocket[] {
+    return this.sockets.filter((s) => s.drainingSince === null);
+  }
+
+  private appConfig() {
+    try {
+      return this.state.app === null ? undefined : loadConfig(this.env).apps.get(this.state.app);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private enabled(): boolean {
+    return this.appConfig()?.streamLink === true;
+  }
+
+  /** The inbox records what the link saw: first-hand evidence for the mode machine, and incidents. */
+  private async tellInbox(event: LinkEvent): Promise<void> {
+    const app = this.state.app;
+    if (!app) return;
+    try {
+      await this.env.INBOX.getByName(app).linkEvent(app, event);
+    } catch (error) {
+      log("warn", "link_report_failed", { app, event: event.type, error: describe(error) });
+    }
+  }
+
+  private save(): void {
+    this.store.save(this.state);
+  }
+}
+
+function send(sock: LinkSocket, text: string): void {
+  try {
+    sock.ws.send(text);
+  } catch {
+    // The socket is gone; DingTalk delivers the message again, and the inbox dedups it.
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,43 @@
+// The fake DingTalk from inside workerd: its control API over HTTP (it runs in Node beside the tests).
+import { inject } from "vitest";
+import { linkCredentials } from "./test-env";
+
+export async function fake<T = any>(path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${inject("fakeDingTalkUrl")}/_fake/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as T;
+  if (!res.ok) throw new Error(`fake ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** The fake's view of one app: its opens, connections, deliveries and the protocol violations. */
+export async function fakeView(app: string) {
+  const { clientId } = linkCredentials(app);
+  const s = await fake("state");
+  return {
+    opens: s.opens.filter((o: any) => o.clientId === clientId && o.kind === "ticket"),
+    connections: s.connections.filter((c: any) => c.clientId === clientId),
+    live: s.connections.filter((c: any) => c.clientId === clientId && c.state !== "closed"),
+    deliveries: s.deliveries.filter((d: any) => s.connections.some((c: any) => c.id === d.connectionId && c.clientId === clientId)),
+    pings: s.pings.filter((p: any) => s.connections.some((c: any) => c.id === p.connectionId && c.clientId === clientId)),
+    violations: s.violations as string[],
+  };
+}
+
+/** Routes one robot message to one of the app's connections, as DingTalk would. */
+export function sendOverStream(app: string, data: Record<string, unknown>) {
+  return fake<{ messageId: string; msgId: string; routedTo: string | null }>("robot-message", { data, clientId: linkCredentials(app).clientId });
+}
+
+export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,8 @@
+// What the vitest global setup (test/fake-dingtalk/vitest-setup.ts) provides to the workerd tests.
+export {};
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fakeDingTalkUrl: string;
+  }
+}
