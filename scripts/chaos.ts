@@ -1,18 +1,29 @@
-// npm run chaos [-- --quick]: the restart storm this project exists for, end to end on this machine.
-// A local bridge with persisted state, a DingTalk simulator sending signed callbacks at a steady
-// rate, and a gateway (dtbridge tail) restarted again and again with SIGKILL and SIGTERM in turn;
-// midway the runtime itself is killed with SIGKILL and restarted on the same state. Reports what
-// was accepted, delivered, lost (must be 0) and delivered twice, and exits 1 on any loss.
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readSync, statSync } from "node:fs";
+// npm run chaos [-- --quick] [-- --link]: the restart storm this project exists for, end to end.
+//
+// Without --link, DingTalk delivers over HTTP: a simulator sends signed callbacks at a steady rate
+// while the gateway (dtbridge tail) is restarted again and again with SIGKILL and SIGTERM in turn;
+// midway the runtime itself is killed with SIGKILL and restarted on the same state.
+//
+// With --link, the bridge holds DingTalk Stream itself (a fake DingTalk's Stream gateway sends the
+// messages) and the same gateway storm runs for two apps, while DingTalk changes one app's
+// connection over (disconnect), drops the other's, and the runtime is killed and restarted. The fake
+// counts every Stream open: the gateway storm must cause none.
+//
+// Reports what was accepted, delivered, lost (must be 0) and delivered twice; exits 1 on any loss.
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
+import { startFakeDingTalk } from "../test/fake-dingtalk/index.ts";
+import { DeliveryLog } from "./lib/delivery-log";
+import { startGateway } from "./lib/gateway";
 import { freePort, type LocalBridge, ROOT, startBridge, stopTree } from "./lib/local-bridge";
 import { round } from "./lib/stats";
 
 const quick = process.argv.includes("--quick");
+const linkMode = process.argv.includes("--link");
 const RESTARTS = quick ? 10 : 14;
 const STORM_MS = quick ? 25_000 : 110_000;
 const RATE_PER_S = 20;
@@ -21,26 +32,110 @@ const TOKEN = "local-dev-consumer-token";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 
+/** DingTalk's side of the run: it sends until told to stop, and knows what it got through. */
+interface Source {
+  /** msgId -> when DingTalk's side counted it as handed to the bridge. */
+  accepted: Map<string, number>;
+  stop(): Promise<void>;
+  /** Disruptions on DingTalk's side, at their moments in the storm. */
+  disrupt?(step: number, of: number): Promise<void>;
+  report(): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
 async function main() {
   const work = mkdtempSync(join(tmpdir(), "dtbridge-chaos-"));
   const persistDir = join(work, "state");
-  const outFile = join(work, "delivered.ndjson");
   const port = await freePort();
-  let bridge: LocalBridge = await startBridge({ persistDir, port });
-  const url = bridge.url;
-  log(`bridge on ${url}, state in ${persistDir}`);
+  const setup = linkMode ? await linkSetup(work) : { envFile: undefined, apps: ["default"], source: null };
+  const start = () => startBridge({ persistDir, port, ...(setup.envFile ? { envFile: setup.envFile } : {}) });
+  let bridge: LocalBridge = await start();
+  log(`bridge on ${bridge.url}, state in ${persistDir}${linkMode ? ", holding DingTalk Stream itself" : ""}`);
+  const source = setup.source ? await setup.source(bridge.url) : webhookSource(bridge.url);
 
-  // The DingTalk side: steady signed callbacks; a callback not answered 200 is retried, as DingTalk may.
-  const acceptedAt = new Map<string, number>();
-  let simulating = true;
-  let refused = 0;
-  const simulator = (async () => {
-    for (let i = 0; simulating; i++) {
+  const logs = setup.apps.map((app) => new DeliveryLog(join(work, `delivered-${app}.ndjson`)));
+  const gatewayFor = (i: number) =>
+    startGateway({ url: bridge.url, token: TOKEN, app: setup.apps[i]!, consumer: `chaos-gw-${setup.apps[i]}`, outFile: logs[i]!.file });
+  let gateways: ChildProcess[] = setup.apps.map((_, i) => gatewayFor(i));
+
+  const stormStart = Date.now();
+  let runtimeKills = 0;
+  const delivered = () => logs.reduce((n, l) => n + l.firstAt.size, 0);
+  for (let r = 1; r <= RESTARTS; r++) {
+    await sleep(STORM_MS / RESTARTS);
+    const signal: NodeJS.Signals = r % 2 ? "SIGKILL" : "SIGTERM";
+    await Promise.all(gateways.map((g) => stopTree(g, signal)));
+    log(`gateway restart ${r}/${RESTARTS} (${signal}); ${source.accepted.size} accepted, ${delivered()} delivered`);
+    await source.disrupt?.(r, RESTARTS);
+    if (r === Math.ceil((RESTARTS * 3) / 4)) {
+      log("killing the runtime with SIGKILL mid-load");
+      await bridge.stop("SIGKILL");
+      runtimeKills++;
+      bridge = await start();
+      log("runtime restarted on the same state");
+    }
+    gateways = setup.apps.map((_, i) => gatewayFor(i));
+  }
+  const stormS = (Date.now() - stormStart) / 1000;
+  await source.stop();
+  log(`storm over after ${round(stormS, 1)} s; waiting for the gateways to deliver the rest`);
+
+  const isDelivered = (id: string) => logs.some((l) => l.firstAt.has(id));
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline && [...source.accepted.keys()].some((id) => !isDelivered(id))) await sleep(200);
+  await Promise.all(gateways.map((g) => stopTree(g, "SIGTERM")));
+  for (const l of logs) l.stop();
+  if ([...source.accepted.keys()].some((id) => !isDelivered(id))) {
+    for (const app of setup.apps) {
+      const res = await fetch(`${bridge.url}/v1/${app}/status`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => null);
+      log(`status of ${app} with messages missing: ${res ? (await res.text()).slice(0, 1500) : "unreachable"}`);
+    }
+    log(`the runtime's log:\n${bridge.output().slice(-5000)}`);
+  }
+  await bridge.stop();
+  await source.close();
+
+  const lost = [...source.accepted.keys()].filter((id) => !isDelivered(id));
+  const firstAt = (id: string) => Math.min(...logs.map((l) => l.firstAt.get(id) ?? Infinity));
+  const gaps = [...source.accepted].filter(([id]) => isDelivered(id)).map(([id, t]) => firstAt(id) - t);
+  const deliveries = logs.reduce((n, l) => n + l.deliveries, 0);
+  const report = {
+    mode: linkMode ? "link" : "webhook",
+    quick,
+    gatewayRestarts: RESTARTS,
+    stormSeconds: round(stormS, 1),
+    runtimeKills,
+    accepted: source.accepted.size,
+    delivered: delivered(),
+    lost: lost.length,
+    deliveredMoreThanOnce: deliveries - delivered(),
+    longestGapMs: gaps.length ? Math.max(...gaps) : 0,
+    ...source.report(),
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  const opensFromGateways = (report as { stream?: { opensBeyondDisruptions: number } }).stream?.opensBeyondDisruptions ?? 0;
+  if (lost.length || opensFromGateways > 0) {
+    log(`FAILED: ${lost.length} lost (${lost.slice(0, 10).join(", ")}), ${opensFromGateways} Stream opens beyond the disruptions`);
+    process.exitCode = 1;
+  } else {
+    log(`no loss: ${report.accepted} accepted, all delivered; ${report.deliveredMoreThanOnce} delivered more than once; longest gap ${report.longestGapMs} ms`);
+  }
+}
+
+/** DingTalk in HTTP mode: signed callbacks at a steady rate; one not answered 200 is retried, as DingTalk may. */
+function webhookSource(url: string): Source {
+  const accepted = new Map<string, number>();
+  let sending = true;
+  let retried = 0;
+  let lastTimestamp = 0;
+  const done = (async () => {
+    for (let i = 0; sending; i++) {
       const tick = Date.now();
       const message = sampleRobotMessage({}, i);
       const msgId = message.msgId as string;
-      for (let attempt = 0; simulating || attempt === 0; attempt++) {
-        const ts = String(Date.now());
+      for (let attempt = 0; sending || attempt === 0; attempt++) {
+        lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+        const ts = String(lastTimestamp);
         try {
           const res = await fetch(`${url}/dingtalk/default/robot`, {
             method: "POST",
@@ -50,109 +145,92 @@ async function main() {
           });
           await res.arrayBuffer();
           if (res.status === 200) {
-            acceptedAt.set(msgId, Date.now());
+            accepted.set(msgId, Date.now());
             break;
           }
         } catch {
           // the runtime is down: retry below
         }
-        refused++;
+        retried++;
         await sleep(200);
       }
       await sleep(Math.max(0, 1000 / RATE_PER_S - (Date.now() - tick)));
     }
   })();
-
-  // What the gateways printed, read as it grows, so each delivery has a time.
-  const deliveredAt = new Map<string, number>();
-  let deliveries = 0;
-  let offset = 0;
-  let partial = "";
-  const readDeliveries = () => {
-    let size = 0;
-    try {
-      size = statSync(outFile).size;
-    } catch {
-      return;
-    }
-    if (size <= offset) return;
-    const fd = openSync(outFile, "r");
-    const buf = Buffer.alloc(size - offset);
-    readSync(fd, buf, 0, buf.length, offset);
-    closeSync(fd);
-    offset = size;
-    const lines = (partial + buf.toString("utf8")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      if (!line) continue;
-      const msgId = JSON.parse(line).payload.msgId as string;
-      deliveries++;
-      if (!deliveredAt.has(msgId)) deliveredAt.set(msgId, Date.now());
-    }
+  return {
+    accepted,
+    stop: async () => {
+      sending = false;
+      await done;
+    },
+    report: () => ({ callbacksRetriedBySimulator: retried }),
+    close: async () => {},
   };
-  const watcher = setInterval(readDeliveries, 50);
+}
 
-  const startGateway = (): ChildProcess => {
-    const out = openSync(outFile, "a");
-    const child = spawn(process.execPath, [join(ROOT, "dist/dtbridge.js"), "tail", "--consumer", "chaos-gw", "--wait", "5000"], {
-      env: { ...process.env, DTBRIDGE_URL: url, DTBRIDGE_TOKEN: TOKEN },
-      stdio: ["ignore", out, "ignore"],
-      detached: true,
-    });
-    closeSync(out);
-    return child;
+/**
+ * DingTalk in Stream mode, held by the bridge: two apps, each with its own budget of 3 opens in 10
+ * minutes, so each can take one disruption of its own besides the runtime kill they share.
+ */
+async function linkSetup(work: string) {
+  const apps = ["ch-a", "ch-b"];
+  const clientIdOf = (app: string) => `ding-${app}`;
+  const dingtalk = await startFakeDingTalk({
+    apps: apps.map((a) => ({ clientId: clientIdOf(a), clientSecret: SECRET })),
+    pingIntervalMs: 5_000,
+    redeliverAfterMs: 3_000,
+    maxRedeliveries: 40,
+    disconnectGraceMs: 2_000,
+  });
+  const bridgeApps = Object.fromEntries(apps.map((a) => [a, { clientId: clientIdOf(a), clientSecret: SECRET, consumerTokens: [TOKEN] }]));
+  const envFile = join(work, "link.env");
+  writeFileSync(
+    envFile,
+    `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nSTREAM_LINK=on\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_APPS=${JSON.stringify(bridgeApps)}\n`,
+  );
+  const source = async (url: string): Promise<Source> => {
+    // The first request for each app starts its link.
+    for (const app of apps) await fetch(`${url}/v1/${app}/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const live = (app: string) => dingtalk.connections(clientIdOf(app)).filter((c) => c.state === "open");
+    while (!apps.every((a) => live(a).length)) await sleep(50);
+    const accepted = new Map<string, number>();
+    let i = 0;
+    // Messages round-robin over the apps; DingTalk has them from the moment they are sent.
+    const timer = setInterval(() => {
+      const app = apps[i % apps.length]!;
+      accepted.set(dingtalk.sendRobotMessage(sampleRobotMessage({}, i++), { clientId: clientIdOf(app) }).msgId, Date.now());
+    }, 1000 / RATE_PER_S);
+    const disruptions: string[] = [];
+    return {
+      accepted,
+      async disrupt(step, of) {
+        if (step === Math.ceil(of / 4)) {
+          disruptions.push("disconnect changeover (ch-a)");
+          for (const c of live("ch-a")) dingtalk.sendDisconnect(c.id);
+        }
+        if (step === Math.ceil(of / 2)) {
+          disruptions.push("abrupt drop (ch-b)");
+          for (const c of live("ch-b")) dingtalk.drop(c.id);
+        }
+      },
+      stop: async () => clearInterval(timer),
+      report() {
+        const opens = apps.map((a) => dingtalk.opens.filter((o) => o.kind === "ticket" && o.clientId === clientIdOf(a)).length);
+        // Each app: its first open, its own disruption, and the runtime kill's reconnect.
+        return {
+          stream: {
+            disruptions: [...disruptions, "runtime SIGKILL (both)"],
+            opensPerApp: Object.fromEntries(apps.map((a, k) => [a, opens[k]])),
+            opensBeyondDisruptions: opens.reduce((n, o) => n + Math.max(0, o - 3), 0),
+            unackedAtFake: dingtalk.unackedMsgIds().length,
+            protocolViolations: dingtalk.violations.length,
+          },
+        };
+      },
+      close: () => dingtalk.close(),
+    };
   };
-  // The storm.
-  const stormStart = Date.now();
-  let runtimeKills = 0;
-  let gateway = startGateway();
-  for (let r = 1; r <= RESTARTS; r++) {
-    await sleep(STORM_MS / RESTARTS);
-    const signal: NodeJS.Signals = r % 2 ? "SIGKILL" : "SIGTERM";
-    await stopTree(gateway, signal);
-    log(`gateway restart ${r}/${RESTARTS} (${signal}); ${acceptedAt.size} accepted, ${deliveredAt.size} delivered`);
-    if (r === Math.ceil(RESTARTS / 2)) {
-      log("killing the runtime with SIGKILL mid-load");
-      await bridge.stop("SIGKILL");
-      runtimeKills++;
-      bridge = await startBridge({ persistDir, port });
-      log("runtime restarted on the same state");
-    }
-    gateway = startGateway();
-  }
-  const stormS = (Date.now() - stormStart) / 1000;
-  simulating = false;
-  await simulator;
-  log(`storm over after ${round(stormS, 1)} s; waiting for the gateway to deliver the rest`);
-
-  const deadline = Date.now() + 90_000;
-  while (Date.now() < deadline && [...acceptedAt.keys()].some((id) => !deliveredAt.has(id))) await sleep(200);
-  await stopTree(gateway, "SIGTERM");
-  clearInterval(watcher);
-  readDeliveries();
-  await bridge.stop();
-
-  const lost = [...acceptedAt.keys()].filter((id) => !deliveredAt.has(id));
-  const gaps = [...acceptedAt].filter(([id]) => deliveredAt.has(id)).map(([id, t]) => deliveredAt.get(id)! - t);
-  const report = {
-    quick,
-    gatewayRestarts: RESTARTS,
-    stormSeconds: round(stormS, 1),
-    runtimeKills,
-    callbacksAccepted: acceptedAt.size,
-    callbacksRetriedBySimulator: refused,
-    delivered: deliveredAt.size,
-    lost: lost.length,
-    deliveredMoreThanOnce: deliveries - deliveredAt.size,
-    longestGapMs: gaps.length ? Math.max(...gaps) : 0,
-  };
-  process.stdout.write(`${JSON.stringify(report)}\n`);
-  if (lost.length) {
-    log(`LOST ${lost.length}: ${lost.slice(0, 10).join(", ")}`);
-    process.exitCode = 1;
-  } else {
-    log(`no loss: ${report.callbacksAccepted} accepted, all delivered; ${report.deliveredMoreThanOnce} delivered more than once; longest gap ${report.longestGapMs} ms`);
-  }
+  return { envFile, apps, source };
 }
 
 main().catch((error) => {

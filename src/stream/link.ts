@@ -22,8 +22,9 @@ export const LINK_TIMING = {
   drainGraceMs: 15_000,
   /** A connection this old is replaced, make before break, before DingTalk expires it (seen after about 20 h). */
   refreshAfterMs: 12 * 3_600_000,
+  /** How long connections/open and the upgrade may take. */
+  openTimeoutMs: 10_000,
 };
-const OPEN_TIMEOUT_MS = 10_000;
 
 interface LinkSocket {
   id: number;
@@ -174,17 +175,13 @@ export class StreamLink extends DurableObject<Env> {
     this.save();
     const { apiBase } = loadConfig(this.env);
     try {
-      const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), { signal: AbortSignal.timeout(OPEN_TIMEOUT_MS) });
+      const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), { signal: AbortSignal.timeout(this.timing.openTimeoutMs) });
       const outcome = await readOpenResponse(res);
       if (!outcome.ok) return outcome.refused ? await this.refused(outcome.error) : await this.failed(outcome.error);
-      const up = await fetch(socketUrl(outcome.endpoint, outcome.ticket), {
-        headers: { upgrade: "websocket" },
-        signal: AbortSignal.timeout(OPEN_TIMEOUT_MS),
-      });
-      const ws = up.webSocket;
-      if (!ws) return await this.failed(`the Stream endpoint answered ${up.status} instead of a WebSocket`);
-      ws.accept();
-      this.adopt(ws, reason);
+      const up = await upgrade(socketUrl(outcome.endpoint, outcome.ticket), this.timing.openTimeoutMs);
+      if (typeof up === "string") return await this.failed(up);
+      up.accept();
+      this.adopt(up, reason);
     } catch (error) {
       await this.failed(`could not reach DingTalk: ${describe(error)}`);
     }
@@ -375,6 +372,31 @@ export class StreamLink extends DurableObject<Env> {
   private save(): void {
     this.store.save(this.state);
   }
+}
+
+/**
+ * Opens the WebSocket. No abort signal goes with the fetch: aborting it later would close the socket
+ * it became. A slow upgrade is given up after `timeoutMs`, and closed if it arrives after all.
+ */
+async function upgrade(url: string, timeoutMs: number): Promise<WebSocket | string> {
+  let timedOut = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const attempt = fetch(url, { headers: { upgrade: "websocket" } }).then((res) => {
+    if (timer !== null) clearTimeout(timer);
+    if (!res.webSocket) return `the Stream endpoint answered ${res.status} instead of a WebSocket`;
+    if (timedOut) {
+      res.webSocket.accept();
+      res.webSocket.close(1000, "too late");
+    }
+    return res.webSocket;
+  });
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve(`the Stream endpoint did not answer within ${timeoutMs / 1000} s`);
+    }, timeoutMs);
+  });
+  return Promise.race([attempt, timeout]);
 }
 
 function send(sock: LinkSocket, text: string): void {

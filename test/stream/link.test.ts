@@ -8,7 +8,7 @@ import { ROBOT_TOPIC } from "../../src/stream/frames";
 import { linkCredentials } from "../support/test-env";
 
 // This file's apps at the shared fake DingTalk: l00-l09.
-let next = 0;
+let next = 0; // l00-l09
 const linkApp = () => `l0${next++}`;
 
 const link = (app: string) => env.LINKS.getByName(app);
@@ -90,6 +90,20 @@ describe("the Stream link", () => {
     expect(view.opens).toHaveLength(2);
     expect(view.violations).toEqual([]);
     expect((await consumerJson(app, "status")).link.counters.disconnects).toBe(1);
+  });
+
+  it("a connection outlives its open timeout, however it was opened", async () => {
+    const app = linkApp();
+    await runInDurableObject(link(app), (l) => {
+      l.timing.openTimeoutMs = 300;
+    });
+    const first = (await connected(app)).live[0];
+    await fake("disconnect", { connectionId: first.id });
+    await until("the replacement", () => fakeView(app), (v) => v.live.length === 1 && v.live[0].id !== first.id);
+    await new Promise((r) => setTimeout(r, 800));
+    const view = await fakeView(app);
+    expect(view.live).toHaveLength(1);
+    expect(view.opens).toHaveLength(2);
   });
 
   it("after an abrupt drop reconnects with backoff, and messages sent meanwhile arrive", async () => {
