@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { BridgeClient } from "../client/bridge-client";
 import type { DrainOptions } from "../client/drain";
-import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError } from "../client/errors";
+import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError, BridgeSendRefusedError } from "../client/errors";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -114,6 +114,9 @@ export function exitCodeFor(error: unknown): number {
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`dtbridge: ${message}\n`);
+  if (error instanceof BridgeSendRefusedError && error.dingtalkCode) {
+    process.stderr.write(`dtbridge: DingTalk's code: ${error.dingtalkCode}${error.dingtalkMessage ? ` (${error.dingtalkMessage})` : ""}\n`);
+  }
   if (error instanceof BridgeAuthError) return EXIT.auth;
   if (error instanceof BridgeNotFoundError) return EXIT.notFound;
   if (error instanceof BridgeNetworkError) return EXIT.network;

@@ -3,11 +3,12 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { history } from "./commands/history";
+import { send } from "./commands/send";
 import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
 import { tail } from "./commands/tail";
 
-const COMMANDS: Command[] = [tail, drainCommand, status, history, deadLetters, simulate];
+const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate];
 
 const USAGE = `Usage: dtbridge <command> [options]
 

@@ -1,6 +1,19 @@
 // A typed client for the bridge's consumer API; runs wherever fetch does (Node 20, Workers, Deno).
 import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors";
-import type { HeartbeatResponse, Page, PullOptions, PullResponse, StoredEvent, StreamReport } from "./types";
+import { replyKey } from "./reply-key";
+import type {
+  BridgeEvent,
+  HeartbeatResponse,
+  OutMessage,
+  Page,
+  PullOptions,
+  PullResponse,
+  SendFate,
+  SendRequest,
+  SendResult,
+  StoredEvent,
+  StreamReport,
+} from "./types";
 
 export interface BridgeClientOptions {
   url: string;
@@ -68,6 +81,33 @@ export class BridgeClient {
     return this.call("POST", "dead-letters/redrive", ids ? { ids } : {});
   }
 
+  /** Deletes dead letters for good: the named ones, or all of them when none are named. */
+  purge(ids?: string[]): Promise<{ purged: number }> {
+    return this.call("POST", "dead-letters/purge", ids ? { ids } : { all: true });
+  }
+
+  /**
+   * Sends as the robot: a reply (`replyTo`) or a proactive message (`to`). Resolves when DingTalk took
+   * it (`state: "sent"`) or when the bridge keeps it for retries (`state: "queued"`); a message
+   * DingTalk refuses throws BridgeSendRefusedError. The same `key` never sends twice.
+   */
+  send(request: SendRequest): Promise<SendResult> {
+    return this.call("POST", "send", request);
+  }
+
+  /**
+   * Replies to an event. The default key comes from the event and the message, so a gateway that
+   * retries after a crash does not post the same reply twice.
+   */
+  async reply(event: Pick<BridgeEvent, "id">, message: OutMessage, key?: string): Promise<SendResult> {
+    return this.send({ replyTo: event.id, message, key: key ?? (await replyKey(event.id, message)) });
+  }
+
+  /** What became of a send: queued, sent, refused or failed. */
+  sendFate(key: string): Promise<SendFate> {
+    return this.call("GET", `send/${encodeURIComponent(key)}`);
+  }
+
   /**
    * Hands back everything leased to this consumer and ends its waiting polls, leasing nothing: what a
    * stopping gateway sends, so no event waits out its lease for a consumer that is gone.
@@ -93,16 +133,15 @@ export class BridgeClient {
     }
     const text = await response.text().catch(() => "");
     if (!response.ok) {
-      let code = "http_error";
-      let message = text.slice(0, 300);
+      let detail: Record<string, unknown> = {};
       try {
-        const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } };
-        code = parsed.error?.code ?? code;
-        message = parsed.error?.message ?? message;
+        detail = (JSON.parse(text) as { error?: Record<string, unknown> }).error ?? {};
       } catch {
         // not our error shape: keep the start of the text
       }
-      throw errorForStatus(response.status, code, message);
+      const code = typeof detail.code === "string" ? detail.code : "http_error";
+      const message = typeof detail.message === "string" ? detail.message : text.slice(0, 300);
+      throw errorForStatus(response.status, code, message, detail);
     }
     try {
       return JSON.parse(text) as T;

@@ -23,13 +23,29 @@ export class BridgeRequestError extends BridgeError {}
 export class BridgeServerError extends BridgeError {
   override readonly retryable = true;
 }
+/** 502 dingtalk_refused: DingTalk said no to the message itself; sending it again will not help. */
+export class BridgeSendRefusedError extends BridgeError {
+  constructor(
+    message: string,
+    status: number,
+    code: string,
+    readonly dingtalkCode: string | null,
+    readonly dingtalkMessage: string | null,
+  ) {
+    super(message, status, code);
+  }
+}
 /** No HTTP answer at all: refused, reset, timed out. */
 export class BridgeNetworkError extends BridgeError {
   override readonly retryable = true;
 }
 
-export function errorForStatus(status: number, code: string, message: string): BridgeError {
+export function errorForStatus(status: number, code: string, message: string, detail: Record<string, unknown> = {}): BridgeError {
   const text = `${status} ${code}: ${message}`;
+  if (code === "dingtalk_refused") {
+    const str = (v: unknown) => (typeof v === "string" ? v : null);
+    return new BridgeSendRefusedError(text, status, code, str(detail.dingtalkCode), str(detail.dingtalkMessage));
+  }
   if (status === 401) return new BridgeAuthError(text, status, code);
   if (status === 404) return new BridgeNotFoundError(text, status, code);
   if (status >= 500) return new BridgeServerError(text, status, code);

@@ -7,7 +7,9 @@ export {
   BridgeNetworkError,
   BridgeNotFoundError,
   BridgeRequestError,
+  BridgeSendRefusedError,
   BridgeServerError,
 } from "./errors";
+export { canonicalJson, replyKey } from "./reply-key";
 export { StreamHealth } from "./stream-health";
 export type * from "./types";

@@ -6,6 +6,8 @@ export interface BridgeEvent<P = Record<string, unknown>> {
   id: string;
   seq: number;
   kind: "robot" | "event";
+  /** The path that brought its first copy: an HTTP callback, or the bridge's own Stream link. */
+  source: "webhook" | "stream";
   dedupKey: string;
   receivedAt: number;
   attempt: number;
@@ -54,4 +56,33 @@ export interface HeartbeatResponse {
 export interface Page<E> {
   events: E[];
   nextAfterSeq: number;
+}
+
+export type OutMessage =
+  | { msgtype: "text"; text: { content: string } }
+  | { msgtype: "markdown"; markdown: { title: string; text: string } };
+
+export interface SendRequest {
+  replyTo?: string;
+  to?: { openConversationId: string } | { userIds: string[] };
+  message: OutMessage;
+  /** Up to 128 printable characters; the same key sends once within retention. */
+  key?: string;
+}
+
+export type SendResult =
+  | { state: "sent"; via: "sessionWebhook" | "robotApi"; key: string }
+  | { state: "queued"; key: string; retryAt: number };
+
+export interface SendFate {
+  key: string;
+  state: "queued" | "sent" | "refused" | "failed";
+  via: "sessionWebhook" | "robotApi" | null;
+  attempts: number;
+  lastError: string | null;
+  dingtalkCode: string | null;
+  dingtalkMessage: string | null;
+  createdAt: number;
+  sentAt: number | null;
+  retryAt: number | null;
 }

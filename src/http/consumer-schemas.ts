@@ -65,3 +65,31 @@ export const purgeSchema = z
     message: "name the dead letters to delete with ids, or send all: true (not both)",
     path: ["ids"],
   });
+
+const textMessage = z.strictObject({
+  msgtype: z.literal("text"),
+  text: z.strictObject({ content: z.string().min(1).max(20_000) }),
+});
+const markdownMessage = z.strictObject({
+  msgtype: z.literal("markdown"),
+  markdown: z.strictObject({ title: z.string().min(1).max(200), text: z.string().min(1).max(20_000) }),
+});
+
+export const sendKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces");
+
+export const sendSchema = z
+  .strictObject({
+    replyTo: z.string().min(1).max(128).optional(),
+    to: z
+      .union([
+        z.strictObject({ openConversationId: z.string().min(1).max(256) }),
+        z.strictObject({ userIds: z.array(z.string().min(1).max(256)).min(1).max(20) }),
+      ])
+      .optional(),
+    message: z.discriminatedUnion("msgtype", [textMessage, markdownMessage]),
+    key: sendKey.optional(),
+  })
+  .refine((s) => (s.replyTo === undefined) !== (s.to === undefined), {
+    message: "give exactly one of replyTo (an event id) and to ({openConversationId} or {userIds})",
+    path: ["replyTo"],
+  });

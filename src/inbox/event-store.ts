@@ -262,6 +262,11 @@ export class EventStore {
     };
   }
 
+  /** One event's kind and payload, by its id (for replies). */
+  byId(id: string): { kind: EventKind; payload: string } | null {
+    return this.sql.exec<{ kind: EventKind; payload: string }>("SELECT kind, payload FROM events WHERE id = ?", id).toArray()[0] ?? null;
+  }
+
   history(afterSeq: number, limit: number): StoredEventRow[] {
     return this.page("seq > ?", afterSeq, limit);
   }

@@ -5,6 +5,7 @@ import { loadConfig } from "../config/load";
 import type { Tunables } from "../config/tunables";
 import { type Clock, systemClock } from "../lib/clock";
 import { newId } from "../lib/ids";
+import { log } from "../lib/log";
 import { AlertOutbox } from "./alert-outbox";
 import { type AppState, AppStateStore } from "./app-state";
 import { ConsumerRegistry } from "./consumer-registry";
@@ -18,6 +19,8 @@ import { ServedPolls } from "./served-polls";
 import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
 import { linkAlerts } from "./link-alerts";
+import { Outbox, type SendAnswer } from "../outbox/outbox";
+import type { SendRequest } from "../outbox/send-store";
 import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
 
 const HOUR = 3_600_000;
@@ -34,6 +37,7 @@ export class Inbox extends DurableObject<Env> {
   private readonly alerts: AlertOutbox;
   private readonly signUses: SignUses;
   private readonly offlineReplies: OfflineReplies;
+  private readonly outbox: Outbox;
   private readonly waiters = new Waiters<StoredEventRow>();
   private readonly served = new ServedPolls();
   private state: AppState;
@@ -52,6 +56,13 @@ export class Inbox extends DurableObject<Env> {
     this.alerts = new AlertOutbox(sql);
     this.signUses = new SignUses(sql);
     this.offlineReplies = new OfflineReplies(sql);
+    this.outbox = new Outbox(sql, {
+      clock: { now: () => this.clock.now() },
+      app: () => (this.state.app === null ? undefined : loadConfig(this.env).apps.get(this.state.app)),
+      apiBase: () => loadConfig(this.env).apiBase,
+      findEvent: (id) => this.events.byId(id),
+      raise: (alerts) => this.raise(alerts),
+    });
     this.state = this.appState.load();
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
@@ -209,6 +220,21 @@ export class Inbox extends DurableObject<Env> {
     await this.settle(due, alerts.length ? event.at : null);
   }
 
+  // ---- sending ---------------------------------------------------------------------------------
+
+  /** Sends through DingTalk once per key; what DingTalk cannot take now waits in the outbox. */
+  async send(app: string, key: string, request: SendRequest): Promise<SendAnswer> {
+    this.adopt(app);
+    const answer = await this.outbox.send(key, request);
+    await this.settle(this.outbox.nextDue());
+    return answer;
+  }
+
+  async sendFate(app: string, key: string) {
+    this.adopt(app);
+    return this.outbox.fate(key);
+  }
+
   // ---- reading and operating -------------------------------------------------------------------
 
   async status(app: string) {
@@ -222,6 +248,7 @@ export class Inbox extends DurableObject<Env> {
       transitions: this.appState.recentTransitions(50),
       alerts: this.alerts.recent(20),
       storageBytes: this.ctx.storage.sql.databaseSize,
+      outbox: { ...this.outbox.pending(), recent: this.outbox.recent(20) },
       tunables: this.tunables,
       modeView: this.modeView(),
       nextAlarmAt: this.alarmAt,
@@ -254,7 +281,10 @@ export class Inbox extends DurableObject<Env> {
 
   // ---- time ------------------------------------------------------------------------------------
 
-  /** One alarm serves every deadline: leases, delays, silence thresholds, alert retries, retention. */
+  /**
+   * One alarm serves every deadline: leases, delays, silence thresholds, alert and send retries,
+   * retention. It never throws: a failed alarm is retried a few times by the runtime, then never again.
+   */
   override async alarm(): Promise<void> {
     this.alarmRunning = true;
     try {
@@ -269,15 +299,22 @@ export class Inbox extends DurableObject<Env> {
       // Leases that ran out, and nack delays that ended, go to whoever is waiting.
       this.serveWaiters(now);
       this.appState.save(this.state);
+      await this.outbox.retryDue();
       const t = this.tunables;
       const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
       await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
+    } catch (error) {
+      log("error", "inbox_alarm_failed", { app: this.state.app, error: error instanceof Error ? error.message : String(error) });
     } finally {
       // Requests may have interleaved while alerts were sent: the next wake is computed afresh
       // from the tables, and set even when it equals the alarm now running.
       this.alarmRunning = false;
-      this.alarmAt = this.nextWake(this.clock.now());
-      await this.ctx.storage.setAlarm(this.alarmAt);
+      try {
+        this.alarmAt = this.nextWake(this.clock.now());
+        await this.ctx.storage.setAlarm(this.alarmAt);
+      } catch (error) {
+        log("error", "inbox_alarm_not_armed", { app: this.state.app, error: error instanceof Error ? error.message : String(error) });
+      }
     }
   }
 
@@ -288,6 +325,7 @@ export class Inbox extends DurableObject<Env> {
       this.events.nextDeadline(now),
       nextDeadline(this.state.machine, t),
       this.alerts.nextDue(),
+      this.outbox.nextDue(),
     ].filter((x): x is number => typeof x === "number");
     return Math.max(now, Math.min(...candidates));
   }
@@ -352,6 +390,7 @@ export class Inbox extends DurableObject<Env> {
     this.consumers.sweep(cutoff);
     this.alerts.sweep(cutoff);
     this.offlineReplies.sweep(cutoff);
+    this.outbox.sweep(cutoff);
     this.signUses.sweep(now - t.signWindowMs - HOUR);
     const counts = this.events.counts();
     this.raise(

@@ -69,6 +69,25 @@ const MIGRATIONS: readonly string[] = [
    UPDATE alerts SET outcome = 'sent' WHERE sent_at IS NOT NULL;
    DROP INDEX alerts_pending;
    CREATE INDEX alerts_pending ON alerts(next_at) WHERE outcome IS NULL;`,
+  // v4: sending through the bridge: the outbox (one row per idempotency key), the cached access
+  // token, and events found by id for replies.
+  `CREATE TABLE sends (
+     key TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL,
+     request TEXT NOT NULL,
+     state TEXT NOT NULL,
+     via TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_at INTEGER,
+     last_error TEXT,
+     dingtalk_code TEXT,
+     dingtalk_message TEXT,
+     done_at INTEGER
+   );
+   CREATE INDEX sends_due ON sends(next_at) WHERE state IN ('queued', 'sending');
+   CREATE INDEX sends_created ON sends(created_at);
+   CREATE TABLE access_token (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, expires_at INTEGER NOT NULL);
+   CREATE INDEX events_id ON events(id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

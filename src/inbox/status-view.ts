@@ -14,6 +14,7 @@ export interface StatusParts {
   transitions: Transition[];
   alerts: unknown[];
   storageBytes: number;
+  outbox: { queued: number; oldestCreatedAt: number | null; recent: unknown[] };
   tunables: Tunables;
   modeView: { mode: string; pollHintMs: number };
   nextAlarmAt: number | null;
@@ -46,6 +47,11 @@ export function statusView(p: StatusParts) {
     ],
     retention: { retentionMs: p.tunables.retentionMs, pastRetention: p.state.incidents.backlog_past_retention !== undefined },
     storage: { bytes: p.storageBytes, alertAtBytes: p.tunables.storageAlertBytes, limitBytes: STORAGE_LIMIT_BYTES },
+    outbox: {
+      queued: p.outbox.queued,
+      oldestQueuedAgeMs: age(p.outbox.oldestCreatedAt),
+      recent: p.outbox.recent,
+    },
     transitions: p.transitions,
     alerts: p.alerts,
     counters: p.state.counters,

@@ -82,9 +82,13 @@ describe("dtbridge", () => {
     expect(letters[0]).toMatchObject({ state: "dead", attempt: 2, lastReason: "command exited 3" });
     expect((await status()).deadLetters).toBe(2);
 
-    const redrive = await runCli(["dead-letters", "redrive", "--all"], env);
-    expect(JSON.parse(redrive.stdout)).toEqual({ redriven: 2 });
-    expect((await runCli(["drain", "--once", "--exec", "cat >/dev/null"], env)).stderr).toContain("2 acked");
+    const redrive = await runCli(["dead-letters", "redrive", "--id", letters[0].id], env);
+    expect(JSON.parse(redrive.stdout)).toEqual({ redriven: 1 });
+    expect((await runCli(["drain", "--once", "--exec", "cat >/dev/null"], env)).stderr).toContain("1 acked");
+    expect((await runCli(["dead-letters", "purge"], env)).code).toBe(2);
+    const purge = await runCli(["dead-letters", "purge", "--all"], env);
+    expect(JSON.parse(purge.stdout)).toEqual({ purged: 1 });
+    expect((await status()).deadLetters).toBe(0);
   });
 
   it("exit codes tell scripts what went wrong", async () => {
@@ -94,7 +98,7 @@ describe("dtbridge", () => {
     expect((await runCli(["status", "--url", "http://127.0.0.1:9"], env)).code).toBe(5);
     expect((await runCli(["tail", "--max", "0"], env)).code).toBe(2);
     expect((await runCli(["frobnicate"], env)).code).toBe(2);
-    for (const cmd of ["tail", "drain", "status", "history", "dead-letters", "simulate"]) {
+    for (const cmd of ["tail", "drain", "send", "status", "history", "dead-letters", "simulate"]) {
       const help = await runCli([cmd, "--help"], env);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`dtbridge ${cmd}`);

@@ -129,6 +129,34 @@ describe("with STREAM_LINK=on", () => {
     const s = JSON.parse((await runCli(["status", "--json"], cliEnv(bridge.url))).stdout);
     expect(s.link.opens.length).toBeLessThanOrEqual(3);
     expect(dingtalk.unackedMsgIds().filter((id) => sent.includes(id))).toEqual([]);
+    // The killed gateway's last long poll may still wait here (a local runtime does not see a client
+    // vanish); its restart under the same id ends it and takes back what it held.
+    const restarted = await runCli(["tail", "--once", "--consumer", "storm-gw"], cliEnv(bridge.url));
+    const got = new Set(ndjson(restarted.stdout).map((e) => e.payload.msgId));
+    expect(sent.every((id) => got.has(id) || dingtalk.acked(id))).toBe(true);
+  });
+});
+
+describe("replies through the bridge", () => {
+  it("dtbridge send replies by the session webhook, and sends to a conversation by the robot API", async () => {
+    await runCli(["status", "--json"], cliEnv(bridge.url));
+    await until("the default app's link", () => live().length === 1);
+    const message = { ...sampleRobotMessage({ text: "ping" }), sessionWebhook: dingtalk.sessionWebhookUrl("e2e-session"), sessionWebhookExpiredTime: Date.now() + 3_600_000 };
+    dingtalk.sendRobotMessage(message, { clientId: CLIENT_ID });
+    const [event] = await drainAll(1);
+    const reply = await runCli(["send", "--reply-to", event.id, "--text", "pong"], cliEnv(bridge.url));
+    expect(reply.code).toBe(0);
+    expect(JSON.parse(reply.stdout)).toMatchObject({ state: "sent", via: "sessionWebhook" });
+    expect(dingtalk.sessionSends.filter((s) => s.session === "e2e-session").map((s) => s.body.text?.content)).toEqual(["pong"]);
+    // Sent again, the default key from the event and the message makes it a no-op.
+    expect(JSON.parse((await runCli(["send", "--reply-to", event.id, "--text", "pong"], cliEnv(bridge.url))).stdout).key).toBe(JSON.parse(reply.stdout).key);
+    expect(dingtalk.sessionSends.filter((s) => s.session === "e2e-session")).toHaveLength(1);
+
+    const group = await runCli(["send", "--to-conversation", "cid-e2e", "--markdown", "**hi**", "--title", "Hi"], cliEnv(bridge.url));
+    expect(JSON.parse(group.stdout)).toMatchObject({ state: "sent", via: "robotApi" });
+    expect(dingtalk.robotSends.at(-1)).toMatchObject({ body: { robotCode: CLIENT_ID, openConversationId: "cid-e2e", msgKey: "sampleMarkdown" } });
+    const usage = await runCli(["send", "--text", "x"], cliEnv(bridge.url));
+    expect(usage.code).toBe(2);
   });
 });
 

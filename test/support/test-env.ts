@@ -19,6 +19,13 @@ export function linkCredentials(app: string) {
   return { clientId: `link-client-${app}`, clientSecret: `link-secret-${app}` };
 }
 
+/** Apps that send through the fake DingTalk's robot API (their Stream link stays off). */
+export const SEND_APPS = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+
+export function sendCredentials(app: string) {
+  return { clientId: `send-client-${app}`, clientSecret: `send-secret-${app}` };
+}
+
 export function tokenFor(app: string): string {
   return app === "default" ? DEFAULT_TOKENS[0]! : `token-${app}`;
 }
@@ -48,6 +55,9 @@ export function testBindings(apiBase: string): Record<string, string> {
   }
   for (const name of LINK_APPS) {
     apps[name] = { ...linkCredentials(name), consumerTokens: [tokenFor(name)], streamLink: true };
+  }
+  for (const name of SEND_APPS) {
+    apps[name] = { ...sendCredentials(name), consumerTokens: [tokenFor(name)] };
   }
   // Credentials the fake DingTalk does not know: its link is refused.
   apps.lrefused = { clientId: "link-client-unknown", clientSecret: "wrong", consumerTokens: [tokenFor("lrefused")], streamLink: true };

@@ -2,12 +2,14 @@ import { type Command, CONNECTION_HELP, connect, EXIT, parse, UsageError, writeL
 
 export const deadLetters: Command = {
   name: "dead-letters",
-  summary: "list dead letters (NDJSON), or redrive them into the queue",
+  summary: "list dead letters (NDJSON), redrive them into the queue, or purge them",
   help: `Usage: dtbridge dead-letters [list]
        dtbridge dead-letters redrive [--id ID ...] | --all
+       dtbridge dead-letters purge --id ID ... | --all
 
 list      prints every dead letter as one JSON line, with its attempts and last reason
 redrive   puts the named events (or --all) back into the queue with fresh attempts
+purge     deletes the named dead letters (or --all) for good: retention never deletes them
 
 ${CONNECTION_HELP}`,
   async run(argv) {
@@ -32,6 +34,13 @@ ${CONNECTION_HELP}`,
       await writeLine(JSON.stringify({ redriven }));
       return EXIT.ok;
     }
-    throw new UsageError(`unknown dead-letters action "${action}": use list or redrive`);
+    if (action === "purge") {
+      if (!values.all && !values.id?.length) throw new UsageError("purge needs --id ID (repeatable) or --all");
+      const { purged } = await client.purge(values.all ? undefined : values.id);
+      process.stderr.write(`purged: ${purged}\n`);
+      await writeLine(JSON.stringify({ purged }));
+      return EXIT.ok;
+    }
+    throw new UsageError(`unknown dead-letters action "${action}": use list, redrive or purge`);
   },
 };

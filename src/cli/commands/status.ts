@@ -27,6 +27,14 @@ function ago(now: number, t: number | null | undefined): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
+function linkLine(now: number, link: Record<string, any> | undefined): string {
+  if (!link || link.state === "off") return "off (the gateway holds Stream, or DingTalk delivers over HTTP)";
+  const parts = [`${link.state}`, `last frame ${ago(now, link.lastFrameAt)}`, `last message ${ago(now, link.lastMessageAt)}`];
+  parts.push(`${link.opens?.length ?? 0} opens in the last hour`);
+  if (link.lastError) parts.push(`last error: ${link.lastError}`);
+  return parts.join(", ");
+}
+
 function render(s: Record<string, any>): string {
   const now = s.now ?? Date.now();
   const rows: [string, string][] = [
@@ -34,6 +42,7 @@ function render(s: Record<string, any>): string {
     ["mode", `${s.mode} (poll hint ${s.pollHintMs} ms)`],
     ["consumers", `${s.consumers?.state}, last seen ${ago(now, s.consumers?.lastSeenAt)}`],
     ["routing", s.routing],
+    ["stream link", linkLine(now, s.link)],
     ["queue", `${s.depth} not acked (${s.ready} ready, ${s.leased} leased), ${s.deadLetters} dead letters`],
     ["oldest ready", s.oldestReadyAgeMs === null ? "-" : `${Math.round(s.oldestReadyAgeMs / 1000)} s old`],
     ["last callback", ago(now, s.lastCallbackAt)],

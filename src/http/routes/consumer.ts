@@ -10,12 +10,16 @@ import {
   pullSchema,
   purgeSchema,
   redriveSchema,
+  sendKey,
+  sendSchema,
 } from "../consumer-schemas";
 import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
 import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES } from "../middleware";
 import { parseWith, readBody } from "../read-json";
 import { robotUrlFor } from "../robot-url";
+import { errorResponse } from "../errors";
+import type { SendAnswer } from "../../outbox/outbox";
 import { newId } from "../../lib/ids";
 
 export const consumerRoutes = new Hono<BridgeEnv>();
@@ -108,4 +112,21 @@ consumerRoutes.post("/v1/:app/dead-letters/purge", async (c) => {
   const { ids } = await readBody(c, purgeSchema);
   const app = c.get("app").name;
   return c.json(await inboxFor(c, app).purge(app, ids ?? null));
+});
+
+/** Sends as the robot, once per key: 200 sent, 202 queued for retries, 502 refused by DingTalk. */
+consumerRoutes.post("/v1/:app/send", async (c) => {
+  const { key, ...request } = await readBody(c, sendSchema);
+  const app = c.get("app").name;
+  // The RPC types cannot see through the answer's free-form JSON body; it is a SendAnswer.
+  const answer = (await inboxFor(c, app).send(app, key ?? newId("snd"), request)) as unknown as SendAnswer;
+  return c.json(answer.body, answer.status);
+});
+
+consumerRoutes.get("/v1/:app/send/:key", async (c) => {
+  const key = parseWith(sendKey, c.req.param("key"), "invalid_key");
+  const app = c.get("app").name;
+  const fate = await inboxFor(c, app).sendFate(app, key);
+  if (!fate) return errorResponse(c, 404, "unknown_send", `no send with key "${key}" within retention`);
+  return c.json(fate);
 });

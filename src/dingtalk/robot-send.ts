@@ -1,0 +1,104 @@
+// Sending as the robot (dingtalk-protocol.md section 4): the session webhook of a message, or the
+// robot API with an access token. Pure: requests are built and answers judged here, sent elsewhere.
+
+export type OutMessage =
+  | { msgtype: "text"; text: { content: string } }
+  | { msgtype: "markdown"; markdown: { title: string; text: string } };
+
+/** Where a send goes through the robot API. */
+export type RobotTarget = { openConversationId: string } | { userIds: string[] };
+
+/** How one call to DingTalk ended. */
+export type CallOutcome =
+  | { kind: "sent"; detail?: Record<string, unknown> }
+  /** DingTalk said no to this message: not retried. */
+  | { kind: "refused"; code: string; message: string }
+  /** The access token was turned down: fetch another once, and try again. */
+  | { kind: "bad_token" }
+  /** Unreachable, 5xx or throttled: the outbox retries later. */
+  | { kind: "retry"; reason: string };
+
+export const GROUP_SEND = "/v1.0/robot/groupMessages/send";
+export const OTO_SEND = "/v1.0/robot/oToMessages/batchSend";
+export const ACCESS_TOKEN = "/v1.0/oauth2/accessToken";
+
+const JSON_HEADERS = { "content-type": "application/json", accept: "application/json" };
+
+/** The robot API's msgKey and msgParam (a JSON string) for a message. */
+export function msgKeyAndParam(message: OutMessage): { msgKey: string; msgParam: string } {
+  return message.msgtype === "text"
+    ? { msgKey: "sampleText", msgParam: JSON.stringify({ content: message.text.content }) }
+    : { msgKey: "sampleMarkdown", msgParam: JSON.stringify({ title: message.markdown.title, text: message.markdown.text }) };
+}
+
+export function robotApiRequest(apiBase: string, token: string, robotCode: string, target: RobotTarget, message: OutMessage): Request {
+  const group = "openConversationId" in target;
+  return new Request(`${apiBase}${group ? GROUP_SEND : OTO_SEND}`, {
+    method: "POST",
+    headers: { ...JSON_HEADERS, "x-acs-dingtalk-access-token": token },
+    body: JSON.stringify({ robotCode, ...target, ...msgKeyAndParam(message) }),
+  });
+}
+
+export function sessionWebhookRequest(url: string, message: OutMessage): Request {
+  return new Request(url, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(message) });
+}
+
+export function accessTokenRequest(apiBase: string, appKey: string, appSecret: string): Request {
+  return new Request(`${apiBase}${ACCESS_TOKEN}`, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify({ appKey, appSecret }) });
+}
+
+/** `{accessToken, expireIn}` (seconds), or null when DingTalk gave none. */
+export function readAccessToken(status: number, body: unknown): { token: string; expiresInMs: number } | null {
+  if (status !== 200 || !isRecord(body) || typeof body.accessToken !== "string" || body.accessToken === "") return null;
+  const seconds = typeof body.expireIn === "number" && body.expireIn > 0 ? body.expireIn : 7200;
+  return { token: body.accessToken, expiresInMs: seconds * 1000 };
+}
+
+/** Judges a robot API answer by its status and DingTalk's `code`. */
+export function judgeRobotApi(status: number, body: unknown): CallOutcome {
+  const code = isRecord(body) && typeof body.code === "string" ? body.code : "";
+  const message = isRecord(body) && typeof body.message === "string" ? body.message : "";
+  if (status >= 200 && status < 300) return { kind: "sent", ...(isRecord(body) ? { detail: body } : {}) };
+  if (status === 429 || /throttl|flowcontrol/i.test(code)) return { kind: "retry", reason: `throttled by DingTalk (${status} ${code})` };
+  // An expired or invalid token is refused with 400 or 401 and code InvalidAuthentication.
+  if ((status === 400 || status === 401 || status === 403) && /InvalidAuthentication|access_?token/i.test(code)) return { kind: "bad_token" };
+  if (status >= 500) return { kind: "retry", reason: `DingTalk answered ${status}` };
+  return { kind: "refused", code: code || `http_${status}`, message: message || `DingTalk answered ${status}` };
+}
+
+/** Session webhooks answer HTTP 200 with an `errcode`; 0 is success. */
+export function judgeSessionWebhook(status: number, body: unknown): CallOutcome {
+  if (status >= 500 || status === 429) return { kind: "retry", reason: `the session webhook answered ${status}` };
+  const errcode = isRecord(body) ? body.errcode : undefined;
+  const errmsg = isRecord(body) && typeof body.errmsg === "string" ? body.errmsg : "";
+  if (status === 200 && (errcode === 0 || errcode === "0")) return { kind: "sent" };
+  // 130101: sending too fast.
+  if (errcode === 130101) return { kind: "retry", reason: "the session webhook is throttled (130101)" };
+  return { kind: "refused", code: String(errcode ?? `http_${status}`), message: errmsg || `the session webhook answered ${status}` };
+}
+
+/**
+ * Session webhooks are called only on DingTalk's own hosts, or on the host of DINGTALK_API_BASE (a
+ * local fake DingTalk): a URL from a payload must not make the bridge call anywhere else.
+ */
+export function allowedSessionWebhook(url: unknown, apiBase: string): string | null {
+  if (typeof url !== "string") return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.username || parsed.password) return null;
+  const base = new URL(apiBase);
+  if (parsed.host === base.host && parsed.protocol === base.protocol) return parsed.toString();
+  if (parsed.protocol === "https:" && (parsed.hostname === "dingtalk.com" || parsed.hostname.endsWith(".dingtalk.com"))) {
+    return parsed.toString();
+  }
+  return null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,136 @@
+// The outbox table: one row per idempotency key, kept within retention, so the same key sends once.
+import type { OutMessage, RobotTarget } from "../dingtalk/robot-send";
+
+export type SendState = "sending" | "queued" | "sent" | "refused" | "failed";
+
+export interface SendRequest {
+  replyTo?: string | undefined;
+  to?: RobotTarget | undefined;
+  message: OutMessage;
+}
+
+export interface SendRow {
+  key: string;
+  createdAt: number;
+  request: SendRequest;
+  state: SendState;
+  via: string | null;
+  attempts: number;
+  nextAt: number | null;
+  lastError: string | null;
+  dingtalkCode: string | null;
+  dingtalkMessage: string | null;
+  doneAt: number | null;
+}
+
+type Raw = {
+  key: string;
+  created_at: number;
+  request: string;
+  state: SendState;
+  via: string | null;
+  attempts: number;
+  next_at: number | null;
+  last_error: string | null;
+  dingtalk_code: string | null;
+  dingtalk_message: string | null;
+  done_at: number | null;
+};
+
+function fromRaw(r: Raw): SendRow {
+  return {
+    key: r.key,
+    createdAt: r.created_at,
+    request: JSON.parse(r.request) as SendRequest,
+    state: r.state,
+    via: r.via,
+    attempts: r.attempts,
+    nextAt: r.next_at,
+    lastError: r.last_error,
+    dingtalkCode: r.dingtalk_code,
+    dingtalkMessage: r.dingtalk_message,
+    doneAt: r.done_at,
+  };
+}
+
+export class SendStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /**
+   * Claims `key` for a new send, in state `sending` until the attempt ends; `staleAt` is when a crash
+   * mid-attempt would make it due again. Answers null when the key is already taken.
+   */
+  claim(key: string, request: SendRequest, now: number, staleAt: number): SendRow | null {
+    const rows = this.sql
+      .exec<Raw>(
+        `INSERT INTO sends (key, created_at, request, state, next_at) VALUES (?, ?, ?, 'sending', ?)
+         ON CONFLICT (key) DO NOTHING RETURNING *`,
+        key,
+        now,
+        JSON.stringify(request),
+        staleAt,
+      )
+      .toArray();
+    return rows[0] ? fromRaw(rows[0]) : null;
+  }
+
+  get(key: string): SendRow | null {
+    const row = this.sql.exec<Raw>("SELECT * FROM sends WHERE key = ?", key).toArray()[0];
+    return row ? fromRaw(row) : null;
+  }
+
+  /** Marks the due rows `sending` while their attempt runs, so two alarms never send one twice. */
+  takeDue(now: number, staleAt: number, limit = 20): SendRow[] {
+    return this.sql
+      .exec<Raw>(
+        `UPDATE sends SET state = 'sending', next_at = ?
+          WHERE key IN (SELECT key FROM sends WHERE state IN ('queued', 'sending') AND next_at <= ? ORDER BY next_at LIMIT ?)
+          RETURNING *`,
+        staleAt,
+        now,
+        limit,
+      )
+      .toArray()
+      .map(fromRaw);
+  }
+
+  finish(key: string, state: "sent" | "refused" | "failed", f: { via?: string | null; error?: string | null; code?: string | null; message?: string | null; at: number; attempts: number }): void {
+    this.sql.exec(
+      `UPDATE sends SET state = ?, via = ?, last_error = ?, dingtalk_code = ?, dingtalk_message = ?, done_at = ?, next_at = NULL, attempts = ?
+        WHERE key = ?`,
+      state,
+      f.via ?? null,
+      f.error ?? null,
+      f.code ?? null,
+      f.message ?? null,
+      f.at,
+      f.attempts,
+      key,
+    );
+  }
+
+  requeue(key: string, nextAt: number, attempts: number, error: string): void {
+    this.sql.exec("UPDATE sends SET state = 'queued', next_at = ?, attempts = ?, last_error = ? WHERE key = ?", nextAt, attempts, error, key);
+  }
+
+  nextDue(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(next_at) AS t FROM sends WHERE state IN ('queued', 'sending')").one().t;
+  }
+
+  /** How many sends wait for a retry, and since when the oldest has. */
+  pending(): { queued: number; oldestCreatedAt: number | null } {
+    const row = this.sql
+      .exec<{ n: number; t: number | null }>("SELECT COUNT(*) AS n, MIN(created_at) AS t FROM sends WHERE state IN ('queued', 'sending')")
+      .one();
+    return { queued: row.n, oldestCreatedAt: row.t };
+  }
+
+  recent(limit: number): SendRow[] {
+    return this.sql.exec<Raw>("SELECT * FROM sends ORDER BY created_at DESC LIMIT ?", limit).toArray().map(fromRaw);
+  }
+
+  /** Keys are kept for the retention period: within it, the same key never sends twice. */
+  sweep(cutoff: number): void {
+    this.sql.exec("DELETE FROM sends WHERE created_at < ? AND state IN ('sent', 'refused', 'failed')", cutoff);
+  }
+}
