@@ -1,32 +1,31 @@
 // The apps the bridge serves: `default` from the single-app variables, more from BRIDGE_APPS.
-import { z } from "zod";
+import * as z from "../lib/zod";
 
 export const APP_NAME = /^[a-z0-9-]{1,32}$/;
 
-const secret = z.string().trim().min(1);
-const aesKey = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character aes_key from the DingTalk console");
+const secret = z.string().check(z.trim(), z.minLength(1));
+const aesKey = z.string().check(z.regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character aes_key from the DingTalk console"));
 // The bearer scheme's token68 syntax: a token with a space, a colon or the like could never match.
 const consumerToken = z
   .string()
-  .trim()
-  .regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and . _ ~ + / - (a bearer token can hold nothing else)");
+  .check(z.trim(), z.regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and . _ ~ + / - (a bearer token can hold nothing else)"));
 
 export const appSchema = z
   .object({
     clientId: secret,
     clientSecret: secret,
-    eventToken: secret.optional(),
-    eventAesKey: aesKey.optional(),
-    eventOwnerKey: secret.optional(),
-    consumerTokens: z.array(consumerToken).min(1, "needs at least one consumer token"),
-    streamLink: z.boolean().optional(),
+    eventToken: z.optional(secret),
+    eventAesKey: z.optional(aesKey),
+    eventOwnerKey: z.optional(secret),
+    consumerTokens: z.array(consumerToken).check(z.minLength(1, "needs at least one consumer token")),
+    streamLink: z.optional(z.boolean()),
   })
-  .refine((a) => (a.eventToken === undefined) === (a.eventAesKey === undefined), {
-    message: "the event token and AES key must be set together",
-    path: ["eventToken"],
-  });
+  .check(
+    z.refine((a) => (a.eventToken === undefined) === (a.eventAesKey === undefined), {
+      message: "the event token and AES key must be set together",
+      path: ["eventToken"],
+    }),
+  );
 
 export interface AppConfig {
   name: string;

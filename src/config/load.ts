@@ -1,6 +1,6 @@
 // The one config loader: parses the Worker's env once per isolate and names any bad setting
 // without echoing its value. A bad app disables that app alone; bad tunables disable the bridge.
-import { z } from "zod";
+import * as z from "../lib/zod";
 import { APP_NAME, type AppConfig, appSchema, toAppConfig } from "./apps";
 import { type Tunables, toTunables, tunablesSchema } from "./tunables";
 
@@ -48,9 +48,9 @@ export function loadConfig(env: object): BridgeConfig {
 }
 
 const bridgeSchema = z.object({
-  STREAM_LINK: z.enum(["on", "off"], "must be on or off").default("off"),
-  DINGTALK_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.dingtalk.com"),
-  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STREAM_LINK: z._default(z.enum(["on", "off"], "must be on or off"), "off"),
+  DINGTALK_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.dingtalk.com"),
+  PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 export function parseConfig(env: Record<string, unknown>): BridgeConfig {
@@ -146,7 +146,7 @@ function blankToUndefined(env: Record<string, unknown>): Record<string, unknown>
 }
 
 /** Names the setting and the rule it breaks; zod's own message never contains the input value. */
-function fromIssue(error: z.ZodError, prefix: string, rename: Record<string, string> = {}): ConfigError {
+function fromIssue(error: z.core.$ZodError, prefix: string, rename: Record<string, string> = {}): ConfigError {
   const issue = error.issues[0]!;
   const path = issue.path.map(String);
   if (path[0] !== undefined) path[0] = rename[path[0]] ?? path[0];

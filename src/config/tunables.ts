@@ -1,10 +1,12 @@
 // The tunables of the contract, with their documented defaults. Vars arrive as strings or numbers.
-import { z } from "zod";
+import * as z from "../lib/zod";
 
 const HOUR = 3_600_000;
-const ms = (fallback: number) => z.coerce.number().int().min(0).max(365 * 24 * HOUR).default(fallback);
-const count = (fallback: number) => z.coerce.number().int().min(1).max(1000).default(fallback);
-const optionalText = z.string().trim().min(1).optional().catch(undefined);
+const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.minimum(min), z.maximum(max));
+const ms = (fallback: number) => z._default(int(0, 365 * 24 * HOUR), fallback);
+const count = (fallback: number) => z._default(int(1, 1000), fallback);
+const optionalText = z.catch(z.optional(z.string().check(z.trim(), z.minLength(1))), undefined);
+const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** How far ahead of the bridge's clock a robot callback's timestamp may be: clock skew, no more. */
 export const SIGN_FUTURE_SKEW_MS = 5 * 60_000;
@@ -14,30 +16,35 @@ export const STORAGE_LIMIT_BYTES = 10 * 1024 ** 3;
 export const tunablesSchema = z
   .object({
     SIGN_WINDOW_MS: ms(HOUR),
-    RETENTION_DAYS: z.coerce.number().min(0.0001).max(3650).default(7),
-    LEASE_MS: z.coerce.number().int().min(1000).max(12 * HOUR).default(60_000),
+    RETENTION_DAYS: z._default(z.coerce.number().check(z.minimum(0.0001), z.maximum(3650)), 7),
+    LEASE_MS: z._default(int(1000, 12 * HOUR), 60_000),
     MAX_ATTEMPTS: count(10),
     WEBHOOK_SILENCE_MS: ms(120_000),
-    CONSUMER_SILENCE_MS: ms(60_000).pipe(z.number().min(1000, "must be at least 1000: consumers would count as gone between two pulls")),
+    CONSUMER_SILENCE_MS: z._default(
+      z.coerce.number().check(z.int(), z.minimum(1000, "must be at least 1000: consumers would count as gone between two pulls"), z.maximum(365 * 24 * HOUR)),
+      60_000,
+    ),
     STALL_RESTARTS: count(3),
     STALL_WINDOW_MS: ms(600_000),
     STALL_SILENCE_MS: ms(600_000),
     /** By default the retention: a replayed push must not outlive the dedup key that stops it. */
-    EVENT_MAX_AGE_MS: z.coerce.number().int().min(1).optional(),
+    EVENT_MAX_AGE_MS: z.optional(int(1, Number.MAX_SAFE_INTEGER)),
     OFFLINE_REPLY_TEXT: optionalText,
-    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+    ALERT_WEBHOOK_URL: z.optional(httpUrl),
     ALERT_WEBHOOK_SECRET: optionalText,
-    STORAGE_ALERT_BYTES: z.coerce.number().int().min(1).max(STORAGE_LIMIT_BYTES).default(STORAGE_LIMIT_BYTES / 2),
+    STORAGE_ALERT_BYTES: z._default(int(1, STORAGE_LIMIT_BYTES), STORAGE_LIMIT_BYTES / 2),
   })
-  // A swept dedup key must not let a request that is still valid in again.
-  .refine((v) => v.RETENTION_DAYS * 24 * HOUR >= v.SIGN_WINDOW_MS, {
-    message: "is shorter than SIGN_WINDOW_MS: a callback could be accepted again after its dedup key is swept",
-    path: ["RETENTION_DAYS"],
-  })
-  .refine((v) => v.EVENT_MAX_AGE_MS === undefined || v.EVENT_MAX_AGE_MS <= v.RETENTION_DAYS * 24 * HOUR, {
-    message: "is longer than RETENTION_DAYS: a push could be accepted again after its dedup key is swept",
-    path: ["EVENT_MAX_AGE_MS"],
-  });
+  .check(
+    // A swept dedup key must not let a request that is still valid in again.
+    z.refine((v) => v.RETENTION_DAYS * 24 * HOUR >= v.SIGN_WINDOW_MS, {
+      message: "is shorter than SIGN_WINDOW_MS: a callback could be accepted again after its dedup key is swept",
+      path: ["RETENTION_DAYS"],
+    }),
+    z.refine((v) => v.EVENT_MAX_AGE_MS === undefined || v.EVENT_MAX_AGE_MS <= v.RETENTION_DAYS * 24 * HOUR, {
+      message: "is longer than RETENTION_DAYS: a push could be accepted again after its dedup key is swept",
+      path: ["EVENT_MAX_AGE_MS"],
+    }),
+  );
 
 export type TunableVars = z.infer<typeof tunablesSchema>;
 

@@ -1,6 +1,6 @@
 // The encrypted event push: query parameters in both documented spellings, the decrypted event,
 // the handshakes, and the key an event is deduplicated on.
-import { z } from "zod";
+import * as z from "../lib/zod";
 import { bytesToHex } from "../lib/base64";
 
 export interface EventPushQuery {
@@ -18,12 +18,12 @@ export function readEventPushQuery(query: (name: string) => string | undefined):
   return { signature, timestamp, nonce };
 }
 
-export const eventPushBodySchema = z.object({ encrypt: z.string().min(1) });
+export const eventPushBodySchema = z.object({ encrypt: z.string().check(z.minLength(1)) });
 
 export const decryptedEventSchema = z.looseObject({
-  EventType: z.string().min(1),
-  eventId: z.string().min(1).max(256).optional(),
-  Random: z.string().optional(),
+  EventType: z.string().check(z.minLength(1)),
+  eventId: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  Random: z.optional(z.string()),
 });
 
 export type DecryptedEvent = z.infer<typeof decryptedEventSchema>;

@@ -1,33 +1,30 @@
 // The robot callback body (dingtalk-protocol.md section 1). Validates what the bridge relies on and
 // the documented shapes; every key, listed or not, passes through untouched.
-import { z } from "zod";
+import * as z from "../lib/zod";
 
-const millis = z.union([z.number().finite(), z.string().regex(/^\d{1,16}$/)]);
+const millis = z.union([z.number(), z.string().check(z.regex(/^\d{1,16}$/))]);
+const str = z.optional(z.string());
 
-const atUser = z.looseObject({
-  dingtalkId: z.string().optional(),
-  staffId: z.string().optional(),
-  unionId: z.string().optional(),
-});
+const atUser = z.looseObject({ dingtalkId: str, staffId: str, unionId: str });
 
 export const robotMessageSchema = z.looseObject({
-  msgId: z.string().min(1).max(256),
-  msgtype: z.string().min(1).max(64),
-  text: z.looseObject({ content: z.string() }).optional(),
-  content: z.looseObject({}).optional(),
-  createAt: millis.optional(),
-  conversationType: z.string().optional(),
-  conversationId: z.string().max(256).optional(),
-  conversationTitle: z.string().optional(),
-  senderId: z.string().optional(),
-  senderNick: z.string().optional(),
-  senderStaffId: z.string().optional(),
-  sessionWebhook: z.string().optional(),
-  sessionWebhookExpiredTime: millis.optional(),
-  robotCode: z.string().optional(),
-  isAdmin: z.boolean().optional(),
-  isInAtList: z.boolean().optional(),
-  atUsers: z.array(atUser).optional(),
+  msgId: z.string().check(z.minLength(1), z.maxLength(256)),
+  msgtype: z.string().check(z.minLength(1), z.maxLength(64)),
+  text: z.optional(z.looseObject({ content: z.string() })),
+  content: z.optional(z.looseObject({})),
+  createAt: z.optional(millis),
+  conversationType: str,
+  conversationId: z.optional(z.string().check(z.maxLength(256))),
+  conversationTitle: str,
+  senderId: str,
+  senderNick: str,
+  senderStaffId: str,
+  sessionWebhook: str,
+  sessionWebhookExpiredTime: z.optional(millis),
+  robotCode: str,
+  isAdmin: z.optional(z.boolean()),
+  isInAtList: z.optional(z.boolean()),
+  atUsers: z.optional(z.array(atUser)),
 });
 
 export type RobotMessage = z.infer<typeof robotMessageSchema>;

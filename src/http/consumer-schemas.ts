@@ -1,95 +1,100 @@
 // The bodies and queries of the consumer API. Unknown keys are refused, so a typo is an error
 // rather than a silently ignored option.
-import { z } from "zod";
+import * as z from "../lib/zod";
 
 const HOUR = 3_600_000;
+const int = (min: number, max: number) => z.int().check(z.minimum(min), z.maximum(max));
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+const ids = (max: number) => z.array(text(1, 128)).check(z.minLength(1), z.maxLength(max));
 
-export const consumerId = z
-  .string()
-  .regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 letters, digits or . _ : @ -");
-const leaseMs = z.number().int().min(1_000).max(12 * HOUR);
-const leaseIds = z.array(z.string().min(1).max(128)).min(1).max(100);
+export const consumerId = z.string().check(z.regex(/^[A-Za-z0-9._:@-]{1,128}$/, "must be 1-128 letters, digits or . _ : @ -"));
+const leaseMs = int(1_000, 12 * HOUR);
+const leaseIds = ids(100);
+const epochMs = int(0, 8.64e15);
 
 export const pullSchema = z
   .strictObject({
-    max: z.number().int().min(0).max(100).default(10),
-    waitMs: z.number().int().min(0).max(25_000).default(0),
-    leaseMs: leaseMs.optional(),
-    consumer: consumerId.optional(),
-    release: z.boolean().default(false),
+    max: z._default(int(0, 100), 10),
+    waitMs: z._default(int(0, 25_000), 0),
+    leaseMs: z.optional(leaseMs),
+    consumer: z.optional(consumerId),
+    release: z._default(z.boolean(), false),
   })
-  .refine((p) => !p.release || p.consumer !== undefined, {
-    message: "release needs the consumer id whose leases to return",
-    path: ["release"],
-  })
-  .refine((p) => p.max > 0 || p.release, {
-    message: "must be 1-100; 0 only with release: true (hand back what this consumer holds, lease nothing)",
-    path: ["max"],
-  });
+  .check(
+    z.refine((p) => !p.release || p.consumer !== undefined, {
+      message: "release needs the consumer id whose leases to return",
+      path: ["release"],
+    }),
+    z.refine((p) => p.max > 0 || p.release, {
+      message: "must be 1-100; 0 only with release: true (hand back what this consumer holds, lease nothing)",
+      path: ["max"],
+    }),
+  );
 
 export const ackSchema = z.strictObject({ leaseIds });
 
 export const nackSchema = z.strictObject({
   leaseIds,
-  delayMs: z.number().int().min(0).max(24 * HOUR).default(0),
-  reason: z.string().max(500).default("nacked by the consumer"),
+  delayMs: z._default(int(0, 24 * HOUR), 0),
+  reason: z._default(z.string().check(z.maxLength(500)), "nacked by the consumer"),
 });
 
 export const extendSchema = z.strictObject({ leaseIds, leaseMs });
 
 export const heartbeatSchema = z.strictObject({
   consumer: consumerId,
-  stream: z
-    .strictObject({
+  stream: z.optional(
+    z.strictObject({
       connected: z.boolean(),
-      lastMessageAt: z.number().int().min(0).max(8.64e15).optional(),
-      reconnects: z.array(z.number().int().min(0).max(8.64e15)).max(100).optional(),
-      msgIds: z.array(z.string().min(1).max(256)).max(500).optional(),
-    })
-    .optional(),
+      lastMessageAt: z.optional(epochMs),
+      reconnects: z.optional(z.array(epochMs).check(z.maxLength(100))),
+      msgIds: z.optional(z.array(text(1, 256)).check(z.maxLength(500))),
+    }),
+  ),
 });
 
 export const pageQuerySchema = z.strictObject({
-  afterSeq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  afterSeq: z._default(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)), 0),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100),
 });
 
-const eventIds = z.array(z.string().min(1).max(128)).min(1).max(1000);
+const eventIds = ids(1000);
 
-export const redriveSchema = z.strictObject({ ids: eventIds.optional() });
+export const redriveSchema = z.strictObject({ ids: z.optional(eventIds) });
 
 /** Deleting is never the default: name the ids, or say all. */
 export const purgeSchema = z
-  .strictObject({ ids: eventIds.optional(), all: z.literal(true).optional() })
-  .refine((p) => (p.ids === undefined) !== (p.all === undefined), {
-    message: "name the dead letters to delete with ids, or send all: true (not both)",
-    path: ["ids"],
-  });
+  .strictObject({ ids: z.optional(eventIds), all: z.optional(z.literal(true)) })
+  .check(
+    z.refine((p) => (p.ids === undefined) !== (p.all === undefined), {
+      message: "name the dead letters to delete with ids, or send all: true (not both)",
+      path: ["ids"],
+    }),
+  );
 
-const textMessage = z.strictObject({
-  msgtype: z.literal("text"),
-  text: z.strictObject({ content: z.string().min(1).max(20_000) }),
-});
+const textMessage = z.strictObject({ msgtype: z.literal("text"), text: z.strictObject({ content: text(1, 20_000) }) });
 const markdownMessage = z.strictObject({
   msgtype: z.literal("markdown"),
-  markdown: z.strictObject({ title: z.string().min(1).max(200), text: z.string().min(1).max(20_000) }),
+  markdown: z.strictObject({ title: text(1, 200), text: text(1, 20_000) }),
 });
 
-export const sendKey = z.string().regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces");
+export const sendKey = z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters without spaces"));
 
 export const sendSchema = z
   .strictObject({
-    replyTo: z.string().min(1).max(128).optional(),
-    to: z
-      .union([
-        z.strictObject({ openConversationId: z.string().min(1).max(256) }),
-        z.strictObject({ userIds: z.array(z.string().min(1).max(256)).min(1).max(20) }),
-      ])
-      .optional(),
+    replyTo: z.optional(text(1, 128)),
+    to: z.optional(
+      z.union([
+        z.strictObject({ openConversationId: text(1, 256) }),
+        z.strictObject({ userIds: z.array(text(1, 256)).check(z.minLength(1), z.maxLength(20)) }),
+      ]),
+    ),
     message: z.discriminatedUnion("msgtype", [textMessage, markdownMessage]),
-    key: sendKey.optional(),
+    key: z.optional(sendKey),
   })
-  .refine((s) => (s.replyTo === undefined) !== (s.to === undefined), {
-    message: "give exactly one of replyTo (an event id) and to ({openConversationId} or {userIds})",
-    path: ["replyTo"],
-  });
+  .check(
+    z.refine((s) => (s.replyTo === undefined) !== (s.to === undefined), {
+      message: "give exactly one of replyTo (an event id) and to ({openConversationId} or {userIds})",
+      path: ["replyTo"],
+    }),
+  );

@@ -1,6 +1,6 @@
 // Reads a JSON body and validates it with a zod schema, answering 400 with what is wrong.
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "../lib/zod";
 import { jsonDepth } from "../lib/json-depth";
 import { BridgeError, describeIssues } from "./errors";
 
@@ -44,13 +44,13 @@ export function parseJsonText(text: string): unknown {
 }
 
 /** A JSON body checked against `schema`; with `optional`, an empty body counts as `{}`. */
-export async function readBody<S extends z.ZodType>(c: Context, schema: S, optional = false): Promise<z.infer<S>> {
+export async function readBody<S extends z.ZodMiniType>(c: Context, schema: S, optional = false): Promise<z.infer<S>> {
   const text = await readText(c);
   if (optional && text.trim() === "") return parseWith(schema, {}, "invalid_body");
   return parseWith(schema, parseJsonText(text), "invalid_body");
 }
 
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string): z.infer<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, value: unknown, code: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new BridgeError(400, code, describeIssues(parsed.error.issues));
   return parsed.data;
