@@ -1,6 +1,6 @@
 // A typed client for the bridge's consumer API; runs wherever fetch does (Node 20, Workers, Deno).
-import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors";
-import { replyKey } from "./reply-key";
+import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors.js";
+import { replyKey } from "./reply-key.js";
 import type {
   BridgeEvent,
   HeartbeatResponse,
@@ -13,7 +13,7 @@ import type {
   SendResult,
   StoredEvent,
   StreamReport,
-} from "./types";
+} from "./types.js";
 
 export interface BridgeClientOptions {
   url: string;

@@ -1,9 +1,9 @@
 // The gateway's drain loop: long-poll, hand each event to the handler in order, ack on success,
 // nack with backoff on failure, keep long runs leased, and stop cleanly.
-import type { BridgeClient } from "./bridge-client";
-import { BridgeError } from "./errors";
-import type { StreamHealth } from "./stream-health";
-import type { BridgeEvent, Mode } from "./types";
+import type { BridgeClient } from "./bridge-client.js";
+import { BridgeError } from "./errors.js";
+import type { StreamHealth } from "./stream-health.js";
+import type { BridgeEvent, Mode } from "./types.js";
 
 export interface DrainOptions {
   signal?: AbortSignal;

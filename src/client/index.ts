@@ -1,6 +1,6 @@
 // The package's public client for gateways written in TypeScript.
-export { BridgeClient, type BridgeClientOptions, defaultConsumerId } from "./bridge-client";
-export { drain, backoffMs, retryDelayMs, type DrainOptions, type DrainStats } from "./drain";
+export { BridgeClient, type BridgeClientOptions, defaultConsumerId } from "./bridge-client.js";
+export { drain, backoffMs, retryDelayMs, type DrainOptions, type DrainStats } from "./drain.js";
 export {
   BridgeAuthError,
   BridgeError,
@@ -9,7 +9,7 @@ export {
   BridgeRequestError,
   BridgeSendRefusedError,
   BridgeServerError,
-} from "./errors";
-export { canonicalJson, replyKey } from "./reply-key";
-export { StreamHealth } from "./stream-health";
-export type * from "./types";
+} from "./errors.js";
+export { canonicalJson, replyKey } from "./reply-key.js";
+export { StreamHealth } from "./stream-health.js";
+export type * from "./types.js";

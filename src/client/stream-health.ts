@@ -1,6 +1,6 @@
 // What the gateway's own Stream connection has seen, reported to the bridge with each heartbeat so
 // it can tell which path DingTalk delivers on, spot stuck routing, and skip Stream duplicates.
-import type { StreamReport } from "./types";
+import type { StreamReport } from "./types.js";
 
 const MAX_RECONNECTS = 50;
 const MAX_MSG_IDS = 500;

@@ -7,6 +7,7 @@ import type { BridgeEnv } from "./context";
 import { BridgeError, errorResponse } from "./errors";
 import { consumerRoutes } from "./routes/consumer";
 import { eventRoutes } from "./routes/events";
+import { healthRoutes } from "./routes/health";
 import { robotRoutes } from "./routes/robot";
 
 export const app = new Hono<BridgeEnv>();
@@ -14,8 +15,12 @@ export const app = new Hono<BridgeEnv>();
 app.use(requestId());
 
 app.get("/", (c) =>
-  c.json({ name: "dingtalk-fallback-bridge", routes: ["/dingtalk/:app/robot", "/dingtalk/:app/events", "/v1/:app/*"] }),
+  c.json({
+    name: "dingtalk-fallback-bridge",
+    routes: ["/dingtalk/:app/robot", "/dingtalk/:app/events", "/v1/:app/*", "/health", "/console", "/openapi.json"],
+  }),
 );
+app.route("/", healthRoutes);
 app.route("/", robotRoutes);
 app.route("/", eventRoutes);
 app.route("/", consumerRoutes);

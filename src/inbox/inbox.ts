@@ -109,7 +109,7 @@ export class Inbox extends DurableObject<Env> {
     else if (req.kind === "robot") c.callbacksAccepted += 1;
     else c.eventsAccepted += 1;
     if (outcome === "suppressed") c.streamSuppressed += 1;
-    if (outcome === "dead") c.deadLettered += 1;
+    if (outcome === "dead") this.deadLettered(1, req.deadReason ?? "invalid");
   }
 
   /** The offline text goes to each conversation once per outage. */
@@ -182,7 +182,7 @@ export class Inbox extends DurableObject<Env> {
     const dead = returned.filter((r) => r.dead).map((r) => r.leaseId);
     const requeued = returned.filter((r) => !r.dead).map((r) => r.leaseId);
     this.state.counters.nacked += returned.length;
-    this.state.counters.deadLettered += dead.length;
+    this.deadLettered(dead.length, reason);
     const visible = requeued.length > 0 && delayMs === 0;
     const served = visible ? this.serveWaiters(now) : null;
     await this.settle(served, requeued.length && !visible ? now + delayMs : null);
@@ -236,6 +236,12 @@ export class Inbox extends DurableObject<Env> {
   }
 
   // ---- reading and operating -------------------------------------------------------------------
+
+  /** For /health: the object is up and its storage answers. */
+  async health(): Promise<true> {
+    this.ctx.storage.sql.exec("SELECT 1");
+    return true;
+  }
 
   async status(app: string) {
     this.adopt(app);
@@ -358,8 +364,15 @@ export class Inbox extends DurableObject<Env> {
 
   /** Counts the dead letters a release or an expiry made; answers how many events came back. */
   private takeBack(back: Returned): number {
-    this.state.counters.deadLettered += back.dead;
+    this.deadLettered(back.dead, "lease expired or released with its attempts spent");
     return back.returned;
+  }
+
+  /** Counts and logs events that became dead letters. */
+  private deadLettered(n: number, reason: string): void {
+    if (n === 0) return;
+    this.state.counters.deadLettered += n;
+    log("warn", "dead_letter", { app: this.state.app, count: n, reason: reason.slice(0, 200) });
   }
 
   /** Leases visible events to one pull and counts them; remembers them under the pull's id. */
@@ -421,6 +434,7 @@ export class Inbox extends DurableObject<Env> {
     const out = step(this.state.machine, input, this.tunables, this.state.robotUrl);
     this.state.machine = out.state;
     this.appState.record(out.transitions);
+    for (const t of out.transitions) log("info", "transition", { app: this.state.app, subject: t.subject, from: t.from, to: t.to, reason: t.reason });
     this.raise(out.alerts);
     return out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
   }
