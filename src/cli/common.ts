@@ -49,10 +49,23 @@ export function parse<O extends ParseArgsConfig["options"]>(argv: string[], opti
   }
 }
 
-export function connect(values: { url?: string; app?: string; token?: string; consumer?: string }): BridgeClient {
+/** The bridge's base URL from --url or DTBRIDGE_URL; a malformed one is a usage error, not "unreachable". */
+export function bridgeUrl(values: { url?: string }): string {
   const url = values.url ?? process.env.DTBRIDGE_URL;
-  const token = values.token ?? process.env.DTBRIDGE_TOKEN;
   if (!url) throw new UsageError("no bridge URL: pass --url or set DTBRIDGE_URL");
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`the bridge URL "${url.slice(0, 100)}" is not a URL; it looks like http://127.0.0.1:8787`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new UsageError(`the bridge URL must be http:// or https://, not ${parsed.protocol}`);
+  return url;
+}
+
+export function connect(values: { url?: string; app?: string; token?: string; consumer?: string }): BridgeClient {
+  const url = bridgeUrl(values);
+  const token = values.token ?? process.env.DTBRIDGE_TOKEN;
   if (!token) throw new UsageError("no consumer token: pass --token or set DTBRIDGE_TOKEN");
   return new BridgeClient({
     url,
@@ -85,7 +98,7 @@ export const drainFlags = {
 export const DRAIN_FLAGS_HELP = `  --max N            events per pull (1-100, default 10)
   --wait MS          long-poll wait per pull (0-25000, default 20000)
   --lease MS         lease length (default: the bridge's LEASE_MS)
-  --once             stop when the queue is empty (exit 6 if nothing came)`;
+  --once             stop when the queue is empty (exit 6 if nothing came; exit 5 at once if the bridge is unreachable)`;
 
 /**
  * Drain options from those flags. `stop` ends the loop; with --once it is aborted by the first
@@ -100,6 +113,8 @@ export function drainSettings(
     max: intOption(values.max, "max", 10, 1, 100),
     waitMs: values.once ? 0 : intOption(values.wait, "wait", 20_000, 0, 25_000),
     leaseMs: values.lease === undefined ? undefined : intOption(values.lease, "lease", 60_000, 1_000),
+    // A one-shot run (a cron job) must end: no answer from the bridge is exit 5, not a retry loop.
+    ...(values.once ? { maxPullFailures: 1 } : {}),
     onPull: (count) => {
       if (values.once && count === 0) stop.abort();
     },

@@ -8,6 +8,9 @@ import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
 import { tail } from "./commands/tail";
 
+/** Set by the build from package.json. */
+declare const DTBRIDGE_VERSION: string;
+
 const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate];
 
 const USAGE = `Usage: dtbridge <command> [options]
@@ -18,6 +21,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join("\n")}
 Environment: DTBRIDGE_URL, DTBRIDGE_APP (default "default"), DTBRIDGE_TOKEN, DTBRIDGE_CONSUMER;
 each has a flag (--url, --app, --token, --consumer). Run "dtbridge <command> --help" for more.
 
+Options: --version, --help (also after every command).
+
 Exit codes: 0 ok, 1 failure, 2 usage, 3 auth refused (401), 4 unknown app (404),
 5 bridge unreachable, 6 nothing to do (--once on an empty queue).`;
 
@@ -25,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
   // A closed pipe (dtbridge tail | head) ends output quietly; unacked events simply come back.
   process.stdout.on("error", () => {});
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V" || name === "version") {
+    process.stdout.write(`dtbridge ${DTBRIDGE_VERSION}\n`);
+    return EXIT.ok;
+  }
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${USAGE}\n`);
     return name ? EXIT.ok : EXIT.usage;

@@ -20,6 +20,11 @@ export interface DrainOptions {
   onMode?: (mode: Mode) => void;
   /** Called after every successful pull with the number of events it brought. */
   onPull?: (count: number) => void;
+  /**
+   * Give up (throw the error) after this many pulls in a row failed for a retryable reason, instead
+   * of backing off for ever; for one-shot runs such as `dtbridge tail --once`. Default: never.
+   */
+  maxPullFailures?: number;
 }
 
 export interface DrainStats {
@@ -84,6 +89,7 @@ export async function drain(
       } catch (error) {
         if (signal?.aborted) break;
         if (error instanceof BridgeError && !error.retryable) throw error;
+        if (failures + 1 >= (options.maxPullFailures ?? Infinity)) throw error;
         stats.networkErrors += 1;
         report(error, "pull");
         // The lost answer may have carried events leased to us: the next pull takes them back.

@@ -2,7 +2,7 @@
 // app's credentials, answered with an endpoint and a single-use ticket (dingtalk-protocol.md 3).
 import { ROBOT_TOPIC } from "./frames";
 
-export const LINK_UA = "dingtalk-fallback-bridge/0.2 (stream link)";
+export const LINK_UA = "dingtalk-fallback-bridge/0.2.0 (stream link)";
 
 export function openRequest(apiBase: string, clientId: string, clientSecret: string): Request {
   return new Request(`${apiBase}/v1.0/gateway/connections/open`, {

@@ -91,6 +91,32 @@ describe("dtbridge", () => {
     expect((await status()).deadLetters).toBe(0);
   });
 
+  it("Ctrl-C in a terminal lets drain --exec's running command finish, and it is acked", async () => {
+    await runCli(["simulate", "--count", "1"], env);
+    const run = startCli(["drain", "--exec", "cat >/dev/null; sleep 1; exit 0", "--consumer", "gw-ctrl-c"], env);
+    for (let i = 0; i < 100 && (await status()).leased < 1; i++) await new Promise((r) => setTimeout(r, 50));
+    // A terminal's Ctrl-C goes to the whole foreground process group.
+    process.kill(-run.child.pid!, "SIGINT");
+    const res = await run.done;
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain("1 acked, 0 nacked");
+    expect((await status()).depth).toBe(0);
+  });
+
+  it("one-shot runs end, and say why, when things are wrong", async () => {
+    const down = { ...env, DTBRIDGE_URL: "http://127.0.0.1:9" };
+    expect((await runCli(["tail", "--once"], down)).code).toBe(5);
+    expect((await runCli(["drain", "--once", "--exec", "true"], down)).code).toBe(5);
+    const wrongSecret = await runCli(["simulate", "--count", "2", "--secret", "not the secret"], env);
+    expect(wrongSecret.code).toBe(3);
+    expect(wrongSecret.stderr).toContain("2 × 401 bad_signature: the sign header does not match");
+    const version = await runCli(["--version"], env);
+    expect(version.stdout).toMatch(/^dtbridge \d+\.\d+\.\d+\n$/);
+    const badUrl = await runCli(["status", "--url", "127.0.0.1:8787"], env);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toContain("is not a URL; it looks like http://127.0.0.1:8787");
+  });
+
   it("exit codes tell scripts what went wrong", async () => {
     expect((await runCli(["status", "--token", "wrong"], env)).code).toBe(3);
     // An unknown app is refused like a wrong token: app names cannot be probed.

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { drain, retryDelayMs } from "../../client/drain";
 import type { BridgeEvent } from "../../client/types";
 import {
@@ -23,7 +23,9 @@ For each event, oldest first, runs CMD with /bin/sh and writes the event's paylo
 sent) to its standard input. Exit 0 acks the event; any other exit, or a timeout, nacks it with
 backoff, until MAX_ATTEMPTS sends it to the dead letters. The command also gets DTBRIDGE_EVENT_ID,
 DTBRIDGE_EVENT_KIND, DTBRIDGE_EVENT_SEQ and DTBRIDGE_EVENT_ATTEMPT in its environment.
-Progress goes to stderr. SIGINT/SIGTERM finish the running command, return the rest, and exit 0.
+Progress goes to stderr. The command ignores SIGINT, so a Ctrl-C in the terminal does not stop it: the
+first SIGINT/SIGTERM lets the running command finish (and acks or nacks it), returns the rest of the
+batch and exits 0; a second one stops the running command too (SIGTERM; it is nacked).
 
 Options:
   --exec CMD         the command (required)
@@ -43,7 +45,15 @@ ${CONNECTION_HELP}`,
     const client = connect(values);
     const timeoutMs = intOption(values.timeout, "timeout", 300_000, 1);
     const retryBase = intOption(values["retry-delay"], "retry-delay", 1_000, 0);
-    const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs), {
+    const running = new Set<ChildProcess>();
+    let signals = 0;
+    const onSignal = () => {
+      if (++signals < 2) return process.stderr.write("dtbridge drain: stopping after the running command (again to stop it now)\n");
+      for (const child of running) child.kill("SIGTERM");
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs, running), {
       ...drainSettings(values, new AbortController()),
       retryDelayMs: (attempt) => retryDelayMs(attempt, retryBase),
       onError: (error, context) => process.stderr.write(`dtbridge drain: ${context}: ${(error as Error).message ?? error}\n`),
@@ -53,9 +63,11 @@ ${CONNECTION_HELP}`,
   },
 };
 
-function runCommand(command: string, event: BridgeEvent, timeoutMs: number): Promise<void> {
+function runCommand(command: string, event: BridgeEvent, timeoutMs: number, running: Set<ChildProcess>): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", command], {
+    // SIGINT ignored, and so inherited ignored: a terminal's Ctrl-C reaches the whole process group,
+    // and dtbridge, not the command, decides when it stops. A SIGKILL of the group still ends both.
+    const child = spawn("/bin/sh", ["-c", `trap '' INT\n${command}`], {
       stdio: ["pipe", "inherit", "inherit"],
       env: {
         ...process.env,
@@ -65,12 +77,14 @@ function runCommand(command: string, event: BridgeEvent, timeoutMs: number): Pro
         DTBRIDGE_EVENT_ATTEMPT: String(event.attempt),
       },
     });
+    running.add(child);
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
     child.on("error", (error) => {
       clearTimeout(timer);
       reject(error);
     });
     child.on("close", (code, signal) => {
+      running.delete(child);
       clearTimeout(timer);
       if (code === 0) resolve();
       else reject(new Error(signal ? `command killed by ${signal}` : `command exited ${code}`));

@@ -1,6 +1,6 @@
 import { robotSign } from "../../dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../dingtalk/sample-messages";
-import { type Command, EXIT, intOption, parse, UsageError, writeLine } from "../common";
+import { bridgeUrl, type Command, EXIT, intOption, parse, UsageError, writeLine } from "../common";
 
 export const simulate: Command = {
   name: "simulate",
@@ -9,8 +9,10 @@ export const simulate: Command = {
 
 Posts robot callbacks of every message type (text, richText, picture, audio, video, file,
 unknownMsgType), signed as DingTalk signs them, to <url>/dingtalk/<app>/robot. Progress and a
-summary go to stderr; with --ndjson, one line per callback goes to stdout:
-{"msgId", "status", "ms"}. Exit 1 if any callback was not answered 200.
+summary go to stderr, with why any callback failed; with --ndjson, one line per callback goes to
+stdout: {"msgId", "status", "ms", "error"?}.
+Exit 0 when all were answered 200; 3 when the bridge refused the signature (a wrong --secret),
+4 for an unknown app, 5 when the bridge could not be reached, 1 otherwise.
 
 Options:
   --count N          callbacks to send (default 10)
@@ -32,9 +34,8 @@ Options:
       ndjson: { type: "boolean" },
     });
     if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
-    const url = values.url ?? process.env.DTBRIDGE_URL;
+    const url = bridgeUrl(values);
     const secret = values.secret ?? process.env.DTBRIDGE_CLIENT_SECRET;
-    if (!url) throw new UsageError("no bridge URL: pass --url or set DTBRIDGE_URL");
     if (!secret) throw new UsageError("no client secret: pass --secret or set DTBRIDGE_CLIENT_SECRET");
     const app = values.app ?? process.env.DTBRIDGE_APP ?? "default";
     const count = intOption(values.count, "count", 10, 0);
@@ -46,6 +47,8 @@ Options:
     let lastTimestamp = 0;
     let accepted = 0;
     let failed = 0;
+    /** Why callbacks failed: "401 bad_signature" and the like, with a count and the first message. */
+    const reasons = new Map<string, { count: number; message: string }>();
     const started = Date.now();
     const progress = new Progress(count);
     const sendOne = async (index: number) => {
@@ -56,6 +59,7 @@ Options:
       const timestamp = String(lastTimestamp);
       const t0 = performance.now();
       let status = 0;
+      let error: { reason: string; message: string } | null = null;
       try {
         const res = await fetch(endpoint, {
           method: "POST",
@@ -63,14 +67,19 @@ Options:
           body: JSON.stringify(body),
         });
         status = res.status;
-        await res.arrayBuffer();
-      } catch {
-        status = 0;
+        const text = await res.text();
+        if (status !== 200) error = readError(status, text);
+      } catch (e) {
+        error = { reason: "unreachable", message: e instanceof Error ? e.message : String(e) };
       }
       const ms = Math.round((performance.now() - t0) * 100) / 100;
-      if (status === 200) accepted++;
-      else failed++;
-      if (values.ndjson) await writeLine(JSON.stringify({ msgId: body.msgId, status, ms }));
+      if (error === null) accepted++;
+      else {
+        failed++;
+        const seen = reasons.get(error.reason);
+        reasons.set(error.reason, { count: (seen?.count ?? 0) + 1, message: seen?.message ?? error.message });
+      }
+      if (values.ndjson) await writeLine(JSON.stringify({ msgId: body.msgId, status, ms, ...(error ? { error: error.reason } : {}) }));
       progress.tick(accepted, failed);
     };
     await Promise.all(
@@ -79,9 +88,28 @@ Options:
       }),
     );
     progress.done(accepted, failed, Date.now() - started);
-    return failed ? EXIT.failure : EXIT.ok;
+    for (const [reason, { count, message }] of reasons) process.stderr.write(`simulate: ${count} × ${reason}: ${message}\n`);
+    return exitFor(reasons, failed);
   },
 };
+
+function readError(status: number, text: string): { reason: string; message: string } {
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    return { reason: `${status} ${error.code}`, message: error.message };
+  } catch {
+    return { reason: `${status}`, message: text.slice(0, 200) || "no body" };
+  }
+}
+
+/** One cause for every failure gives its own exit code; mixed causes give 1. */
+function exitFor(reasons: Map<string, unknown>, failed: number): number {
+  if (failed === 0) return EXIT.ok;
+  const kinds = new Set([...reasons.keys()].map((r) => (r === "unreachable" ? "network" : r.split(" ")[0])));
+  if (kinds.size !== 1) return EXIT.failure;
+  const kind = [...kinds][0];
+  return kind === "network" ? EXIT.network : kind === "401" ? EXIT.auth : kind === "404" ? EXIT.notFound : EXIT.failure;
+}
 
 class Progress {
   private last = 0;
