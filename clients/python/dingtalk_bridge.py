@@ -606,13 +606,15 @@ class BridgeClient:
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
         on_error: Optional[Callable[[BaseException, str], None]] = None,
+        on_acked: Optional[Callable[[Event], None]] = None,
     ) -> DrainStats:
         """Pulls, hands each event to ``handler`` in order, acks on return and nacks with backoff
-        when it raises (an event this client cannot decode is nacked with the reason, alone). Long
-        handlers keep their lease. When ``stop_event`` is set, the long poll in flight is aborted at
-        once; the loop finishes the event in hand, returns the rest of its batch, releases what is
-        still leased to this consumer (which also ends its long polls on the bridge), sends the last
-        Stream report, and returns."""
+        when it raises (an event this client cannot decode is nacked with the reason, alone);
+        ``on_acked(event)`` runs once the bridge confirmed an ack. Long handlers keep their lease.
+        When ``stop_event`` is set, the long poll in flight is aborted at once; the loop finishes
+        the event in hand, returns the rest of its batch, releases what is still leased to this
+        consumer (which also ends its long polls on the bridge), sends the last Stream report, and
+        returns."""
         stop = stop_event or threading.Event()
         report = on_error or (lambda error, context: None)
         stats = DrainStats()
@@ -665,7 +667,7 @@ class BridgeClient:
                     if stop.is_set():
                         self._give_back(events[i:], report)
                         break
-                    self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
+                    self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report, on_acked)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     deadline = time.monotonic() + hint["poll_ms"] / 1000.0
@@ -678,7 +680,7 @@ class BridgeClient:
 
     def _handle(self, event: Event, handler: Callable[[Event], Any], lease_ms: int,
                 retry_delay_ms: Callable[[int], int], stats: DrainStats,
-                report: Callable[[BaseException, str], None]) -> None:
+                report: Callable[[BaseException, str], None], on_acked: Optional[Callable[[Event], None]] = None) -> None:
         if event.get("decodeError"):
             self._settle(event, _undecodable(event), retry_delay_ms, stats, report)
             return
@@ -701,10 +703,11 @@ class BridgeClient:
         finally:
             done.set()
             keeper.join()
-        self._settle(event, failure, retry_delay_ms, stats, report)
+        self._settle(event, failure, retry_delay_ms, stats, report, on_acked)
 
     def _settle(self, event: Event, failure: Optional[BaseException], retry_delay_ms: Callable[[int], int],
-                stats: DrainStats, report: Callable[[BaseException, str], None]) -> None:
+                stats: DrainStats, report: Callable[[BaseException, str], None],
+                on_acked: Optional[Callable[[Event], None]] = None) -> None:
         """Acks a handled event, or nacks a failed one with its backoff delay and reason."""
         if not isinstance(event.get("leaseId"), str):
             # Nothing to answer with: the lease runs out and the event comes back by itself.
@@ -712,8 +715,11 @@ class BridgeClient:
             return
         try:
             if failure is None:
-                self.ack([event["leaseId"]])
+                if self.ack([event["leaseId"]]).get("stale"):
+                    return  # the lease had run out: the event comes back, and is not counted as acked
                 stats.acked += 1
+                if on_acked:
+                    on_acked(event)
             else:
                 report(failure, "handler")
                 attempt = event.get("attempt") if isinstance(event.get("attempt"), int) else 1
@@ -823,6 +829,7 @@ class AsyncBridgeClient:
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
         on_error: Optional[Callable[[BaseException, str], None]] = None,
+        on_acked: Optional[Callable[[Event], None]] = None,
     ) -> DrainStats:
         """The asyncio drain loop; ``handler`` may be a coroutine function. Set ``stop`` to end it:
         the long poll in flight is aborted at once, then it stops as the blocking loop does."""
@@ -877,7 +884,7 @@ class AsyncBridgeClient:
                     if stop.is_set():
                         await asyncio.to_thread(self.sync._give_back, events[i:], report)
                         break
-                    await self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
+                    await self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report, on_acked)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     await _wait_any((stop, wake), hint["poll_ms"] / 1000.0)
@@ -891,7 +898,8 @@ class AsyncBridgeClient:
 
     async def _handle(self, event: Event, handler: Callable[[Event], Any], lease_ms: int,
                       retry_delay_ms: Callable[[int], int], stats: DrainStats,
-                      report: Callable[[BaseException, str], None]) -> None:
+                      report: Callable[[BaseException, str], None],
+                      on_acked: Optional[Callable[[Event], None]] = None) -> None:
         if event.get("decodeError"):
             await asyncio.to_thread(self.sync._settle, event, _undecodable(event), retry_delay_ms, stats, report)
             return
@@ -914,7 +922,7 @@ class AsyncBridgeClient:
             failure = error
         finally:
             keeper.cancel()
-        await asyncio.to_thread(self.sync._settle, event, failure, retry_delay_ms, stats, report)
+        await asyncio.to_thread(self.sync._settle, event, failure, retry_delay_ms, stats, report, on_acked)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
