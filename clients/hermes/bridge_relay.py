@@ -289,6 +289,7 @@ class BridgeRelay:
         self.failed = False
         self._handler: Any = None
         self._handle_message_hook: Any = None
+        self._seen_socket: Any = None
         self._stop: Optional[asyncio.Event] = None
         self._tasks: List[asyncio.Task] = []
         self._in_hand: Dict[str, Dict[str, Any]] = {}      # msgId -> bridged event being dispatched
@@ -321,6 +322,7 @@ class BridgeRelay:
                 self._tasks.append(asyncio.ensure_future(self._check_only_mode()))
             if self.health is not None:
                 self.health.opened_before([t for t in self.journal.opens if t >= (time.time() - OPENS_WINDOW_S) * 1000])
+                _watch_socket_assignments(getattr(self.adapter, "_stream_client", None), self._note_socket)
                 self._tasks.append(asyncio.ensure_future(self._watch_stream()))
             logger.info("[%s] draining %s (app %s, consumer %s, bridge_mode %s)", self._name,
                         self.client.sync.url, self.client.sync.app, self.client.consumer, self.mode)
@@ -496,20 +498,27 @@ class BridgeRelay:
 
     # -- Stream health (hedge)
 
+    def _note_socket(self, ws: Any) -> None:
+        """A Stream socket the SDK opened: counted once, kept in the journal for the next runs."""
+        if ws is None or ws is self._seen_socket:
+            return
+        self._seen_socket = ws
+        self.health.connected_now()
+        self.journal.record_stream_open()
+
     async def _watch_stream(self) -> None:
         """The SDK's start() swallows every error and loops, so the adapter's reconnect branch never
-        runs: the health comes from the client's socket itself."""
-        seen: Any = None
+        runs: the health comes from the client's socket itself. Opens are caught as the SDK assigns
+        its ``websocket`` (a connection that lives for milliseconds still counts); the state is
+        polled for drops."""
         up = False
         while self._stop is not None and not self._stop.is_set():
             client = getattr(self.adapter, "_stream_client", None)
             ws = getattr(client, "websocket", None)
             now_up = ws is not None and _socket_open(ws)
-            if now_up and ws is not seen:
-                seen = ws
-                self.health.connected_now()
-                self.journal.record_stream_open()
-            elif up and not now_up:
+            if now_up:
+                self._note_socket(ws)
+            elif up:
                 self.health.disconnected_now()
             up = now_up
             try:
@@ -526,6 +535,24 @@ class BridgeRelay:
         while task is not None and not task.done() and loop.time() < deadline:
             task.cancel()
             await asyncio.wait({task}, timeout=0.05)
+
+
+def _watch_socket_assignments(client: Any, on_open: Any) -> None:
+    """Calls ``on_open(ws)`` whenever the SDK sets ``client.websocket`` (dingtalk-stream does so
+    right after each connect), by giving this one client object a subclass with a property."""
+    if client is None or "websocket" in vars(type(client)):
+        return
+    base = type(client)
+
+    def get(self: Any) -> Any:
+        return self.__dict__.get("_bridge_websocket")
+
+    def set_(self: Any, ws: Any) -> None:
+        self.__dict__["_bridge_websocket"] = ws
+        on_open(ws)
+
+    client.__dict__["_bridge_websocket"] = client.__dict__.pop("websocket", None)
+    client.__class__ = type(base.__name__, (base,), {"websocket": property(get, set_), "__module__": base.__module__})
 
 
 def _socket_open(ws: Any) -> bool:
