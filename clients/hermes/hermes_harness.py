@@ -13,7 +13,8 @@ modules), registered with its ``register(ctx)`` and built by the platform regist
 imported the same way. The stub agent
 is the gateway's message handler: it appends one JSON line per turn with what the agent was handed,
 with one ``os.write`` (so a kill -9 loses no recorded turn). Standard output: JSON lines
-(``{"connected": ...}``, ``{"disconnected_s": ...}``); standard input: ``stop`` disconnects and exits.
+(``{"connected": ...}``, ``{"disconnected_s": ..., "timed_out": ...}``); standard input: ``stop``
+disconnects, bounded at 5 s as the gateway bounds it, and exits.
 """
 
 import asyncio
@@ -111,9 +112,15 @@ async def run(config, adapter) -> None:
         line = (await loop.run_in_executor(None, sys.stdin.readline)).strip()
         if line in ("stop", ""):
             break
+    # The gateway gives an adapter 5 s to disconnect (_bounded_adapter_teardown). It does so with
+    # wait_for, which cancels and then waits for the adapter: with dingtalk-stream 0.24.3, whose loop
+    # swallows each cancellation, sleeps 10 s and reconnects, that wait can last for ever. Here the
+    # adapter is given up on after 5 s instead.
     started = time.monotonic()
-    await adapter.disconnect()
-    say(disconnected_s=time.monotonic() - started)
+    task = asyncio.ensure_future(adapter.disconnect())
+    done, _ = await asyncio.wait({task}, timeout=float(os.environ.get("HERMES_GATEWAY_ADAPTER_DISCONNECT_TIMEOUT", "5")))
+    say(disconnected_s=time.monotonic() - started, timed_out=not done)
+    os._exit(0)  # an unpatched adapter may leave the SDK's Stream loop running (and reconnecting)
 
 
 if __name__ == "__main__":
