@@ -208,6 +208,21 @@ class RealAdapter(unittest.TestCase):
         with open(os.path.join(patched_plugin, "plugin.yaml")) as f:
             self.assertIn("DINGTALK_BRIDGE_TOKEN", f.read())
 
+    def test_install_script_patches_refreshes_and_removes(self):
+        root = os.path.join(scratch, "install")
+        shutil.copytree(os.path.join(CHECKOUT, PLUGIN), os.path.join(root, PLUGIN), ignore=shutil.ignore_patterns("__pycache__"))
+        script = os.path.join(HERE, "install.sh")
+        for _ in range(2):  # the second run finds it patched and refreshes the files
+            subprocess.run([script, root], check=True, capture_output=True)
+            for name in ("adapter.py", "bridge_relay.py", "dingtalk_bridge.py", "plugin.yaml"):
+                with open(os.path.join(root, PLUGIN, name)) as got, open(os.path.join(patched_plugin, name)) as want:
+                    self.assertEqual(got.read(), want.read(), name)
+        subprocess.run([script, "--remove", root], check=True, capture_output=True)
+        self.assertEqual(sorted(os.listdir(os.path.join(root, PLUGIN))), sorted(os.listdir(plain_plugin)))
+        for name in ("adapter.py", "plugin.yaml"):
+            with open(os.path.join(root, PLUGIN, name)) as got, open(os.path.join(plain_plugin, name)) as want:
+                self.assertEqual(got.read(), want.read(), name)
+
     def test_no_bridge_is_indistinguishable_from_unpatched(self):
         sent = payloads()
         runs = {}
