@@ -78,20 +78,19 @@ def settings_from(extra: Dict[str, Any], env: Optional[Dict[str, str]] = None) -
         "mode": mode,
         "app": str(extra.get("bridge_app") or env.get("DINGTALK_BRIDGE_APP") or "default"),
         "token": str(extra.get("bridge_token") or env.get("DINGTALK_BRIDGE_TOKEN") or env.get("DTBRIDGE_TOKEN") or ""),
-        "consumer": str(extra.get("bridge_consumer") or "") or default_consumer(env),
+        "consumer": str(extra.get("bridge_consumer") or "") or default_consumer(),
         "journal": str(extra.get("bridge_journal") or ""),
         "heartbeat_s": float(extra.get("bridge_heartbeat_s") or 15.0),
     }
 
 
-def default_consumer(env: Optional[Dict[str, str]] = None) -> str:
-    """``<hostname>-hermes``, plus the profile when HERMES_HOME names one: stable across restarts
-    (so a restart takes its own leases back at once) and different per gateway instance."""
-    env = os.environ if env is None else env
-    home = env.get("HERMES_HOME", "").rstrip("/")
-    profile = os.path.basename(home) if home and os.path.basename(home) not in ("", ".hermes", "hermes") else ""
+def default_consumer(home: Optional[str] = None) -> str:
+    """``<hostname>-hermes``, plus the profile when the Hermes home is not the default one: stable
+    across restarts (so a restart takes its own leases back at once) and different per gateway."""
+    name = os.path.basename((home or _hermes_home()).rstrip("/"))
+    profile = "" if name in ("", ".hermes", "hermes") else "-" + "".join(c if c.isalnum() or c in "._-" else "-" for c in name)
     base = bridge_client.default_consumer("hermes") if bridge_client else "hermes"
-    return (base + ("-" + "".join(c if c.isalnum() or c in "._-" else "-" for c in profile) if profile else ""))[:128]
+    return (base + profile)[:128]
 
 
 def _hermes_home() -> str:
@@ -174,6 +173,7 @@ class Journal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def close(self) -> None:
+        """Later records (a dispatch that finishes after the stop) are still written, by path."""
         with self._lock:
             fd, self._fd = self._fd, None
         if fd is not None:
@@ -196,13 +196,20 @@ class Journal:
             self.opens.append(int(r["o"]))
 
     def _append(self, r: Dict[str, Any]) -> None:
+        line = (json.dumps(r, separators=(",", ":")) + "\n").encode()
         with self._lock:
             self._fold(r)
-            if self._fd is not None:
-                try:
-                    os.write(self._fd, (json.dumps(r, separators=(",", ":")) + "\n").encode())
-                except OSError as error:
-                    logger.warning("[DingTalk bridge] journal write failed (%s): %s", self.path, error)
+            try:
+                if self._fd is not None:
+                    os.write(self._fd, line)
+                else:
+                    fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                    try:
+                        os.write(fd, line)
+                    finally:
+                        os.close(fd)
+            except OSError as error:
+                logger.warning("[DingTalk bridge] journal write failed (%s): %s", self.path, error)
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -366,8 +373,7 @@ class BridgeRelay:
             done, pending_set = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
             for task in pending_set:
                 task.cancel()
-        if not any(not t.done() for t in self._dispatch.values()):
-            self.journal.close()
+        self.journal.close()
         if self._handle_message_hook is not None and vars(self.adapter).get("handle_message") is self._handle_message_hook:
             del self.adapter.handle_message
         self._stop = None

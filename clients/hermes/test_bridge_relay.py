@@ -123,6 +123,12 @@ class Guarded(unittest.TestCase):
         self.assertTrue(any("DINGTALK_BRIDGE_TOKEN is not" in line for line in logs.output))
         self.assertTrue(any("unknown bridge_mode 'fallback'" in line for line in logs.output))
 
+    def test_the_default_consumer_is_per_host_and_profile(self):
+        relay = stub.bridge_relay
+        host = relay.bridge_client.default_consumer("hermes")
+        self.assertEqual(relay.default_consumer("/home/op/.hermes"), host)
+        self.assertEqual(relay.default_consumer("/home/op/.hermes/profiles/work"), host + "-work")
+
     def test_without_a_bridge_the_adapter_runs_its_stream(self):
         async def run():
             adapter = stub.DingTalkAdapter(stub.PlatformConfig(extra={}))
