@@ -257,6 +257,12 @@ class Hedge(unittest.TestCase):
             async with running:
                 await wait_until(lambda: len(client.status()["stream"]["recentReconnects"]) == 2,
                                  what="the restart's first open counted as a reconnect")
+                # DingTalk redelivers the message to the new adapter, whose in-memory dedup is new
+                frame = stub.bridge_relay._callback_message({"id": "x", "payload": stream_frame})
+                del frame.bridge_event
+                await running.adapter._bridge._handler.process(frame)
+                await asyncio.sleep(0.3)
+                self.assertEqual(running.turns, [], "a message the agent had before a reconnect is not run again")
 
         asyncio.run(first_run())
         asyncio.run(second_run())

@@ -309,9 +309,14 @@ class RealAdapter(unittest.TestCase):
         self.assertEqual(bridge.post_callback(app, body), 200)  # the same message reaches the bridge too
         rival = BridgeClient(bridge.url, token_for(app), app=app, consumer="rival").pull(wait_ms=500)["events"]
         self.assertEqual(rival, [], "the msgId seen over Stream was reported, at the latest on stop")
-        Gateway(self, patched_plugin, app, extra, home=gw.home)  # a restart, same HERMES_HOME
+        before = len(dingtalk.connections)
+        again = Gateway(self, patched_plugin, app, extra, home=gw.home)  # a restart, same HERMES_HOME
         wait_for(lambda: client.status()["stream"]["connected"] and client.status()["stream"]["recentReconnects"],
                  what="the restart's Stream open reported as a reconnect")
+        conn = wait_for(lambda: [c for c in dingtalk.connections[before:] if not c.closed], what="the new Stream")[0]
+        redelivered = dingtalk.push(body, conn)  # DingTalk redelivers it to the new connection
+        wait_for(lambda: any(f.get("headers", {}).get("messageId") == redelivered for f in dingtalk.frames_back), what="its ack")
+        self.assertEqual(settled_turns(again), [], "a message the agent had before the restart is not run again")
 
     def test_kill_storm_loses_nothing_and_runs_no_turn_twice(self):
         """Messages arrive steadily (8 conversations) while the gateway is SIGKILLed at random moments,
