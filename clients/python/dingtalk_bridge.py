@@ -4,38 +4,50 @@ Standard library only. ``BridgeClient`` speaks the consumer API and runs a block
 loop; ``AsyncBridgeClient`` is the asyncio counterpart, which never blocks the event loop.
 ``StreamHealth`` collects what the gateway's own DingTalk Stream connection sees, for heartbeats.
 
-    client = BridgeClient("https://bridge.example.workers.dev", token, consumer="hermes-1")
+    client = BridgeClient.from_env()    # DTBRIDGE_URL, DTBRIDGE_APP, DTBRIDGE_TOKEN, as dtbridge reads them
     client.drain(lambda event: handle(event["payload"]), stop_event=stop)
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import http.client
 import json
+import os
 import random
+import re
 import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
 __all__ = [
+    "AbortSignal",
     "AsyncBridgeClient",
     "BridgeAuthError",
     "BridgeClient",
+    "BridgeDecodeError",
     "BridgeError",
     "BridgeNetworkError",
     "BridgeNotFoundError",
+    "BridgeRefusedError",
     "BridgeRequestError",
     "BridgeServerError",
     "DrainStats",
     "StreamHealth",
     "backoff_seconds",
+    "default_consumer",
+    "reply_key",
 ]
 
 Event = Dict[str, Any]
+
+# Calls made while stopping get this long at most, so a gateway stops within its shutdown budget.
+STOP_TIMEOUT_S = 1.5
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -57,7 +69,7 @@ class BridgeAuthError(BridgeError):
 
 
 class BridgeNotFoundError(BridgeError):
-    """404: no such app on this bridge."""
+    """404: no such app on this bridge (or no such event or send key)."""
 
 
 class BridgeRequestError(BridgeError):
@@ -70,14 +82,32 @@ class BridgeServerError(BridgeError):
     retryable = True
 
 
+class BridgeRefusedError(BridgeError):
+    """502 ``dingtalk_refused`` from ``send``: DingTalk refused the message; retrying will not help.
+    ``dingtalk_code`` and ``dingtalk_message`` are DingTalk's own."""
+
+    def __init__(self, message: str, status: Optional[int], code: str,
+                 dingtalk_code: Any = None, dingtalk_message: Optional[str] = None) -> None:
+        super().__init__(message, status, code)
+        self.dingtalk_code = dingtalk_code
+        self.dingtalk_message = dingtalk_message
+
+
 class BridgeNetworkError(BridgeError):
-    """No HTTP answer: refused, reset or timed out."""
+    """No HTTP answer: refused, reset, timed out, or aborted (``code == "aborted"``)."""
 
     retryable = True
 
 
-def _error_for(status: int, code: str, message: str) -> BridgeError:
+class BridgeDecodeError(BridgeError):
+    """The bridge answered with a body this client cannot decode (not JSON, or nested too deeply)."""
+
+
+def _error_for(status: int, code: str, message: str, detail: Optional[Dict[str, Any]] = None) -> BridgeError:
     text = "%d %s: %s" % (status, code, message)
+    if code == "dingtalk_refused":
+        detail = detail or {}
+        return BridgeRefusedError(text, status, code, detail.get("dingtalkCode"), detail.get("dingtalkMessage"))
     if status == 401:
         return BridgeAuthError(text, status, code)
     if status == 404:
@@ -97,6 +127,204 @@ def default_retry_delay_ms(attempt: int) -> int:
     return int(min(1000 * 2 ** max(0, attempt - 1), 300_000))
 
 
+def default_consumer(suffix: str = "python") -> str:
+    """``<hostname>-<suffix>``: differs per machine and stays the same across restarts, which is what
+    lets a restarted gateway take its own leases back at once (``release``) without taking another's."""
+    host = re.sub(r"[^A-Za-z0-9._:@-]+", "-", socket.gethostname()).strip("-") or "host"
+    return ("%s-%s" % (host, suffix))[:128]
+
+
+def reply_key(event_id: str, message: Dict[str, Any]) -> str:
+    """The default idempotency key of a reply: the same message to the same event is sent once.
+    The TypeScript client derives the identical key."""
+    canonical = json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "reply:%s:%s" % (event_id, hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32])
+
+
+# ---- aborting calls -----------------------------------------------------------------------------
+
+
+class AbortSignal:
+    """Ends the calls made with it at once, from any thread: ``abort()`` shuts their sockets down,
+    and later calls with it fail at once. The drain loops abort their long poll this way on stop."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sockets: List[socket.socket] = []
+        self.aborted = False
+
+    def abort(self) -> None:
+        with self._lock:
+            self.aborted = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut(sock)
+
+    def _attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.aborted:
+                self._sockets = [s for s in self._sockets if s.fileno() != -1] + [sock]
+                return
+        _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _SignalMixin:
+    """Registers each connection's socket with an AbortSignal; proxies and TLS work as in urlopen."""
+
+    def __init__(self, signal: AbortSignal) -> None:
+        super().__init__()  # type: ignore[call-arg]
+        self._signal = signal
+
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        signal = self._signal
+
+        class Connection(http_class):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                super().connect()
+                signal._attach(self.sock)
+
+        return super().do_open(Connection, req, **kwargs)  # type: ignore[misc]
+
+
+class _SignalHTTPHandler(_SignalMixin, urllib.request.HTTPHandler):
+    pass
+
+
+class _SignalHTTPSHandler(_SignalMixin, urllib.request.HTTPSHandler):
+    pass
+
+
+# ---- decoding, one event at a time --------------------------------------------------------------
+#
+# A pull or listing answer is one JSON document, but one poison payload (say nested 3,000 deep, which
+# Python's json refuses with RecursionError) must fail only its own event. When the whole document
+# does not decode, it is split into members and events without recursion, and each is decoded alone.
+
+_STRUCTURAL = re.compile(r'["\[\]{}]')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_SCALAR_END = re.compile(r"[\s,\]}]")
+_UNDECODABLE = (ValueError, RecursionError)
+
+
+def _why(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply for this client to decode"
+    return str(error)[:200] or type(error).__name__
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _value_end(text: str, i: int) -> int:
+    """The index just past the JSON value that starts at ``text[i]``, found by counting brackets."""
+    if i >= len(text):
+        raise ValueError("truncated JSON")
+    if text[i] == '"':
+        match = _STRING.match(text, i)
+        if not match:
+            raise ValueError("unterminated string")
+        return match.end()
+    if text[i] not in "[{":
+        match = _SCALAR_END.search(text, i)
+        return match.start() if match else len(text)
+    depth = 0
+    while True:
+        match = _STRUCTURAL.search(text, i)
+        if not match:
+            raise ValueError("truncated JSON")
+        i = match.start()
+        if text[i] == '"':
+            string = _STRING.match(text, i)
+            if not string:
+                raise ValueError("unterminated string")
+            i = string.end()
+            continue
+        depth += 1 if text[i] in "[{" else -1
+        i += 1
+        if depth == 0:
+            return i
+
+
+def _items(text: str, i: int, keyed: bool) -> List[Tuple[Optional[str], int, int]]:
+    """The (key, start, end) of each member of the object (or element of the array) at ``text[i]``."""
+    opening, closing = ("{", "}") if keyed else ("[", "]")
+    if text[i:i + 1] != opening:
+        raise ValueError("expected %r" % opening)
+    items: List[Tuple[Optional[str], int, int]] = []
+    i = _skip_ws(text, i + 1)
+    if text[i:i + 1] == closing:
+        return items
+    while True:
+        key = None
+        if keyed:
+            end = _value_end(text, i)
+            key = json.loads(text[i:end])
+            if not isinstance(key, str):
+                raise ValueError("object key is not a string")
+            i = _skip_ws(text, end)
+            if text[i:i + 1] != ":":
+                raise ValueError("expected ':'")
+            i = _skip_ws(text, i + 1)
+        end = _value_end(text, i)
+        items.append((key, i, end))
+        i = _skip_ws(text, end)
+        if text[i:i + 1] == closing:
+            return items
+        if text[i:i + 1] != ",":
+            raise ValueError("expected ',' or %r" % closing)
+        i = _skip_ws(text, i + 1)
+
+
+def _decode_event(text: str, start: int, end: int) -> Event:
+    try:
+        return json.loads(text[start:end])
+    except _UNDECODABLE:
+        pass
+    event: Event = {}
+    for key, s, e in _items(text, start, keyed=True):
+        try:
+            event[key] = json.loads(text[s:e])  # type: ignore[index]
+        except _UNDECODABLE as error:
+            event[key] = None  # type: ignore[index]
+            event.setdefault("decodeError", "%s: %s" % (key, _why(error)))
+    return event
+
+
+def _decode_by_event(text: str) -> Dict[str, Any]:
+    doc: Dict[str, Any] = {}
+    for key, start, end in _items(text, _skip_ws(text, 0), keyed=True):
+        if key == "events":
+            doc[key] = [_decode_event(text, s, e) for _, s, e in _items(text, start, keyed=False)]
+        else:
+            doc[key] = json.loads(text[start:end])  # type: ignore[index]
+    return doc
+
+
+def _decode(text: str, listing: bool) -> Dict[str, Any]:
+    """The answer's JSON; for a listing, an event that cannot be decoded comes back on its own
+    with ``decodeError`` set (and the undecodable member as None) instead of failing the rest."""
+    try:
+        return json.loads(text)
+    except _UNDECODABLE as error:
+        failure: BaseException = error
+    if listing:
+        try:
+            return _decode_by_event(text)
+        except _UNDECODABLE as error:
+            failure = error
+    raise BridgeDecodeError("the bridge's answer could not be decoded: %s" % _why(failure), None, "bad_response")
+
+
 # ---- stream health ------------------------------------------------------------------------------
 
 
@@ -105,7 +333,8 @@ class StreamHealth:
 
     Call ``connected_now()`` when the Stream socket opens (every open after the first counts as a
     reconnect), ``disconnected_now()`` when it drops, and ``message_received(msg_id)`` for every
-    robot message that arrived over Stream. The drain loop sends the report in its heartbeats.
+    robot message that arrived over Stream. The drain loop sends the report in its heartbeats, and
+    a last one on stop, so no msgId waits for a heartbeat that never comes.
     """
 
     MAX_RECONNECTS = 50
@@ -122,6 +351,15 @@ class StreamHealth:
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
+
+    def opened_before(self, opens_ms: List[int]) -> None:
+        """Stream opens by earlier runs of this gateway (kept by the caller across restarts). DingTalk
+        sees a restart's first open as a reconnect, so with these it counts as one here too."""
+        with self._lock:
+            opens = sorted(int(t) for t in opens_ms)
+            if opens:
+                self._reconnects = (opens[1:] + self._reconnects)[-self.MAX_RECONNECTS:]
+                self._ever_connected = True
 
     def connected_now(self) -> None:
         with self._lock:
@@ -141,6 +379,10 @@ class StreamHealth:
                 self._msg_ids[msg_id] = None
                 while len(self._msg_ids) > self.MAX_MSG_IDS:
                     del self._msg_ids[next(iter(self._msg_ids))]
+
+    def has_unreported(self) -> bool:
+        with self._lock:
+            return bool(self._msg_ids)
 
     def take_report(self) -> Dict[str, Any]:
         """The report for the next heartbeat; msgIds are handed over once."""
@@ -178,8 +420,9 @@ class DrainStats:
 
 
 class BridgeClient:
-    """The bridge's consumer API. ``consumer`` should be stable per gateway instance: a restart
-    with the same id takes its old leases back at once (``release``)."""
+    """The bridge's consumer API. ``consumer`` must be stable per gateway instance and differ between
+    instances: a restart with the same id takes its old leases back at once (``release``), and two
+    instances sharing one id would take each other's. The default is ``<hostname>-python``."""
 
     def __init__(
         self,
@@ -192,25 +435,64 @@ class BridgeClient:
     ) -> None:
         self.url = url.rstrip("/")
         self.app = app
-        self.consumer = consumer or "%s-python" % socket.gethostname().replace(" ", "-")[:100]
+        self.consumer = consumer or default_consumer()
         self.timeout = timeout
         self.retries = retries
         self._token = token
         self._base = "%s/v1/%s" % (self.url, urllib.parse.quote(app, safe=""))
+        self._release_only: Optional[bool] = None  # does the bridge take release pulls with max 0?
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "BridgeClient":
+        """Settings from ``DTBRIDGE_URL``, ``DTBRIDGE_APP`` (default ``default``), ``DTBRIDGE_TOKEN``
+        and ``DTBRIDGE_CONSUMER``, the names dtbridge reads; keyword arguments win."""
+        url = overrides.pop("url", None) or os.environ.get("DTBRIDGE_URL")
+        token = overrides.pop("token", None) or os.environ.get("DTBRIDGE_TOKEN")
+        if not url or not token:
+            raise BridgeError("set DTBRIDGE_URL and DTBRIDGE_TOKEN", None, "config")
+        overrides.setdefault("app", os.environ.get("DTBRIDGE_APP") or "default")
+        overrides.setdefault("consumer", os.environ.get("DTBRIDGE_CONSUMER") or None)
+        return cls(url, token, **overrides)
 
     def __repr__(self) -> str:  # never shows the token
         return "BridgeClient(url=%r, app=%r, consumer=%r)" % (self.url, self.app, self.consumer)
 
     # Each call; `safe` ones (idempotent on the bridge) are retried with backoff on 5xx/network.
 
-    def pull(self, max: int = 10, wait_ms: int = 0, lease_ms: Optional[int] = None, release: bool = False) -> Dict[str, Any]:
+    def pull(self, max: int = 10, wait_ms: int = 0, lease_ms: Optional[int] = None, release: bool = False,
+             signal: Optional[AbortSignal] = None) -> Dict[str, Any]:
+        """Leases up to ``max`` events. An event this client cannot decode comes back alone with
+        ``decodeError`` set; ``signal.abort()`` ends the call at once (a long poll included)."""
         body: Dict[str, Any] = {"max": max, "waitMs": wait_ms, "consumer": self.consumer}
         if lease_ms is not None:
             body["leaseMs"] = lease_ms
         if release:
             body["release"] = True
         # Not retried here: a lost answer would leave events leased; drain() backs off instead.
-        return self._call("POST", "pull", body, timeout=self.timeout + wait_ms / 1000.0, safe=False)
+        return self._call("POST", "pull", body, timeout=self.timeout + wait_ms / 1000.0, safe=False,
+                          signal=signal, listing=True)
+
+    def release(self, timeout: Optional[float] = None, retries: Optional[int] = None) -> Dict[str, Any]:
+        """Returns every event leased to this consumer to the queue and ends its waiting long polls at
+        once, leasing nothing. Send it on stop, after aborting the consumer's own in-flight pull."""
+        body = {"max": 0, "waitMs": 0, "consumer": self.consumer, "release": True}
+        if self._release_only is not False:
+            try:
+                res = self._call("POST", "pull", body, timeout=timeout, retries=retries, listing=True)
+                self._release_only = True
+                return res
+            except BridgeRequestError as error:
+                if error.status != 400:
+                    raise
+                self._release_only = False
+        # A bridge from before release-only pulls refuses max 0: release with max 1 (which also ends
+        # the old polls) and give back at once whatever that pull leased.
+        res = self._call("POST", "pull", dict(body, max=1), timeout=timeout, safe=False, listing=True)
+        leased = [e["leaseId"] for e in res.get("events", []) if isinstance(e.get("leaseId"), str)]
+        if leased:
+            self._call("POST", "nack", {"leaseIds": leased, "delayMs": 0, "reason": "consumer stopping"},
+                       timeout=timeout, retries=retries)
+        return dict(res, events=[])
 
     def ack(self, lease_ids: List[str]) -> Dict[str, Any]:
         return self._call("POST", "ack", {"leaseIds": list(lease_ids)})
@@ -224,36 +506,64 @@ class BridgeClient:
     def extend(self, lease_ids: List[str], lease_ms: int) -> Dict[str, Any]:
         return self._call("POST", "extend", {"leaseIds": list(lease_ids), "leaseMs": int(lease_ms)})
 
-    def heartbeat(self, stream: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    def heartbeat(self, stream: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
         body: Dict[str, Any] = {"consumer": self.consumer}
         if stream is not None:
             body["stream"] = stream
-        return self._call("POST", "heartbeat", body)
+        return self._call("POST", "heartbeat", body, timeout=timeout)
 
     def status(self) -> Dict[str, Any]:
+        """The app's status as the bridge reports it (``mode``, ``consumers``, ``depth``, ``link``, ...)."""
         return self._call("GET", "status")
 
     def history(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
-        return self._call("GET", "events?afterSeq=%d&limit=%d" % (after_seq, limit))
+        return self._call("GET", "events?afterSeq=%d&limit=%d" % (after_seq, limit), listing=True)
 
     def dead_letters(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
-        return self._call("GET", "dead-letters?afterSeq=%d&limit=%d" % (after_seq, limit))
+        return self._call("GET", "dead-letters?afterSeq=%d&limit=%d" % (after_seq, limit), listing=True)
 
     def redrive(self, ids: Optional[List[str]] = None) -> Dict[str, Any]:
         return self._call("POST", "dead-letters/redrive", {"ids": list(ids)} if ids else {})
 
-    def _call(self, method: str, path: str, body: Any = None, timeout: Optional[float] = None, safe: bool = True) -> Dict[str, Any]:
+    def send(self, message: Dict[str, Any], reply_to: Optional[str] = None,
+             to: Optional[Dict[str, Any]] = None, key: Optional[str] = None,
+             timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Sends ``message`` (``{"msgtype": "text", ...}`` or ``"markdown"``) as a reply to the event
+        ``reply_to``, or to ``to`` (``{"openConversationId": ...}`` or ``{"userIds": [...]}``).
+        Answers ``{via, state: "sent", key}``, or ``{state: "queued", key}`` when the bridge keeps it to
+        retry. A reply's key defaults to ``reply_key(reply_to, message)``, so retrying it is safe; a
+        ``to`` send is retried only with a ``key``. DingTalk's refusal raises ``BridgeRefusedError``."""
+        if (reply_to is None) == (to is None):
+            raise ValueError("send needs exactly one of reply_to and to")
+        body: Dict[str, Any] = {"message": message}
+        if reply_to is not None:
+            body["replyTo"] = reply_to
+            key = key or reply_key(reply_to, message)
+        else:
+            body["to"] = to
+        if key:
+            body["key"] = key
+        return self._call("POST", "send", body, timeout=timeout, safe=key is not None)
+
+    def send_status(self, key: str) -> Dict[str, Any]:
+        """``{key, state: "sent" | "queued" | "failed" | "refused", via, attempts, lastError, ...}``."""
+        return self._call("GET", "send/%s" % urllib.parse.quote(key, safe=""))
+
+    def _call(self, method: str, path: str, body: Any = None, timeout: Optional[float] = None, safe: bool = True,
+              signal: Optional[AbortSignal] = None, listing: bool = False, retries: Optional[int] = None) -> Dict[str, Any]:
         failures = 0
+        retries = self.retries if retries is None else retries
         while True:
             try:
-                return self._once(method, path, body, timeout or self.timeout)
+                return self._once(method, path, body, timeout or self.timeout, signal, listing)
             except BridgeError as error:
-                if not (safe and error.retryable and failures < self.retries):
+                if not (safe and error.retryable and failures < retries) or (signal and signal.aborted):
                     raise
                 time.sleep(backoff_seconds(failures, base=0.2, cap=5.0))
                 failures += 1
 
-    def _once(self, method: str, path: str, body: Any, timeout: float) -> Dict[str, Any]:
+    def _once(self, method: str, path: str, body: Any, timeout: float, signal: Optional[AbortSignal],
+              listing: bool) -> Dict[str, Any]:
         data = None if body is None else json.dumps(body).encode("utf-8")
         request = urllib.request.Request(
             "%s/%s" % (self._base, path),
@@ -261,24 +571,26 @@ class BridgeClient:
             method=method,
             headers={"Authorization": "Bearer %s" % self._token, "Content-Type": "application/json"},
         )
+        if signal is not None and signal.aborted:
+            raise BridgeNetworkError("the call was aborted", None, "aborted")
+        opener = urllib.request.build_opener(_SignalHTTPHandler(signal), _SignalHTTPSHandler(signal)) if signal else None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                text = response.read().decode("utf-8")
+            with (opener.open(request, timeout=timeout) if opener else urllib.request.urlopen(request, timeout=timeout)) as response:
+                raw = response.read()
         except urllib.error.HTTPError as error:
             text = error.read().decode("utf-8", "replace")
-            code, message = "http_error", text[:300]
+            code, message, detail = "http_error", text[:300], None
             try:
-                parsed = json.loads(text)["error"]
-                code, message = parsed.get("code", code), parsed.get("message", message)
-            except (ValueError, KeyError, TypeError):
+                detail = json.loads(text)["error"]
+                code, message = detail.get("code", code), detail.get("message", message)
+            except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
                 pass
-            raise _error_for(error.code, code, message) from None
-        except (urllib.error.URLError, OSError) as error:
+            raise _error_for(error.code, code, message, detail) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+            if signal is not None and signal.aborted:
+                raise BridgeNetworkError("the call was aborted", None, "aborted") from None
             raise BridgeNetworkError("no answer from the bridge (%s)" % error, None, "network") from None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise BridgeError("the bridge answered with a body that is not JSON", None, "bad_response") from None
+        return _decode(raw.decode("utf-8", "replace"), listing)
 
     # ---- the drain loop ---------------------------------------------------------------------------
 
@@ -294,14 +606,20 @@ class BridgeClient:
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
         on_error: Optional[Callable[[BaseException, str], None]] = None,
+        on_acked: Optional[Callable[[Event], None]] = None,
     ) -> DrainStats:
         """Pulls, hands each event to ``handler`` in order, acks on return and nacks with backoff
-        when it raises. Long handlers keep their lease. Returns when ``stop_event`` is set, after
-        the event in hand; the rest of its batch goes back to the queue at once."""
+        when it raises (an event this client cannot decode is nacked with the reason, alone);
+        ``on_acked(event)`` runs once the bridge confirmed an ack. Long handlers keep their lease.
+        When ``stop_event`` is set, the long poll in flight is aborted at once; the loop finishes
+        the event in hand, returns the rest of its batch, releases what is still leased to this
+        consumer (which also ends its long polls on the bridge), sends the last Stream report, and
+        returns."""
         stop = stop_event or threading.Event()
         report = on_error or (lambda error, context: None)
         stats = DrainStats()
         hint = {"poll_ms": 0}
+        signal = AbortSignal()
         # Ends the pause between stream-mode safety polls when DingTalk delivers to the bridge again.
         wake = threading.Event()
 
@@ -318,14 +636,21 @@ class BridgeClient:
                     report(error, "heartbeat")
                 stop.wait(heartbeat_s)
 
-        beater = threading.Thread(target=beat, name="bridge-heartbeat", daemon=True)
-        beater.start()
+        def abort_on_stop() -> None:
+            stop.wait()
+            signal.abort()
+
+        threading.Thread(target=abort_on_stop, name="bridge-abort", daemon=True).start()
+        threading.Thread(target=beat, name="bridge-heartbeat", daemon=True).start()
         release, failures = True, 0
         try:
             while not stop.is_set():
                 try:
-                    res = self.pull(max=max, wait_ms=0 if hint["poll_ms"] else wait_ms, lease_ms=lease_ms, release=release)
+                    res = self.pull(max=max, wait_ms=0 if hint["poll_ms"] else wait_ms, lease_ms=lease_ms,
+                                    release=release, signal=signal)
                 except BridgeError as error:
+                    if stop.is_set():
+                        break
                     if not error.retryable:
                         raise
                     stats.network_errors += 1
@@ -342,7 +667,7 @@ class BridgeClient:
                     if stop.is_set():
                         self._give_back(events[i:], report)
                         break
-                    self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
+                    self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report, on_acked)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     deadline = time.monotonic() + hint["poll_ms"] / 1000.0
@@ -350,11 +675,15 @@ class BridgeClient:
                         wake.wait(min(0.25, deadline - time.monotonic()))
         finally:
             stop.set()
+            self._on_stop(stream_health, report)
         return stats
 
     def _handle(self, event: Event, handler: Callable[[Event], Any], lease_ms: int,
                 retry_delay_ms: Callable[[int], int], stats: DrainStats,
-                report: Callable[[BaseException, str], None]) -> None:
+                report: Callable[[BaseException, str], None], on_acked: Optional[Callable[[Event], None]] = None) -> None:
+        if event.get("decodeError"):
+            self._settle(event, _undecodable(event), retry_delay_ms, stats, report)
+            return
         done = threading.Event()
 
         def keep_leased() -> None:
@@ -374,30 +703,59 @@ class BridgeClient:
         finally:
             done.set()
             keeper.join()
-        self._settle(event, failure, retry_delay_ms, stats, report)
+        self._settle(event, failure, retry_delay_ms, stats, report, on_acked)
 
     def _settle(self, event: Event, failure: Optional[BaseException], retry_delay_ms: Callable[[int], int],
-                stats: DrainStats, report: Callable[[BaseException, str], None]) -> None:
+                stats: DrainStats, report: Callable[[BaseException, str], None],
+                on_acked: Optional[Callable[[Event], None]] = None) -> None:
         """Acks a handled event, or nacks a failed one with its backoff delay and reason."""
+        if not isinstance(event.get("leaseId"), str):
+            # Nothing to answer with: the lease runs out and the event comes back by itself.
+            report(failure or BridgeDecodeError("an event without a usable leaseId"), "settle")
+            return
         try:
             if failure is None:
-                self.ack([event["leaseId"]])
+                if self.ack([event["leaseId"]]).get("stale"):
+                    return  # the lease had run out: the event comes back, and is not counted as acked
                 stats.acked += 1
+                if on_acked:
+                    on_acked(event)
             else:
                 report(failure, "handler")
-                self.nack([event["leaseId"]], retry_delay_ms(event.get("attempt", 1)), str(failure) or type(failure).__name__)
+                attempt = event.get("attempt") if isinstance(event.get("attempt"), int) else 1
+                self.nack([event["leaseId"]], retry_delay_ms(attempt), str(failure) or type(failure).__name__)
                 stats.nacked += 1
         except BridgeError as error:
             # The lease runs out and the event comes back: at least once, never lost.
             report(error, "ack" if failure is None else "nack")
 
     def _give_back(self, events: List[Event], report: Callable[[BaseException, str], None]) -> None:
-        if not events:
+        lease_ids = [e["leaseId"] for e in events if isinstance(e.get("leaseId"), str)]
+        if not lease_ids:
             return
         try:
-            self.nack([e["leaseId"] for e in events], 0, "consumer stopping")
+            self._call("POST", "nack", {"leaseIds": lease_ids, "delayMs": 0, "reason": "consumer stopping"},
+                       timeout=STOP_TIMEOUT_S, retries=0)
         except BridgeError as error:
             report(error, "nack")
+
+    def _on_stop(self, stream_health: Optional[StreamHealth], report: Callable[[BaseException, str], None]) -> None:
+        """The stop path, each call short and unretried: release, then the last Stream report."""
+        try:
+            self.release(timeout=STOP_TIMEOUT_S, retries=0)
+        except BridgeError as error:
+            report(error, "release")
+        if stream_health and stream_health.has_unreported():
+            stream = stream_health.take_report()
+            try:
+                self.heartbeat(stream, timeout=STOP_TIMEOUT_S)
+            except BridgeError as error:
+                stream_health.restore(stream)
+                report(error, "heartbeat")
+
+
+def _undecodable(event: Event) -> BridgeDecodeError:
+    return BridgeDecodeError("undecodable event: %s" % event.get("decodeError"), None, "bad_event")
 
 
 # ---- asyncio ------------------------------------------------------------------------------------
@@ -410,12 +768,22 @@ class AsyncBridgeClient:
                  timeout: float = 10.0, retries: int = 2) -> None:
         self.sync = BridgeClient(url, token, app=app, consumer=consumer, timeout=timeout, retries=retries)
 
+    @classmethod
+    def from_env(cls, **overrides: Any) -> "AsyncBridgeClient":
+        """As ``BridgeClient.from_env``."""
+        client = cls.__new__(cls)
+        client.sync = BridgeClient.from_env(**overrides)
+        return client
+
     @property
     def consumer(self) -> str:
         return self.sync.consumer
 
     async def pull(self, **kwargs: Any) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.pull, **kwargs)
+
+    async def release(self, timeout: Optional[float] = None, retries: Optional[int] = None) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.release, timeout, retries)
 
     async def ack(self, lease_ids: List[str]) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.ack, lease_ids)
@@ -426,8 +794,8 @@ class AsyncBridgeClient:
     async def extend(self, lease_ids: List[str], lease_ms: int) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.extend, lease_ids, lease_ms)
 
-    async def heartbeat(self, stream: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        return await asyncio.to_thread(self.sync.heartbeat, stream)
+    async def heartbeat(self, stream: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.heartbeat, stream, timeout)
 
     async def status(self) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.status)
@@ -441,6 +809,14 @@ class AsyncBridgeClient:
     async def redrive(self, ids: Optional[List[str]] = None) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.redrive, ids)
 
+    async def send(self, message: Dict[str, Any], reply_to: Optional[str] = None,
+                   to: Optional[Dict[str, Any]] = None, key: Optional[str] = None,
+                   timeout: Optional[float] = None) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.send, message, reply_to, to, key, timeout)
+
+    async def send_status(self, key: str) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.send_status, key)
+
     async def drain(
         self,
         handler: Callable[[Event], Union[Awaitable[Any], Any]],
@@ -453,13 +829,16 @@ class AsyncBridgeClient:
         stream_health: Optional[StreamHealth] = None,
         retry_delay_ms: Callable[[int], int] = default_retry_delay_ms,
         on_error: Optional[Callable[[BaseException, str], None]] = None,
+        on_acked: Optional[Callable[[Event], None]] = None,
     ) -> DrainStats:
-        """The asyncio drain loop; ``handler`` may be a coroutine function. Set ``stop`` to end it."""
+        """The asyncio drain loop; ``handler`` may be a coroutine function. Set ``stop`` to end it:
+        the long poll in flight is aborted at once, then it stops as the blocking loop does."""
         stop = stop or asyncio.Event()
         report = on_error or (lambda error, context: None)
         stats = DrainStats()
         hint = {"poll_ms": 0}
         wake = asyncio.Event()
+        signal = AbortSignal()
 
         async def beat() -> None:
             while not stop.is_set():
@@ -474,13 +853,21 @@ class AsyncBridgeClient:
                     report(error, "heartbeat")
                 await _wait(stop, heartbeat_s)
 
+        async def abort_on_stop() -> None:
+            await stop.wait()
+            signal.abort()
+
         beater = asyncio.ensure_future(beat())
+        aborter = asyncio.ensure_future(abort_on_stop())
         release, failures = True, 0
         try:
             while not stop.is_set():
                 try:
-                    res = await self.pull(max=max, wait_ms=0 if hint["poll_ms"] else wait_ms, lease_ms=lease_ms, release=release)
+                    res = await self.pull(max=max, wait_ms=0 if hint["poll_ms"] else wait_ms, lease_ms=lease_ms,
+                                          release=release, signal=signal)
                 except BridgeError as error:
+                    if stop.is_set():
+                        break
                     if not error.retryable:
                         raise
                     stats.network_errors += 1
@@ -497,18 +884,26 @@ class AsyncBridgeClient:
                     if stop.is_set():
                         await asyncio.to_thread(self.sync._give_back, events[i:], report)
                         break
-                    await self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report)
+                    await self._handle(event, handler, lease_ms or res.get("leaseMs", 60_000), retry_delay_ms, stats, report, on_acked)
                 if not events and hint["poll_ms"]:
                     wake.clear()
                     await _wait_any((stop, wake), hint["poll_ms"] / 1000.0)
         finally:
             stop.set()
+            signal.abort()
             beater.cancel()
+            aborter.cancel()
+            await asyncio.to_thread(self.sync._on_stop, stream_health, report)
         return stats
 
     async def _handle(self, event: Event, handler: Callable[[Event], Any], lease_ms: int,
                       retry_delay_ms: Callable[[int], int], stats: DrainStats,
-                      report: Callable[[BaseException, str], None]) -> None:
+                      report: Callable[[BaseException, str], None],
+                      on_acked: Optional[Callable[[Event], None]] = None) -> None:
+        if event.get("decodeError"):
+            await asyncio.to_thread(self.sync._settle, event, _undecodable(event), retry_delay_ms, stats, report)
+            return
+
         async def keep_leased() -> None:
             while True:
                 await asyncio.sleep(max(0.5, lease_ms / 2000.0))
@@ -527,7 +922,7 @@ class AsyncBridgeClient:
             failure = error
         finally:
             keeper.cancel()
-        await asyncio.to_thread(self.sync._settle, event, failure, retry_delay_ms, stats, report)
+        await asyncio.to_thread(self.sync._settle, event, failure, retry_delay_ms, stats, report, on_acked)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

@@ -1,116 +1,60 @@
 """Tests for dingtalk_bridge.py against a real local bridge (wrangler dev on 127.0.0.1).
 
 Run from the repository root after `npm ci`:  python3 -m unittest discover -s clients/python -v
+
+`WaitsForBridgeFeatures` covers bridge features being built in parallel (release-only pulls,
+`send`, `link` in status, `source` on events); each of its tests skips, naming the feature, on a
+bridge that lacks it.
 """
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
-import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dingtalk_bridge import (  # noqa: E402
+    AbortSignal,
     AsyncBridgeClient,
     BridgeAuthError,
     BridgeClient,
+    BridgeDecodeError,
+    BridgeError,
     BridgeNetworkError,
     BridgeNotFoundError,
     BridgeRequestError,
     StreamHealth,
+    default_consumer,
+    reply_key,
 )
+from fake_dingtalk import FakeDingTalk  # noqa: E402
+from local_bridge import LocalBridge, free_port, robot_message, token_for  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SECRET = "python-test-secret"
-APPS = ["p%d" % i for i in range(12)]
-
-
-def token_for(app):
-    return "token-%s" % app
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalBridge:
-    """A real `wrangler dev` with short thresholds and one app per test."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="dtbridge-py-")
-        apps = {a: {"clientId": a, "clientSecret": SECRET, "consumerTokens": [token_for(a)]} for a in APPS}
-        env_file = os.path.join(self.dir, "test.env")
-        with open(os.path.join(ROOT, "config", "local.env")) as src, open(env_file, "w") as dst:
-            dst.write(src.read())
-            dst.write("\nBRIDGE_APPS=%s\nMAX_ATTEMPTS=3\nWEBHOOK_SILENCE_MS=300\n" % json.dumps(apps))
-        self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
-        env = dict(os.environ, WRANGLER_SEND_METRICS="false", WRANGLER_SEND_ERROR_REPORTS="false",
-                   WRANGLER_HIDE_BANNER="true", CLOUDFLARE_CF_FETCH_ENABLED="false", CI="true")
-        self.log = open(os.path.join(self.dir, "wrangler.log"), "w")
-        self.proc = subprocess.Popen(
-            [os.path.join(ROOT, "node_modules", ".bin", "wrangler"), "dev", "--env-file", env_file,
-             "--ip", "127.0.0.1", "--port", str(self.port), "--inspector-port", str(free_port()),
-             "--persist-to", os.path.join(self.dir, "state"), "--show-interactive-dev-session=false"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(self.url, timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("wrangler dev did not start; see %s" % self.log.name)
-
-    def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
-
-    def callback(self, app, msg_id=None, text="hi"):
-        msg_id = msg_id or "msg%s+/=" % uuid.uuid4().hex
-        ts = str(int(time.time() * 1000))
-        mac = hmac.new(SECRET.encode(), ("%s\n%s" % (ts, SECRET)).encode(), hashlib.sha256).digest()
-        body = {"msgId": msg_id, "msgtype": "text", "text": {"content": " " + text}, "conversationId": "cid1",
-                "createAt": int(ts), "senderNick": "测试"}
-        request = urllib.request.Request(
-            "%s/dingtalk/%s/robot" % (self.url, app), data=json.dumps(body).encode(), method="POST",
-            headers={"Content-Type": "application/json", "timestamp": ts, "sign": base64.b64encode(mac).decode()})
-        with urllib.request.urlopen(request, timeout=5) as r:
-            assert r.status == 200
-        return body
-
+APPS = ["p%d" % i for i in range(20)]
 
 bridge = None
+dingtalk = None
 _next_app = iter(APPS)
 
 
 def setUpModule():
-    global bridge
-    bridge = LocalBridge()
+    global bridge, dingtalk
+    dingtalk = FakeDingTalk()
+    bridge = LocalBridge(APPS, {"MAX_ATTEMPTS": "3", "WEBHOOK_SILENCE_MS": "300", "DINGTALK_API_BASE": dingtalk.url})
 
 
 def tearDownModule():
     bridge.stop()
+    dingtalk.stop()
 
 
 def client_for(consumer="py-gw", app=None):
@@ -130,7 +74,7 @@ class ClientMethods(unittest.TestCase):
         self.assertEqual((status["depth"], status["leased"], status["ready"]), (1, 0, 1))
         history = client.history(limit=10)
         self.assertEqual([e["state"] for e in history["events"]], ["acked", "acked", "ready"])
-        self.assertEqual(history["events"][0]["payload"]["senderNick"], "测试")
+        self.assertEqual(history["events"][0]["payload"]["senderNick"], sent[0]["senderNick"])
 
     def test_nack_dead_letters_and_redrive(self):
         client, app = client_for()
@@ -299,6 +243,253 @@ class DrainLoops(unittest.TestCase):
         self.assertEqual(back["released"], 5)
         self.assertEqual([e["attempt"] for e in back["events"]], [2] * 5)
         self.assertEqual([e["payload"]["text"]["content"] for e in back["events"]], [" k%d" % i for i in range(5)])
+
+
+
+# ---- one poison event, stopping fast, settings ----------------------------------------------------
+
+
+POISON = "[" * 3000 + "]" * 3000
+
+
+def canned_event(i, payload_text):
+    return ('{"id":"e%d","seq":%d,"kind":"robot","source":"webhook","dedupKey":"m%d","receivedAt":1,'
+            '"attempt":1,"leaseId":"l%d","leaseExpiresAt":2,"payload":%s}') % (i, i, i, i, payload_text)
+
+
+def canned_listing(*events, **members):
+    head = json.dumps(dict({"mode": "webhook", "pollHintMs": 0, "leaseMs": 60000}, **members))[:-1]
+    return '%s,"events":[%s]}' % (head, ",".join(events))
+
+
+class CannedBridge:
+    """A stand-in bridge answering each route with canned text (the first answer per route is used
+    once, then the last one forever), recording every request body."""
+
+    def __init__(self, answers):
+        self.answers = {route: list(texts) for route, texts in answers.items()}
+        self.calls = []
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _serve(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                route = self.path.split("/v1/canned/", 1)[1].split("?", 1)[0]
+                canned.calls.append((route, body))
+                texts = canned.answers.get(route) or ["{}"]
+                text = texts.pop(0) if len(texts) > 1 else texts[0]
+                data = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.client = BridgeClient("http://127.0.0.1:%d" % self.server.server_address[1], "t", app="canned", consumer="c")
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class PoisonEvents(unittest.TestCase):
+    def test_a_poison_event_is_nacked_alone_and_the_drain_goes_on(self):
+        tricky = '{"msgId":"a","text":{"content":"br]a}c\\"k[e{t"}}'
+        batch = canned_listing(canned_event(1, tricky), canned_event(2, POISON), canned_event(3, '{"msgId":"c"}'))
+        canned = CannedBridge({"pull": [batch, canned_listing()]})
+        self.addCleanup(canned.close)
+        seen, stop, errors = [], threading.Event(), []
+
+        def handler(event):
+            seen.append(event["payload"])
+            if len(seen) == 2:
+                stop.set()
+
+        canned.client.drain(handler, stop_event=stop, wait_ms=0, on_error=lambda e, where: errors.append(where))
+        self.assertEqual(seen, [{"msgId": "a", "text": {"content": 'br]a}c"k[e{t'}}, {"msgId": "c"}])
+        settled = [(route, body) for route, body in canned.calls if route in ("ack", "nack")]
+        self.assertEqual([(r, b["leaseIds"]) for r, b in settled], [("ack", ["l1"]), ("nack", ["l2"]), ("ack", ["l3"])])
+        self.assertIn("nested too deeply", settled[1][1]["reason"])
+        self.assertIn("handler", errors)
+
+    def test_listings_decode_event_by_event_and_fail_typed(self):
+        listing = canned_listing(canned_event(1, '{"msgId":"a"}'), canned_event(2, POISON), nextAfterSeq=2)
+        canned = CannedBridge({"dead-letters": [listing, '{"nextAfterSeq":%s,"events":[]}' % POISON, "not json"]})
+        self.addCleanup(canned.close)
+        events = canned.client.dead_letters()["events"]
+        self.assertEqual(events[0]["payload"], {"msgId": "a"})
+        self.assertEqual((events[1]["id"], events[1]["payload"]), ("e2", None))
+        self.assertIn("nested too deeply", events[1]["decodeError"])
+        for _ in range(2):  # a listing whose own members cannot be decoded, then one that is not JSON
+            with self.assertRaises(BridgeDecodeError) as caught:
+                canned.client.dead_letters()
+            self.assertEqual(caught.exception.code, "bad_response")
+
+
+class StoppingFast(unittest.TestCase):
+    def assert_nothing_swallowed(self, app):
+        """A message after the stop reaches another consumer at once: no dangling long poll took it."""
+        sent = bridge.callback(app)
+        rival = BridgeClient(bridge.url, token_for(app), app=app, consumer="py-rival")
+        self.assertEqual([e["payload"] for e in rival.pull(wait_ms=3000)["events"]], [sent])
+
+    def test_abort_ends_a_long_poll_at_once(self):
+        client, app = client_for(consumer="py-abort")
+        abort, box = AbortSignal(), {}
+
+        def poll():
+            try:
+                box["res"] = client.pull(wait_ms=20_000, signal=abort)
+            except BridgeNetworkError as error:
+                box["error"] = error
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        abort.abort()
+        poller.join(5)
+        self.assertLess(time.monotonic() - started, 0.5)
+        self.assertEqual(box["error"].code, "aborted")
+        self.assertEqual(client.release()["events"], [])
+        self.assert_nothing_swallowed(app)
+
+    def test_drain_stops_at_once_with_a_long_poll_in_flight(self):
+        client, app = client_for(consumer="py-stop")
+        stop = threading.Event()
+        runner = threading.Thread(target=client.drain, args=(lambda e: None,), kwargs={"stop_event": stop, "wait_ms": 20_000})
+        runner.start()
+        time.sleep(0.8)
+        started = time.monotonic()
+        stop.set()
+        runner.join(5)
+        self.assertLess(time.monotonic() - started, 1.0)
+        self.assert_nothing_swallowed(app)
+
+    def test_async_drain_stops_at_once_and_flushes_stream_msg_ids(self):
+        sync_client, app = client_for(consumer="py-astop")
+        client = AsyncBridgeClient(bridge.url, token_for(app), app=app, consumer="py-astop")
+        health = StreamHealth()
+
+        async def run():
+            stop = asyncio.Event()
+            task = asyncio.ensure_future(client.drain(lambda e: None, stop=stop, wait_ms=20_000, stream_health=health))
+            await asyncio.sleep(0.8)
+            health.message_received("msgSeenJustBeforeStop")
+            started = time.monotonic()
+            stop.set()
+            await task
+            return time.monotonic() - started
+
+        self.assertLess(asyncio.run(run()), 1.0)
+        self.assertFalse(health.has_unreported(), "the msgIds seen over Stream were reported on stop")
+        bridge.callback(app, msg_id="msgSeenJustBeforeStop")
+        self.assertEqual(sync_client.pull()["events"], [])
+        self.assert_nothing_swallowed(app)
+
+
+class Settings(unittest.TestCase):
+    def test_default_consumer_differs_per_machine(self):
+        with mock.patch("socket.gethostname", return_value="build box/ü 7"):
+            self.assertEqual(default_consumer(), "build-box-7-python")
+            self.assertEqual(BridgeClient("http://127.0.0.1:1", "t").consumer, "build-box-7-python")
+        self.assertRegex(default_consumer("hermes"), r"^[A-Za-z0-9._:@-]{1,128}$")
+
+    def test_settings_from_the_dtbridge_variables(self):
+        _, app = client_for()
+        env = {"DTBRIDGE_URL": bridge.url, "DTBRIDGE_TOKEN": token_for(app), "DTBRIDGE_APP": app, "DTBRIDGE_CONSUMER": "py-env"}
+        with mock.patch.dict(os.environ, env):
+            client = BridgeClient.from_env()
+            self.assertEqual((client.app, client.consumer), (app, "py-env"))
+            self.assertEqual(client.status()["app"], app)
+            self.assertEqual(AsyncBridgeClient.from_env(consumer="py-other").consumer, "py-other")
+        with mock.patch.dict(os.environ, {}, clear=True), self.assertRaises(BridgeError):
+            BridgeClient.from_env()
+
+    def test_reply_key_is_the_canonical_one(self):
+        message = {"msgtype": "markdown", "markdown": {"title": "Hermes", "text": "你好 **world**"}}
+        canonical = '{"markdown":{"text":"你好 **world**","title":"Hermes"},"msgtype":"markdown"}'
+        import hashlib
+        expected = "reply:evt-1:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+        self.assertEqual(reply_key("evt-1", message), expected)
+        self.assertEqual(reply_key("evt-1", json.loads(json.dumps(message, sort_keys=True))), expected)
+
+
+# ---- features the bridge is gaining in parallel ---------------------------------------------------
+
+
+class WaitsForBridgeFeatures(unittest.TestCase):
+    """Release-only pulls, `send`, `link` in status and `source` on events. Each test skips, naming
+    the feature, while the local bridge lacks it."""
+
+    features = None
+
+    def need(self, feature, what):
+        if WaitsForBridgeFeatures.features is None:
+            WaitsForBridgeFeatures.features = bridge.features(APPS[-1])
+        if not WaitsForBridgeFeatures.features[feature]:
+            self.skipTest("waits for the bridge feature: %s" % what)
+
+    def test_release_only_pull_leases_nothing_and_ends_long_polls(self):
+        self.need("release_only", "release-only pulls (max 0)")
+        client, app = client_for(consumer="py-rel")
+        bridge.callback(app)
+        self.assertEqual(len(client.pull(max=1)["events"]), 1)
+        box = {}
+        waiter = threading.Thread(target=lambda: box.update(res=client.pull(wait_ms=20_000)))
+        waiter.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        res = client.release()
+        waiter.join(5)
+        self.assertLess(time.monotonic() - started, 1.0, "the release ended the waiting long poll at once")
+        self.assertEqual((res["released"], res["events"], box["res"]["events"]), (1, [], []))
+        self.assertTrue(client._release_only)
+
+    def test_reply_goes_once_through_a_fresh_session_webhook(self):
+        self.need("send", "POST /v1/{app}/send")
+        client, app = client_for()
+        bridge.callback(app, webhook=dingtalk.session_webhook("fresh"))
+        event = client.pull()["events"][0]
+        client.ack([event["leaseId"]])
+        message = {"msgtype": "text", "text": {"content": "pong once"}}
+        first = client.send(message, reply_to=event["id"])
+        again = client.send(message, reply_to=event["id"])
+        self.assertEqual((first["via"], first["state"], first["key"]), ("sessionWebhook", "sent", reply_key(event["id"], message)))
+        self.assertEqual(again["key"], first["key"])
+        self.assertEqual(dingtalk.sent("/robot/sendBySession").count(message), 1)
+        self.assertEqual(client.send_status(first["key"])["state"], "sent")
+
+    def test_reply_to_a_stale_message_goes_through_the_robot_api(self):
+        self.need("send", "POST /v1/{app}/send")
+        client, app = client_for()
+        bridge.callback(app, webhook=dingtalk.session_webhook("stale"), webhook_expires_in_ms=60_000)
+        event = client.pull()["events"][0]
+        client.ack([event["leaseId"]])
+        res = client.send({"msgtype": "text", "text": {"content": "pong late"}}, reply_to=event["id"])
+        self.assertEqual((res["via"], res["state"]), ("robotApi", "sent"))
+        self.assertTrue(any("pong late" in json.dumps(b, ensure_ascii=False) for b in dingtalk.sent("/v1.0/robot/")))
+
+    def test_status_passes_the_link_through(self):
+        self.need("link", "the Stream link's `link` in status")
+        client, _ = client_for()
+        self.assertIn("state", client.status()["link"])
+
+    def test_events_carry_their_source(self):
+        client, app = client_for()
+        bridge.callback(app)
+        event = client.pull()["events"][0]
+        if "source" not in event:
+            self.skipTest("waits for the bridge feature: `source` on events")
+        self.assertEqual(event["source"], "webhook")
 
 
 if __name__ == "__main__":
