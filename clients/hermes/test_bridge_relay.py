@@ -5,7 +5,7 @@ Run from the repository root after `npm ci`:  python3 -m unittest discover -s cl
 The stub (stub_adapter.py) has the shape of Hermes's DingTalk adapter and carries the same hooks as
 adapter.patch; it is copied as `adapter.py` into a package beside bridge_relay.py and
 dingtalk_bridge.py, and imported the way Hermes imports a plugin. test_real_hermes.py runs the real
-adapter when a Hermes checkout is present. `WaitsForBridgeFeatures` needs the bridge's `send`
+adapter when a Hermes checkout is present. `RepliesThroughTheBridge` uses the bridge's `send`
 route and skips, saying so, until the bridge has it.
 """
 
@@ -340,13 +340,11 @@ class Crashes(unittest.TestCase):
         self.assert_once_after_restart(app, body["msgId"], extra_for(app))
 
 
-class WaitsForBridgeFeatures(unittest.TestCase):
-    """The bridge's `send` route: skipped, naming it, while the local bridge lacks it."""
+class RepliesThroughTheBridge(unittest.TestCase):
+    """The bridge's `send` route, for a reply whose session webhook is about to expire."""
 
     def test_a_reply_to_a_stale_message_goes_through_the_bridge(self):
         app = next(_apps)
-        if not bridge.features(app)["send"]:
-            self.skipTest("waits for the bridge feature: POST /v1/{app}/send")
         body = robot_message("text", text="late question", webhook=dingtalk.session_webhook("stale"), webhook_expires_in_ms=60_000)
 
         async def run():

@@ -369,13 +369,11 @@ class RealAdapter(unittest.TestCase):
         self.assertEqual(duplicates, 0, "no turn ran twice")
 
 
-class WaitsForBridgeFeatures(unittest.TestCase):
-    """The bridge's `send` route: skipped, naming it, while the local bridge lacks it."""
+class RepliesThroughTheBridge(unittest.TestCase):
+    """The bridge's `send` route, for a reply whose session webhook is about to expire."""
 
     def test_a_reply_to_a_stale_message_is_delivered_through_the_bridge(self):
         app = next(_apps)
-        if not bridge.features(app)["send"]:
-            self.skipTest("waits for the bridge feature: POST /v1/{app}/send")
         gw = Gateway(self, patched_plugin, app, {"bridge_url": bridge.url, "bridge_app": app, "bridge_mode": "only"},
                      reply="pong")
         body = robot_message("text", text="asked long ago", webhook=dingtalk.session_webhook("old"), webhook_expires_in_ms=60_000)

@@ -165,13 +165,3 @@ class LocalBridge:
             except ValueError:
                 return error.code, text.decode("utf-8", "replace")
 
-    def features(self, app):
-        """Which of the bridge features being built in parallel this bridge already has."""
-        release_status, _ = self.api(app, "POST", "pull", {"consumer": "feature-probe", "release": True, "max": 0})
-        send_status, _ = self.api(app, "POST", "send", {})
-        _, status = self.api(app, "GET", "status")
-        return {
-            "release_only": release_status == 200,
-            "send": send_status not in (404, 405),
-            "link": isinstance(status, dict) and "link" in status,
-        }

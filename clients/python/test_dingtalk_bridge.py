@@ -2,9 +2,7 @@
 
 Run from the repository root after `npm ci`:  python3 -m unittest discover -s clients/python -v
 
-`WaitsForBridgeFeatures` covers bridge features being built in parallel (release-only pulls,
-`send`, `link` in status, `source` on events); each of its tests skips, naming the feature, on a
-bridge that lacks it.
+`BridgeFeatures` covers release-only pulls, `send`, `link` in status and `source` on events.
 """
 
 import asyncio
@@ -423,23 +421,13 @@ class Settings(unittest.TestCase):
         self.assertEqual(reply_key("evt-1", json.loads(json.dumps(message, sort_keys=True))), expected)
 
 
-# ---- features the bridge is gaining in parallel ---------------------------------------------------
+# ---- release-only pulls, sending, the link and sources ---------------------------------------------
 
 
-class WaitsForBridgeFeatures(unittest.TestCase):
-    """Release-only pulls, `send`, `link` in status and `source` on events. Each test skips, naming
-    the feature, while the local bridge lacks it."""
-
-    features = None
-
-    def need(self, feature, what):
-        if WaitsForBridgeFeatures.features is None:
-            WaitsForBridgeFeatures.features = bridge.features(APPS[-1])
-        if not WaitsForBridgeFeatures.features[feature]:
-            self.skipTest("waits for the bridge feature: %s" % what)
+class BridgeFeatures(unittest.TestCase):
+    """Release-only pulls, `send`, `link` in status and `source` on events."""
 
     def test_release_only_pull_leases_nothing_and_ends_long_polls(self):
-        self.need("release_only", "release-only pulls (max 0)")
         client, app = client_for(consumer="py-rel")
         bridge.callback(app)
         self.assertEqual(len(client.pull(max=1)["events"]), 1)
@@ -455,7 +443,6 @@ class WaitsForBridgeFeatures(unittest.TestCase):
         self.assertTrue(client._release_only)
 
     def test_reply_goes_once_through_a_fresh_session_webhook(self):
-        self.need("send", "POST /v1/{app}/send")
         client, app = client_for()
         bridge.callback(app, webhook=dingtalk.session_webhook("fresh"))
         event = client.pull()["events"][0]
@@ -469,7 +456,6 @@ class WaitsForBridgeFeatures(unittest.TestCase):
         self.assertEqual(client.send_status(first["key"])["state"], "sent")
 
     def test_reply_to_a_stale_message_goes_through_the_robot_api(self):
-        self.need("send", "POST /v1/{app}/send")
         client, app = client_for()
         bridge.callback(app, webhook=dingtalk.session_webhook("stale"), webhook_expires_in_ms=60_000)
         event = client.pull()["events"][0]
@@ -479,7 +465,6 @@ class WaitsForBridgeFeatures(unittest.TestCase):
         self.assertTrue(any("pong late" in json.dumps(b, ensure_ascii=False) for b in dingtalk.sent("/v1.0/robot/")))
 
     def test_status_passes_the_link_through(self):
-        self.need("link", "the Stream link's `link` in status")
         client, _ = client_for()
         self.assertIn("state", client.status()["link"])
 
