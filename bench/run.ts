@@ -1,13 +1,17 @@
-// npm run bench [-- --quick]: ingest throughput against a bare baseline Worker on the same runtime,
-// callback-to-consumer latency through long poll, backlog drain rate, pull cost against backlog
-// size, and the runtime's memory. Writes bench/results/latest.json and prints a summary.
-import { mkdirSync, mkdtempSync, writeFileSync, readFileSync } from "node:fs";
-import { cpus, totalmem, tmpdir, type as osType, release } from "node:os";
+// npm run bench [-- --quick]: the bridge against its floors, each measured in the same run on the
+// same runtime (bench/baseline): ingest throughput against a bare one-row commit; callback-to-consumer
+// latency through a long poll against a minimal commit-and-wake Durable Object; the same for the
+// Stream link's path (a fake DingTalk's frame to the consumer); backlog drain; pull cost against
+// backlog size; memory, the idle link's included; and the bundle. Writes bench/results/latest.json.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir, totalmem, type as osType } from "node:os";
 import { join } from "node:path";
 import { BridgeClient } from "../src/client/bridge-client";
 import { drain } from "../src/client/drain";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
+import { startFakeDingTalk } from "../test/fake-dingtalk/index.ts";
+import { measureBundle } from "../scripts/lib/bundle";
 import { ROOT, startBridge } from "../scripts/lib/local-bridge";
 import { groupRssMb, round, summarize } from "../scripts/lib/stats";
 
@@ -19,10 +23,11 @@ const CONCURRENCY = 16;
 const ROUNDS = quick ? 2 : 3;
 const LATENCY_EVENTS = quick ? 200 : 1000;
 const BIG_BACKLOG = quick ? 10_000 : 100_000;
+/** Chat traffic is sparse: the consumer acks and is back in its long poll before the next message. */
+const GAP_MS = 20;
 
-function log(line: string) {
-  process.stderr.write(`bench: ${line}\n`);
-}
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends as many requests as CONCURRENCY loops manage in `ms`; answers requests per second. */
 async function load(ms: number, send: () => Promise<number>): Promise<{ rps: number; failed: number }> {
@@ -38,9 +43,11 @@ async function load(ms: number, send: () => Promise<number>): Promise<{ rps: num
   return { rps: ok / ((performance.now() - started) / 1000), failed };
 }
 
+/** Signed headers, one signature per callback: the bridge takes a signature for one message only. */
+let lastTimestamp = 0;
 async function signedHeaders() {
-  // A signature depends on the timestamp only and stays valid for the sign window: one per phase.
-  const timestamp = String(Date.now());
+  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
+  const timestamp = String(lastTimestamp);
   return { "content-type": "application/json", timestamp, sign: await robotSign(SECRET, timestamp) };
 }
 
@@ -54,35 +61,88 @@ async function post(url: string, headers: Record<string, string>, body: string):
   }
 }
 
+/**
+ * A consumer that records when each message id reached it: the bridge's drain loop, or the floor's
+ * bare long-poll loop. `arrived` maps msgId to performance.now() at arrival.
+ */
+function bridgeConsumer(url: string, app: string) {
+  const arrived = new Map<string, number>();
+  const stop = new AbortController();
+  const running = drain(
+    new BridgeClient({ url, token: TOKEN, app, consumer: `bench-${app}` }),
+    (e) => void arrived.set(e.payload.msgId as string, performance.now()),
+    { signal: stop.signal, waitMs: 20_000, max: 10 },
+  );
+  return { arrived, stop: async () => (stop.abort(), await running) };
+}
+
+function floorConsumer(url: string, object: string) {
+  const arrived = new Map<string, number>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const res = await fetch(`${url}/poll?object=${object}`, { method: "POST" });
+        const { rows } = (await res.json()) as { rows: string[] };
+        const now = performance.now();
+        for (const row of rows) arrived.set(JSON.parse(row).msgId as string, now);
+      } catch {
+        await sleep(50);
+      }
+    }
+  })();
+  return { arrived, stop: async () => ((running = false), await loop.catch(() => {})) };
+}
+
+/** Sends one message at a time through `send` and waits for `arrived` to see it; answers the latencies. */
+async function oneByOne(n: number, send: (m: Record<string, unknown>) => Promise<void>, arrived: Map<string, number>, index: number): Promise<number> {
+  const message = sampleRobotMessage({}, index);
+  const id = message.msgId as string;
+  const t0 = performance.now();
+  await send(message);
+  const deadline = Date.now() + 5_000;
+  while (!arrived.has(id) && Date.now() < deadline) await sleep(0.5);
+  if (!arrived.has(id)) throw new Error(`message ${index} of ${n} never reached its consumer`);
+  return arrived.get(id)! - t0;
+}
+
 async function main() {
   const started = Date.now();
+  const dingtalk = await startFakeDingTalk({
+    apps: [
+      { clientId: "streamer", clientSecret: SECRET },
+      { clientId: "floor-stream", clientSecret: SECRET },
+    ],
+    pingIntervalMs: 20_000,
+  });
   const envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-bench-")), "bench.env");
+  const app = (clientId: string, extra: Record<string, unknown> = {}) => ({ clientId, clientSecret: SECRET, consumerTokens: [TOKEN], ...extra });
   writeFileSync(
     envFile,
-    `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nBRIDGE_APPS=${JSON.stringify({
-      small: { clientId: "small", clientSecret: SECRET, consumerTokens: [TOKEN] },
-      answer: { clientId: "answer", clientSecret: SECRET, consumerTokens: [TOKEN] },
-      backlog: { clientId: "backlog", clientSecret: SECRET, consumerTokens: [TOKEN] },
+    `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_APPS=${JSON.stringify({
+      small: app("small"),
+      answer: app("answer"),
+      backlog: app("backlog"),
+      latency: app("latency"),
+      streamer: app("streamer", { streamLink: true }),
     })}\n`,
   );
   log("starting the bridge and the baseline Worker (wrangler dev)");
   const [bridge, baseline] = await Promise.all([startBridge({ envFile }), startBridge({ config: "bench/baseline/wrangler.toml" })]);
   try {
-    const robotUrl = (app: string) => `${bridge.url}/dingtalk/${app}/robot`;
+    const robotUrl = (name: string) => `${bridge.url}/dingtalk/${name}/robot`;
     const body = () => JSON.stringify(sampleRobotMessage());
 
-    // 1. Ingest against the baseline, interleaved so drift hits both alike.
+    // 1. Ingest against the bare commit, interleaved so drift hits both alike.
     const bridgeRuns: number[] = [];
     const baseRuns: number[] = [];
     // Warm both up first (JIT, Durable Object start, SQLite pages), so round 1 measures steady state.
-    const warm = await signedHeaders();
     await load(1_000, () => post(baseline.url, { "content-type": "application/json" }, body()));
-    await load(1_000, () => post(robotUrl("default"), warm, body()));
+    await load(1_000, async () => post(robotUrl("default"), await signedHeaders(), body()));
     for (let round = 0; round < ROUNDS; round++) {
       const base = await load(PHASE_MS, () => post(baseline.url, { "content-type": "application/json" }, body()));
       baseRuns.push(base.rps);
-      const headers = await signedHeaders();
-      const ingest = await load(PHASE_MS, () => post(robotUrl("default"), headers, body()));
+      const ingest = await load(PHASE_MS, async () => post(robotUrl("default"), await signedHeaders(), body()));
       if (ingest.failed) throw new Error(`${ingest.failed} callbacks failed during the ingest phase`);
       bridgeRuns.push(ingest.rps);
       log(`ingest round ${round + 1}: bridge ${Math.round(ingest.rps)} rps, baseline ${Math.round(base.rps)} rps`);
@@ -105,68 +165,89 @@ async function main() {
     const eventsPerSec = drained / ((performance.now() - drainStart) / 1000);
     log(`drained ${drained} of a ${backlog}-event backlog at ${Math.round(eventsPerSec)} events/s`);
 
-    // 3. Callback-to-consumer latency through long poll, one callback at a time.
-    const sentAt = new Map<string, number>();
-    const latencies: number[] = [];
-    const stop = new AbortController();
-    const consumer = drain(
-      new BridgeClient({ url: bridge.url, token: TOKEN, consumer: "latency" }),
-      (e) => {
-        const t = sentAt.get(e.payload.msgId as string);
-        if (t !== undefined) latencies.push(performance.now() - t);
-      },
-      { signal: stop.signal, waitMs: 20_000, max: 10 },
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const headers = await signedHeaders();
+    // 3. Callback to consumer through a long poll, against the floor, sample by sample in turn.
+    const bridgeSide = bridgeConsumer(bridge.url, "latency");
+    const floorSide = floorConsumer(baseline.url, "handover");
+    await sleep(300);
+    const e2eSamples: number[] = [];
+    const floorSamples: number[] = [];
     for (let i = 0; i < LATENCY_EVENTS; i++) {
-      const message = sampleRobotMessage({}, i);
-      sentAt.set(message.msgId as string, performance.now());
-      if ((await post(robotUrl("default"), headers, JSON.stringify(message))) !== 200) throw new Error("callback failed");
-      const deadline = Date.now() + 5_000;
-      while (latencies.length <= i && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-      // Chat traffic is sparse: let the consumer ack and be back in its long poll before the next one.
-      await new Promise((r) => setTimeout(r, 20));
+      e2eSamples.push(
+        await oneByOne(LATENCY_EVENTS, async (m) => {
+          if ((await post(robotUrl("latency"), await signedHeaders(), JSON.stringify(m))) !== 200) throw new Error("callback failed");
+        }, bridgeSide.arrived, i),
+      );
+      await sleep(GAP_MS);
+      floorSamples.push(
+        await oneByOne(LATENCY_EVENTS, async (m) => {
+          if ((await post(`${baseline.url}/commit?object=handover`, { "content-type": "application/json" }, JSON.stringify(m))) !== 200) throw new Error("floor commit failed");
+        }, floorSide.arrived, i),
+      );
+      await sleep(GAP_MS);
     }
-    stop.abort();
-    await consumer;
-    const e2e = summarize(latencies);
-    log(`callback-to-consumer latency over ${e2e.n}: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms`);
-    // For scale: one bare durable commit, request to answer, on the same runtime. The bridge's
-    // path holds two (the callback's insert, then the lease) plus a long-poll answer.
+    await Promise.all([bridgeSide.stop(), floorSide.stop()]);
+    const e2e = summarize(e2eSamples);
+    const floor = summarize(floorSamples);
+    log(`callback to consumer: p50 ${e2e.p50} ms, p99 ${e2e.p99} ms; floor p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
+
+    // 4. The Stream link's path: a frame from DingTalk to the consumer, against the same floor fed
+    // by a bare outbound WebSocket.
+    const linkMemoryBefore = groupRssMb(bridge.pid).totalMb;
+    const streamSide = bridgeConsumer(bridge.url, "streamer");
+    const streamFloorSide = floorConsumer(baseline.url, "stream");
+    await fetch(`${baseline.url}/stream?object=stream&api=${encodeURIComponent(dingtalk.url)}&id=floor-stream&secret=${encodeURIComponent(SECRET)}`, { method: "POST" });
+    const open = (clientId: string) => dingtalk.connections(clientId).some((c) => c.state === "open");
+    while (!open("streamer") || !open("floor-stream")) await sleep(50);
+    await sleep(300);
+    const streamSamples: number[] = [];
+    const streamFloorSamples: number[] = [];
+    const overStream = (clientId: string) => async (m: Record<string, unknown>) => void dingtalk.sendRobotMessage(m, { clientId });
+    for (let i = 0; i < LATENCY_EVENTS; i++) {
+      streamSamples.push(await oneByOne(LATENCY_EVENTS, overStream("streamer"), streamSide.arrived, i));
+      await sleep(GAP_MS);
+      streamFloorSamples.push(await oneByOne(LATENCY_EVENTS, overStream("floor-stream"), streamFloorSide.arrived, i));
+      await sleep(GAP_MS);
+    }
+    await Promise.all([streamSide.stop(), streamFloorSide.stop()]);
+    const stream = summarize(streamSamples);
+    const streamFloor = summarize(streamFloorSamples);
+    log(`Stream frame to consumer: p50 ${stream.p50} ms, p99 ${stream.p99} ms; floor p50 ${streamFloor.p50} ms, p99 ${streamFloor.p99} ms`);
+    // The link idles (pings only) for a while: what holding one costs the runtime.
+    await sleep(quick ? 2_000 : 10_000);
+    const linkMemoryIdle = groupRssMb(bridge.pid).totalMb;
+
+    // 5. One callback answered, against one bare commit.
     const commitSamples: number[] = [];
-    for (let i = 0; i < LATENCY_EVENTS; i++) {
-      const t0 = performance.now();
-      await post(baseline.url, { "content-type": "application/json" }, body());
-      commitSamples.push(performance.now() - t0);
-    }
-    const commit = summarize(commitSamples);
     const callbackSamples: number[] = [];
     for (let i = 0; i < LATENCY_EVENTS; i++) {
-      const t0 = performance.now();
+      let t0 = performance.now();
+      await post(baseline.url, { "content-type": "application/json" }, body());
+      commitSamples.push(performance.now() - t0);
+      const headers = await signedHeaders();
+      t0 = performance.now();
       await post(robotUrl("answer"), headers, body());
       callbackSamples.push(performance.now() - t0);
     }
+    const commit = summarize(commitSamples);
     const callback = summarize(callbackSamples);
     log(`one callback answered: p50 ${callback.p50} ms, p99 ${callback.p99} ms; one bare commit: p50 ${commit.p50} ms, p99 ${commit.p99} ms`);
 
-    // 4. Pull cost against backlog size: the same pull on 10 events and on BIG_BACKLOG events.
-    const fill = async (app: string, n: number) => {
-      const h = await signedHeaders();
+    // 6. Pull cost against backlog size: the same pull on 10 events and on BIG_BACKLOG events.
+    const fill = async (name: string, n: number) => {
       let next = 0;
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < n) {
             next++;
-            if ((await post(robotUrl(app), h, body())) !== 200) throw new Error("fill failed");
+            if ((await post(robotUrl(name), await signedHeaders(), body())) !== 200) throw new Error("fill failed");
           }
         }),
       );
     };
     log(`filling a ${BIG_BACKLOG}-event backlog`);
     await Promise.all([fill("small", 10), fill("backlog", BIG_BACKLOG)]);
-    const pullCost = async (app: string) => {
-      const c = new BridgeClient({ url: bridge.url, token: TOKEN, app, consumer: "pullcost" });
+    const pullCost = async (name: string) => {
+      const c = new BridgeClient({ url: bridge.url, token: TOKEN, app: name, consumer: "pullcost" });
       const samples: number[] = [];
       for (let i = 0; i < 120; i++) {
         const t0 = performance.now();
@@ -180,17 +261,25 @@ async function main() {
     const big = await pullCost("backlog");
     log(`pull of 10: ${small.p50} ms with 10 queued, ${big.p50} ms with ${BIG_BACKLOG} queued`);
     const memory = groupRssMb(bridge.pid);
+    const bundle = measureBundle();
 
     const results = {
       quick,
       at: new Date().toISOString(),
       durationS: round((Date.now() - started) / 1000, 1),
       ingest: { rps: round(rps, 0), baselineRps: round(baselineRps, 0), ratio: round(rps / baselineRps, 3), concurrency: CONCURRENCY, phaseMs: PHASE_MS, rounds: { bridge: bridgeRuns.map((x) => round(x, 0)), baseline: baseRuns.map((x) => round(x, 0)) } },
-      e2e: { p50Ms: e2e.p50, p99Ms: e2e.p99, maxMs: e2e.max, events: e2e.n },
+      e2e: { p50Ms: e2e.p50, p99Ms: e2e.p99, maxMs: e2e.max, events: e2e.n, floorP50Ms: floor.p50, floorP99Ms: floor.p99, ratioP50: round(e2e.p50 / floor.p50, 2) },
+      streamE2e: { p50Ms: stream.p50, p99Ms: stream.p99, maxMs: stream.max, events: stream.n, floorP50Ms: streamFloor.p50, floorP99Ms: streamFloor.p99, ratioP50: round(stream.p50 / streamFloor.p50, 2) },
       callback: { p50Ms: callback.p50, p99Ms: callback.p99, baselineCommitP50Ms: commit.p50, baselineCommitP99Ms: commit.p99 },
       drain: { eventsPerSec: round(eventsPerSec, 0), backlog: drained, batch: 100 },
       pull: { backlogSmall: 10, backlogLarge: BIG_BACKLOG, p50SmallMs: small.p50, p50LargeMs: big.p50, p99SmallMs: small.p99, p99LargeMs: big.p99, ratio: round(big.p50 / small.p50, 2) },
-      memory: { afterIngestMb: memoryAfterIngest.totalMb, endMb: memory.totalMb, byProcess: memory.byName },
+      memory: {
+        afterIngestMb: memoryAfterIngest.totalMb,
+        endMb: memory.totalMb,
+        byProcess: memory.byName,
+        idleLink: { beforeMb: linkMemoryBefore, idleMb: linkMemoryIdle, deltaMb: round(linkMemoryIdle - linkMemoryBefore, 1) },
+      },
+      bundle,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), os: `${osType()} ${release()}`, node: process.version, wrangler: pkgVersion("wrangler"), workerd: pkgVersion("workerd") },
     };
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
@@ -198,6 +287,7 @@ async function main() {
     process.stdout.write(`${table(results)}\n`);
   } finally {
     await Promise.all([bridge.stop(), baseline.stop()]);
+    await dingtalk.close();
   }
 }
 
@@ -209,12 +299,14 @@ function table(r: any): string {
   return [
     `| measure | figure |`,
     `|---|---|`,
-    `| ingest, signed robot callbacks | ${r.ingest.rps} rps (baseline ${r.ingest.baselineRps} rps, ratio ${r.ingest.ratio}) |`,
-    `| callback to consumer, long poll | p50 ${r.e2e.p50Ms} ms, p99 ${r.e2e.p99Ms} ms (${r.e2e.events} events) |`,
+    `| ingest, signed robot callbacks, ${r.ingest.concurrency} in flight | ${r.ingest.rps} rps against the bare commit's ${r.ingest.baselineRps} rps: ratio **${r.ingest.ratio}** |`,
+    `| callback to consumer, long poll | p50 ${r.e2e.p50Ms} ms, p99 ${r.e2e.p99Ms} ms; floor p50 ${r.e2e.floorP50Ms} ms, p99 ${r.e2e.floorP99Ms} ms: ratio **${r.e2e.ratioP50}** |`,
+    `| Stream frame to consumer, through the link | p50 ${r.streamE2e.p50Ms} ms, p99 ${r.streamE2e.p99Ms} ms; floor p50 ${r.streamE2e.floorP50Ms} ms, p99 ${r.streamE2e.floorP99Ms} ms: ratio **${r.streamE2e.ratioP50}** |`,
     `| one callback answered (one bare commit) | p50 ${r.callback.p50Ms} ms, p99 ${r.callback.p99Ms} ms (p50 ${r.callback.baselineCommitP50Ms} ms, p99 ${r.callback.baselineCommitP99Ms} ms) |`,
-    `| backlog drain | ${r.drain.eventsPerSec} events/s (${r.drain.backlog} events, 100 a pull) |`,
-    `| pull of 10 | p50 ${r.pull.p50SmallMs} ms at 10 queued, ${r.pull.p50LargeMs} ms at ${r.pull.backlogLarge} queued (ratio ${r.pull.ratio}) |`,
-    `| runtime memory | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end |`,
+    `| backlog drain, 100 a pull | ${r.drain.eventsPerSec} events/s over ${r.drain.backlog} events |`,
+    `| one pull of 10 | p50 ${r.pull.p50SmallMs} ms with 10 queued, ${r.pull.p50LargeMs} ms with ${r.pull.backlogLarge} queued (ratio ${r.pull.ratio}) |`,
+    `| runtime memory (wrangler dev, workerd) | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end; an idle link: ${r.memory.idleLink.deltaMb} MB |`,
+    `| the Worker's bundle | ${(r.bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(r.bundle.gzipBytes / 1024).toFixed(1)} KiB |`,
     `| machine | ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}, workerd ${r.machine.workerd} |`,
   ].join("\n");
 }
