@@ -18,7 +18,7 @@ import { inboxFor } from "../inbox-stub";
 import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES } from "../middleware";
 import { parseWith, readBody } from "../read-json";
 import { robotUrlFor } from "../robot-url";
-import { errorResponse } from "../errors";
+import { BridgeError, errorResponse } from "../errors";
 import type { SendAnswer } from "../../outbox/outbox";
 import { newId } from "../../lib/ids";
 
@@ -88,16 +88,27 @@ consumerRoutes.get("/v1/:app/status", async (c) => {
   return c.json({ ...(status as Record<string, unknown>), link });
 });
 
-/** History and dead letters: read-only pages of stored events, oldest first. */
+/**
+ * History and dead letters: read-only pages of stored events, oldest first. History also reads
+ * newest first (`order=desc`: the newest `limit` events after `afterSeq`), so a view of what came
+ * in last costs one request; either way `nextAfterSeq` is the newest seq on the page.
+ */
 for (const [path, list] of [
   ["events", "history"],
   ["dead-letters", "deadLetters"],
 ] as const) {
   consumerRoutes.get(`/v1/:app/${path}`, async (c) => {
-    const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
+    const query = c.req.query();
+    const desc = list === "history" && query.order === "desc";
+    if (list === "history" && query.order !== undefined) {
+      if (query.order !== "asc" && !desc) throw new BridgeError(400, "invalid_query", "order: must be asc or desc");
+      delete query.order;
+    }
+    const { afterSeq, limit } = parseWith(pageQuerySchema, query, "invalid_query");
     const app = c.get("app").name;
-    const rows = await inboxFor(c, app)[list](app, afterSeq, limit);
-    const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
+    const inbox = inboxFor(c, app);
+    const rows = desc ? await inbox.history(app, afterSeq, limit, true) : await inbox[list](app, afterSeq, limit);
+    const nextAfterSeq = rows.length ? rows[desc ? 0 : rows.length - 1]!.seq : afterSeq;
     return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
   });
 }
