@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { ConfigError } from "../config/load";
 import type { BridgeEnv } from "./context";
 import { BridgeError, errorResponse } from "./errors";
+import { consoleRoutes } from "./routes/console";
 import { consumerRoutes } from "./routes/consumer";
 import { eventRoutes } from "./routes/events";
 import { robotRoutes } from "./routes/robot";
@@ -19,6 +20,7 @@ app.get("/", (c) =>
 app.route("/", robotRoutes);
 app.route("/", eventRoutes);
 app.route("/", consumerRoutes);
+app.route("/", consoleRoutes);
 
 app.notFound((c) => errorResponse(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
 
