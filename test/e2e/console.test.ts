@@ -241,12 +241,34 @@ describe("the console", () => {
     await context.close();
   });
 
-  it("fits a 390 px phone without horizontal scrolling", async () => {
+  it("fits a 390 px phone without horizontal scrolling, refreshes on its own, and pauses while hidden", async () => {
     const phone = await openConsole({ width: 390, height: 844 });
     await signIn(phone.page, LOCAL.token);
     await phone.page.waitForSelector("#history-list > li");
-    const s = await api("status");
+    let s = await api("status");
     expect(await field(phone.page, "dead letters")).toBe(String(s.deadLetters));
+
+    // New traffic shows up with no click: the page polls every 5 s.
+    expect((await runCli(["simulate", "--count", "3"], cliEnv(bridge.url))).code).toBe(0);
+    s = await api("status");
+    await expect.poll(() => field(phone.page, "depth"), { timeout: 8_000 }).toBe(String(s.depth));
+
+    // A hidden tab asks nothing; shown again, it refreshes at once.
+    const polls = () => phone.requests.filter((r) => r.url.endsWith("/status")).length;
+    await phone.page.evaluate(() => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await new Promise((r) => setTimeout(r, 300)); // a round already under way when hidden lands first
+    const before = polls();
+    await new Promise((r) => setTimeout(r, 5_500));
+    expect(polls()).toBe(before);
+    await phone.page.evaluate(() => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => false });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await expect.poll(polls, { timeout: 2_000 }).toBe(before + 1);
+
     const [scrollWidth, clientWidth] = await phone.page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     await phone.page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
