@@ -58,6 +58,12 @@ export const pageQuerySchema = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100),
 });
 
+/** History pages read oldest first, or newest first with order=desc. */
+export const historyQuerySchema = z.strictObject({
+  ...pageQuerySchema.def.shape,
+  order: z._default(z.enum(["asc", "desc"], "must be asc or desc"), "asc"),
+});
+
 const eventIds = ids(1000);
 
 export const redriveSchema = z.strictObject({ ids: z.optional(eventIds) });

@@ -71,11 +71,11 @@ const ROW = `seq, id, kind, source, dedup_key, received_at, payload, state, atte
  */
 export const PAGE_BYTES = 8 * 1024 * 1024;
 
-/** The seqs of `candidates` (a query of seq and payload, ordered by seq) that fit in PAGE_BYTES. */
-function withinPageBytes(candidates: string): string {
+/** The seqs of `candidates` (a query of seq and payload, ordered by seq `dir`) that fit in PAGE_BYTES. */
+function withinPageBytes(candidates: string, dir: "ASC" | "DESC" = "ASC"): string {
   return `SELECT seq FROM (
             SELECT seq, length(CAST(payload AS BLOB)) AS size,
-                   SUM(length(CAST(payload AS BLOB))) OVER (ORDER BY seq) AS total
+                   SUM(length(CAST(payload AS BLOB))) OVER (ORDER BY seq ${dir}) AS total
               FROM (${candidates}))
            WHERE total - size < ${PAGE_BYTES}`;
 }
@@ -267,20 +267,21 @@ export class EventStore {
     return this.sql.exec<{ kind: EventKind; payload: string }>("SELECT kind, payload FROM events WHERE id = ?", id).toArray()[0] ?? null;
   }
 
-  history(afterSeq: number, limit: number): StoredEventRow[] {
-    return this.page("seq > ?", afterSeq, limit);
+  /** Events after `afterSeq`: the oldest `limit` of them, or with `desc` the newest, newest first. */
+  history(afterSeq: number, limit: number, desc = false): StoredEventRow[] {
+    return this.page("seq > ?", afterSeq, limit, desc ? "DESC" : "ASC");
   }
 
   deadLetters(afterSeq: number, limit: number): StoredEventRow[] {
     return this.page("state = 'dead' AND seq > ?", afterSeq, limit);
   }
 
-  private page(where: string, afterSeq: number, limit: number): StoredEventRow[] {
+  private page(where: string, afterSeq: number, limit: number, dir: "ASC" | "DESC" = "ASC"): StoredEventRow[] {
     return this.sql
       .exec<StoredEventRow>(
         `SELECT ${ROW} FROM events
-          WHERE seq IN (${withinPageBytes(`SELECT seq, payload FROM events WHERE ${where} ORDER BY seq LIMIT ?`)})
-          ORDER BY seq`,
+          WHERE seq IN (${withinPageBytes(`SELECT seq, payload FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`, dir)})
+          ORDER BY seq ${dir}`,
         afterSeq,
         limit,
       )

@@ -261,9 +261,9 @@ export class Inbox extends DurableObject<Env> {
     });
   }
 
-  async history(app: string, afterSeq: number, limit: number): Promise<StoredEventRow[]> {
+  async history(app: string, afterSeq: number, limit: number, desc = false): Promise<StoredEventRow[]> {
     this.adopt(app);
-    return this.events.history(afterSeq, limit);
+    return this.events.history(afterSeq, limit, desc);
   }
 
   async deadLetters(app: string, afterSeq: number, limit: number): Promise<StoredEventRow[]> {

@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, consumerFetch, freshApp } from "../support/dingtalk";
+import { BASE, consumerFetch, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
 import { DEFAULT_TOKENS } from "../support/test-env";
 
 describe("consumer API auth", () => {
@@ -81,5 +81,31 @@ describe("consumer API refuses malformed bodies with 400", () => {
     const res = await SELF.fetch(`${BASE}/v1/${app}/pull`, { method: "POST", headers: { authorization: `Bearer token-${app}` } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ events: [], mode: "unknown" });
+  });
+});
+
+describe("history newest first", () => {
+  it("order=desc reads the newest events after afterSeq, newest first; nextAfterSeq is the newest seq", async () => {
+    const app = freshApp();
+    for (let i = 0; i < 5; i++) expect((await postRobot(app, robotMessage({ msgId: `desc-${i}` }))).status).toBe(200);
+    const seqs = (doc: { events: { seq: number }[] }) => doc.events.map((e) => e.seq);
+    const all = await consumerJson(app, "events");
+    const [s1, , s3, s4, s5] = seqs(all);
+    const newest = await consumerJson(app, "events?order=desc&limit=2");
+    expect([seqs(newest), newest.nextAfterSeq]).toEqual([[s5, s4], s5]);
+    expect(newest.events[0].payload.msgId).toBe("desc-4");
+    expect(seqs(await consumerJson(app, `events?order=desc&afterSeq=${s3}`))).toEqual([s5, s4]);
+    expect(await consumerJson(app, `events?order=desc&afterSeq=${s5}`)).toEqual({ nextAfterSeq: s5, events: [] });
+    const asc = await consumerJson(app, "events?order=asc&limit=1");
+    expect([seqs(asc), asc.nextAfterSeq]).toEqual([[s1], s1]);
+  });
+
+  it("refuses another order, and order on dead letters", async () => {
+    const app = freshApp();
+    for (const path of ["events?order=newest", "dead-letters?order=desc"]) {
+      const res = await consumerFetch(app, path);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe("invalid_query");
+    }
   });
 });

@@ -1,10 +1,12 @@
 // The consumer API under /v1/:app, for gateways that drain the inbox.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import type { StoredEventRow } from "../../inbox/event-store";
 import type { BridgeEnv } from "../context";
 import {
   ackSchema,
   extendSchema,
   heartbeatSchema,
+  historyQuerySchema,
   nackSchema,
   pageQuerySchema,
   pullSchema,
@@ -88,19 +90,27 @@ consumerRoutes.get("/v1/:app/status", async (c) => {
   return c.json({ ...(status as Record<string, unknown>), link });
 });
 
-/** History and dead letters: read-only pages of stored events, oldest first. */
-for (const [path, list] of [
-  ["events", "history"],
-  ["dead-letters", "deadLetters"],
-] as const) {
-  consumerRoutes.get(`/v1/:app/${path}`, async (c) => {
-    const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
-    const app = c.get("app").name;
-    const rows = await inboxFor(c, app)[list](app, afterSeq, limit);
-    const nextAfterSeq = rows.length ? rows[rows.length - 1]!.seq : afterSeq;
-    return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
-  });
+/**
+ * History and dead letters: read-only pages of stored events, oldest first. History also reads
+ * newest first (`order=desc`: the newest `limit` events after `afterSeq`), so a view of what came
+ * in last costs one request; either way `nextAfterSeq` is the newest seq on the page.
+ */
+function page(c: Context<BridgeEnv>, rows: StoredEventRow[], afterSeq: number, newestFirst: boolean) {
+  const nextAfterSeq = rows.length ? rows[newestFirst ? 0 : rows.length - 1]!.seq : afterSeq;
+  return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
 }
+
+consumerRoutes.get("/v1/:app/events", async (c) => {
+  const { afterSeq, limit, order } = parseWith(historyQuerySchema, c.req.query(), "invalid_query");
+  const app = c.get("app").name;
+  return page(c, await inboxFor(c, app).history(app, afterSeq, limit, order === "desc"), afterSeq, order === "desc");
+});
+
+consumerRoutes.get("/v1/:app/dead-letters", async (c) => {
+  const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
+  const app = c.get("app").name;
+  return page(c, await inboxFor(c, app).deadLetters(app, afterSeq, limit), afterSeq, false);
+});
 
 consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
   const { ids } = await readBody(c, redriveSchema, true);

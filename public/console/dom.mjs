@@ -1,0 +1,36 @@
+// Elements built with append(): every string, payloads above all, becomes a Text node. Nothing
+// here parses HTML (and the CSP's Trusted Types would refuse it).
+
+// el("li", {class: "x", onclick: f}, "text", node, [more]): on* are listeners, the rest attributes.
+export function el(tag, props, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props ?? {})) {
+    if (v == null || v === false) continue;
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  e.append(...children.flat(9).filter((c) => c != null && c !== false));
+  return e;
+}
+
+const TONES = {
+  ok: "webhook stream attached ok open sent acked resolved",
+  warn: "unknown connecting backoff pending no_sink queued leased ready detached",
+  bad: "refused gave_up failed dead suspected_stuck",
+};
+
+export const badge = (state, tone = Object.keys(TONES).find((t) => TONES[t].split(" ").includes(state))) =>
+  el("span", { class: `b ${tone ?? ""}` }, state ?? "none");
+
+// A <dl> of [term, value]; null values are left out.
+export const fields = (pairs) => el("dl", null, pairs.filter((p) => p?.[1] != null).map(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+
+export const tile = (label, value, extra) => el("div", { class: "tile", "data-field": label }, el("b", null, value), el("span", null, label), extra);
+
+export const dim = (...text) => el("span", { class: "dim" }, ...text);
+
+export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+export function fill(id, ...nodes) {
+  document.querySelector(`#${id} > div`).replaceChildren(...nodes.flat().filter(Boolean));
+}
