@@ -1,15 +1,12 @@
 // Routing: the mode, the bridge's own Stream link, the consumers, and the timeline of their
-// transitions with the link's opens, newest first.
+// transitions (the link's included), newest first.
 import { badge, dim, el, fields, fill, tile } from "./dom.mjs";
 import { age, when } from "./format.mjs";
 
 export function renderRouting(s) {
   const link = s.link ?? { state: "off", opens: [] };
   const on = link.state !== "off";
-  const timeline = [
-    ...s.transitions,
-    ...link.opens.map((at) => ({ at, subject: "link", to: "open", reason: "the bridge opened a Stream connection" })),
-  ].sort((a, b) => b.at - a.at);
+  const timeline = [...s.transitions].sort((a, b) => b.at - a.at);
   fill(
     "routing",
     el(

@@ -23,6 +23,8 @@ export interface AppState {
   incidents: OpenIncidents;
   /** The robot URL to paste into DingTalk's console: PUBLIC_URL, or the origin requests came to. */
   robotUrl: string | null;
+  /** The Stream link's state as it last reported it, for its transitions. */
+  link: string;
 }
 
 const zeroCounters: Counters = {
@@ -51,6 +53,7 @@ export class AppStateStore {
       lastPullAt: saved.lastPullAt ?? null,
       incidents: { ...saved.incidents },
       robotUrl: saved.robotUrl ?? null,
+      link: saved.link ?? "off",
     };
   }
 

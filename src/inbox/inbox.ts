@@ -215,6 +215,7 @@ export class Inbox extends DurableObject<Env> {
     let due: number | null = null;
     if (event.type === "opened") due = this.apply({ type: "link", at: event.at, connected: true, opened: true });
     if (event.type === "down") due = this.apply({ type: "link", at: event.at, connected: false, opened: false });
+    this.linkMoved(event);
     const alerts = linkAlerts(this.state.incidents, event, this.state.robotUrl);
     this.raise(alerts);
     await this.settle(due, alerts.length ? event.at : null);
@@ -233,6 +234,24 @@ export class Inbox extends DurableObject<Env> {
   async sendFate(app: string, key: string) {
     this.adopt(app);
     return this.outbox.fate(key);
+  }
+
+  /** The link's own transitions go in the same timeline as the mode machine's. */
+  private linkMoved(event: LinkEvent): void {
+    const [to, reason] =
+      event.type === "opened"
+        ? ["open", "the bridge opened a DingTalk Stream connection"]
+        : event.type === "down"
+          ? ["backoff", event.error ? `the connection was lost: ${event.error}` : "the connection closed"]
+          : event.type === "halted"
+            ? ["backoff", `the reconnect budget is spent (${event.opens} opens in ${event.windowMs / 60_000} min); next try ${new Date(event.until).toISOString()}`]
+            : ["refused", event.error];
+    const from = this.state.link;
+    if (from === to && event.type !== "opened") return;
+    this.state.link = to;
+    const t = { at: event.at, subject: "link" as const, from, to, reason };
+    this.appState.record([t]);
+    log("info", "transition", { app: this.state.app, ...t });
   }
 
   // ---- reading and operating -------------------------------------------------------------------

@@ -52,7 +52,8 @@ export type MachineInput =
 
 export interface Transition {
   at: number;
-  subject: Subject;
+  /** What moved: one of the machine's facts, or the bridge's Stream link (recorded by the inbox). */
+  subject: Subject | "link";
   from: string;
   to: string;
   reason: string;

@@ -27,6 +27,12 @@ describe("consumer API auth", () => {
     expect(((await basic.json()) as any).error.code).toBe("bad_authorization");
   });
 
+  it("tells browsers and proxies to keep no copy of an answer", async () => {
+    const res = await consumerFetch("default", "status");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    await res.arrayBuffer();
+  });
+
   it("refuses an unknown app exactly as a known app with a wrong token, so names cannot be probed", async () => {
     for (const token of ["whatever", ""]) {
       const ghost = await consumerFetch("ghost", "status", undefined, token);

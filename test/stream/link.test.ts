@@ -31,6 +31,7 @@ describe("the Stream link", () => {
     const s = await consumerJson(app, "status");
     expect(s.link).toMatchObject({ state: "open", lastError: null, opens: [expect.any(Number)] });
     expect(s.link.lastFrameAt).toBeGreaterThanOrEqual(s.link.connectedAt);
+    expect(s.transitions.find((t: any) => t.subject === "link")).toMatchObject({ from: "off", to: "open" });
   });
 
   it("commits each robot message to the inbox before acking it, with source stream", async () => {
@@ -117,6 +118,8 @@ describe("the Stream link", () => {
     const s = await consumerJson(app, "status");
     expect(s.link).toMatchObject({ state: "open" });
     expect(s.stream.connected).toBe(true);
+    const link = s.transitions.filter((t: any) => t.subject === "link").map((t: any) => t.to);
+    expect(link).toEqual(["open", "backoff", "open"]);
   });
 
   it("a restart of the link object mid-stream loses nothing: the alarm reconnects and DingTalk redelivers", async () => {

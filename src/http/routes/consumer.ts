@@ -1,5 +1,5 @@
 // The consumer API under /v1/:app, for gateways that drain the inbox.
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { StoredEventRow } from "../../inbox/event-store";
 import type { BridgeEnv } from "../context";
 import {
@@ -24,11 +24,18 @@ import { errorResponse } from "../errors";
 import type { SendAnswer } from "../../outbox/outbox";
 import { newId } from "../../lib/ids";
 
+/** Answers carry message payloads: no browser or proxy keeps a copy. */
+const noStore: MiddlewareHandler<BridgeEnv> = async (c, next) => {
+  await next();
+  c.res.headers.set("cache-control", "no-store");
+};
+
 export const consumerRoutes = new Hono<BridgeEnv>();
 
-consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES));
+consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES), noStore);
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
 
 const OFF_LINK = { state: "off", connectedAt: null, lastFrameAt: null, lastMessageAt: null, opens: [], lastError: null };
 
