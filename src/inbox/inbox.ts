@@ -6,19 +6,20 @@ import type { Tunables } from "../config/tunables";
 import { type Clock, systemClock } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
+import { AlarmSchedule } from "./alarm-schedule";
 import { AlertOutbox } from "./alert-outbox";
 import { type AppState, AppStateStore } from "./app-state";
 import { ConsumerRegistry } from "./consumer-registry";
 import { EventStore, type Returned, type StoredEventRow } from "./event-store";
 import { type WaitingPull, Waiters } from "./long-poll";
 import { migrate } from "./migrations";
-import { type AlertEffect, type MachineInput, nextDeadline, pollHintMs, step, type StreamReport } from "./mode-machine";
+import { type AlertEffect, type MachineInput, nextDeadline, pollHintMs, step, type StreamReport, type Transition } from "./mode-machine";
 import { OfflineReplies } from "./offline-replies";
 import { retentionAlerts } from "./retention-alerts";
 import { ServedPolls } from "./served-polls";
 import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
-import { linkAlerts } from "./link-alerts";
+import { linkAlerts, linkTransition } from "./link-report";
 import { Outbox, type SendAnswer } from "../outbox/outbox";
 import type { SendRequest } from "../outbox/send-store";
 import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
@@ -41,8 +42,7 @@ export class Inbox extends DurableObject<Env> {
   private readonly waiters = new Waiters<StoredEventRow>();
   private readonly served = new ServedPolls();
   private state: AppState;
-  private alarmAt: number | null = null;
-  private alarmRunning = false;
+  private readonly schedule: AlarmSchedule;
   /** The first alarm in each instance sweeps, then one sweep per interval (leases wake it far more often). */
   private nextSweepAt = 0;
 
@@ -64,8 +64,9 @@ export class Inbox extends DurableObject<Env> {
       raise: (alerts) => this.raise(alerts),
     });
     this.state = this.appState.load();
+    this.schedule = new AlarmSchedule(ctx.storage);
     void ctx.blockConcurrencyWhile(async () => {
-      this.alarmAt = await ctx.storage.getAlarm();
+      await this.schedule.load();
     });
   }
 
@@ -215,7 +216,11 @@ export class Inbox extends DurableObject<Env> {
     let due: number | null = null;
     if (event.type === "opened") due = this.apply({ type: "link", at: event.at, connected: true, opened: true });
     if (event.type === "down") due = this.apply({ type: "link", at: event.at, connected: false, opened: false });
-    this.linkMoved(event);
+    const moved = linkTransition(this.state.link, event);
+    if (moved) {
+      this.state.link = moved.to;
+      this.record([moved]);
+    }
     const alerts = linkAlerts(this.state.incidents, event, this.state.robotUrl);
     this.raise(alerts);
     await this.settle(due, alerts.length ? event.at : null);
@@ -234,24 +239,6 @@ export class Inbox extends DurableObject<Env> {
   async sendFate(app: string, key: string) {
     this.adopt(app);
     return this.outbox.fate(key);
-  }
-
-  /** The link's own transitions go in the same timeline as the mode machine's. */
-  private linkMoved(event: LinkEvent): void {
-    const [to, reason] =
-      event.type === "opened"
-        ? ["open", "the bridge opened a DingTalk Stream connection"]
-        : event.type === "down"
-          ? ["backoff", event.error ? `the connection was lost: ${event.error}` : "the connection closed"]
-          : event.type === "halted"
-            ? ["backoff", `the reconnect budget is spent (${event.opens} opens in ${event.windowMs / 60_000} min); next try ${new Date(event.until).toISOString()}`]
-            : ["refused", event.error];
-    const from = this.state.link;
-    if (from === to && event.type !== "opened") return;
-    this.state.link = to;
-    const t = { at: event.at, subject: "link" as const, from, to, reason };
-    this.appState.record([t]);
-    log("info", "transition", { app: this.state.app, ...t });
   }
 
   // ---- reading and operating -------------------------------------------------------------------
@@ -276,7 +263,7 @@ export class Inbox extends DurableObject<Env> {
       outbox: { ...this.outbox.pending(), recent: this.outbox.recent(20) },
       tunables: this.tunables,
       modeView: this.modeView(),
-      nextAlarmAt: this.alarmAt,
+      nextAlarmAt: this.schedule.next,
     });
   }
 
@@ -311,36 +298,29 @@ export class Inbox extends DurableObject<Env> {
    * retention. It never throws: a failed alarm is retried a few times by the runtime, then never again.
    */
   override async alarm(): Promise<void> {
-    this.alarmRunning = true;
-    try {
-      const now = this.clock.now();
-      this.reclaim(now);
-      // A consumer waiting in a long poll right now is attached, however long ago it pulled.
-      this.apply(this.waiters.size ? { type: "waiting", at: now } : { type: "tick", at: now });
-      if (now >= this.nextSweepAt) {
-        this.sweep(now);
-        this.nextSweepAt = now + this.sweepIntervalMs();
-      }
-      // Leases that ran out, and nack delays that ended, go to whoever is waiting.
-      this.serveWaiters(now);
-      this.appState.save(this.state);
-      await this.outbox.retryDue();
-      const t = this.tunables;
-      const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
-      await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
-    } catch (error) {
-      log("error", "inbox_alarm_failed", { app: this.state.app, error: error instanceof Error ? error.message : String(error) });
-    } finally {
-      // Requests may have interleaved while alerts were sent: the next wake is computed afresh
-      // from the tables, and set even when it equals the alarm now running.
-      this.alarmRunning = false;
-      try {
-        this.alarmAt = this.nextWake(this.clock.now());
-        await this.ctx.storage.setAlarm(this.alarmAt);
-      } catch (error) {
-        log("error", "inbox_alarm_not_armed", { app: this.state.app, error: error instanceof Error ? error.message : String(error) });
-      }
+    await this.schedule.run(
+      () => this.tick(),
+      () => this.nextWake(this.clock.now()),
+      (event, error) => log("error", event, { app: this.state.app, error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+
+  private async tick(): Promise<void> {
+    const now = this.clock.now();
+    this.reclaim(now);
+    // A consumer waiting in a long poll right now is attached, however long ago it pulled.
+    this.apply(this.waiters.size ? { type: "waiting", at: now } : { type: "tick", at: now });
+    if (now >= this.nextSweepAt) {
+      this.sweep(now);
+      this.nextSweepAt = now + this.sweepIntervalMs();
     }
+    // Leases that ran out, and nack delays that ended, go to whoever is waiting.
+    this.serveWaiters(now);
+    this.appState.save(this.state);
+    await this.outbox.retryDue();
+    const t = this.tunables;
+    const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
+    await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
   }
 
   private nextWake(now: number): number {
@@ -362,16 +342,7 @@ export class Inbox extends DurableObject<Env> {
   private async settle(...deadlines: (number | null)[]): Promise<void> {
     this.appState.save(this.state);
     const due = deadlines.filter((d): d is number => d !== null);
-    if (due.length) await this.armAlarm(Math.min(...due));
-  }
-
-  /** Arms the alarm for `at` unless it is already due earlier; a late alarm re-arms itself. */
-  private async armAlarm(at: number): Promise<void> {
-    // A running alarm re-arms itself from the tables when it ends, which covers `at`.
-    if (this.alarmRunning) return;
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
-    this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    if (due.length) await this.schedule.arm(Math.min(...due));
   }
 
   /** Expired leases back to the queue (or the dead letters); answers how many. */
@@ -452,10 +423,15 @@ export class Inbox extends DurableObject<Env> {
   private apply(input: MachineInput): number | null {
     const out = step(this.state.machine, input, this.tunables, this.state.robotUrl);
     this.state.machine = out.state;
-    this.appState.record(out.transitions);
-    for (const t of out.transitions) log("info", "transition", { app: this.state.app, subject: t.subject, from: t.from, to: t.to, reason: t.reason });
+    this.record(out.transitions);
     this.raise(out.alerts);
     return out.alerts.length ? input.at : nextDeadline(out.state, this.tunables);
+  }
+
+  /** Keeps transitions for the status timeline, and logs each. */
+  private record(transitions: readonly Transition[]): void {
+    this.appState.record(transitions);
+    for (const t of transitions) log("info", "transition", { app: this.state.app, ...t });
   }
 
   /** Queues alerts for the alarm to send, and logs each as it is raised. */

@@ -12,6 +12,7 @@ import { ingestRequestFor } from "./frame-ingest";
 import { type LinkPhase, type LinkState, LinkStateStore } from "./link-state";
 import type { LinkEvent } from "../inbox/types";
 import { openRequest, readOpenResponse, socketUrl } from "./open-connection";
+import { send, upgrade } from "./socket";
 
 export const LINK_TIMING = {
   /** The alarm's longest sleep: it keeps the object in memory and the sockets checked. */
@@ -249,7 +250,7 @@ export class StreamLink extends DurableObject<Env> {
       if (!(await this.commit(frame, kind))) return;
     }
     const ack = ackFor(frame, kind);
-    if (ack) send(sock, ack);
+    if (ack) send(sock.ws, ack);
   }
 
   private async commit(frame: StreamFrame, kind: ReturnType<typeof frameKind>): Promise<boolean> {
@@ -371,39 +372,6 @@ export class StreamLink extends DurableObject<Env> {
 
   private save(): void {
     this.store.save(this.state);
-  }
-}
-
-/**
- * Opens the WebSocket. No abort signal goes with the fetch: aborting it later would close the socket
- * it became. A slow upgrade is given up after `timeoutMs`, and closed if it arrives after all.
- */
-async function upgrade(url: string, timeoutMs: number): Promise<WebSocket | string> {
-  let timedOut = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const attempt = fetch(url, { headers: { upgrade: "websocket" } }).then((res) => {
-    if (timer !== null) clearTimeout(timer);
-    if (!res.webSocket) return `the Stream endpoint answered ${res.status} instead of a WebSocket`;
-    if (timedOut) {
-      res.webSocket.accept();
-      res.webSocket.close(1000, "too late");
-    }
-    return res.webSocket;
-  });
-  const timeout = new Promise<string>((resolve) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      resolve(`the Stream endpoint did not answer within ${timeoutMs / 1000} s`);
-    }, timeoutMs);
-  });
-  return Promise.race([attempt, timeout]);
-}
-
-function send(sock: LinkSocket, text: string): void {
-  try {
-    sock.ws.send(text);
-  } catch {
-    // The socket is gone; DingTalk delivers the message again, and the inbox dedups it.
   }
 }
 

@@ -27,18 +27,13 @@ ${CONNECTION_HELP}`,
       }
       return EXIT.ok;
     }
-    if (action === "redrive") {
-      if (!values.all && !values.id?.length) throw new UsageError("redrive needs --id ID (repeatable) or --all");
-      const { redriven } = await client.redrive(values.all ? undefined : values.id);
-      process.stderr.write(`redriven: ${redriven}\n`);
-      await writeLine(JSON.stringify({ redriven }));
-      return EXIT.ok;
-    }
-    if (action === "purge") {
-      if (!values.all && !values.id?.length) throw new UsageError("purge needs --id ID (repeatable) or --all");
-      const { purged } = await client.purge(values.all ? undefined : values.id);
-      process.stderr.write(`purged: ${purged}\n`);
-      await writeLine(JSON.stringify({ purged }));
+    if (action === "redrive" || action === "purge") {
+      // Either acts on the named ids or, said outright, on all of them: never on all by default.
+      if (!values.all && !values.id?.length) throw new UsageError(`${action} needs --id ID (repeatable) or --all`);
+      const ids = values.all ? undefined : values.id;
+      const answer = action === "redrive" ? await client.redrive(ids) : await client.purge(ids);
+      process.stderr.write(`${Object.entries(answer).map(([k, v]) => `${k}: ${v}`).join(", ")}\n`);
+      await writeLine(JSON.stringify(answer));
       return EXIT.ok;
     }
     throw new UsageError(`unknown dead-letters action "${action}": use list, redrive or purge`);

@@ -1,8 +1,24 @@
-// The Stream link's incidents, in words an operator can act on: it stopped at its reconnect budget,
-// or DingTalk refused the app's credentials. Each names the concrete fix.
+// What the Stream link reports, turned into what the inbox keeps: its transitions in the status
+// timeline, and its incidents in words an operator can act on (it stopped at its reconnect budget,
+// or DingTalk refused the app's credentials), each naming the concrete fix. Pure.
 import { type OpenIncidents, openIncident, resolveIncident } from "./incidents";
-import type { AlertEffect } from "./mode-machine";
+import type { AlertEffect, Transition } from "./mode-machine";
 import type { LinkEvent } from "./types";
+
+/** The link's transition for `event`, from the state it was last reported in; null when nothing moved. */
+export function linkTransition(from: string, event: LinkEvent): Transition | null {
+  const [to, reason] =
+    event.type === "opened"
+      ? ["open", "the bridge opened a DingTalk Stream connection"]
+      : event.type === "down"
+        ? ["backoff", event.error ? `the connection was lost: ${event.error}` : "the connection closed"]
+        : event.type === "halted"
+          ? ["backoff", `the reconnect budget is spent (${event.opens} opens in ${event.windowMs / 60_000} min); next try ${new Date(event.until).toISOString()}`]
+          : ["refused", event.error];
+  // Every open is worth a line (a reconnect is news); a repeated backoff or refusal is not.
+  if (from === to && event.type !== "opened") return null;
+  return { at: event.at, subject: "link", from, to, reason };
+}
 
 export function linkAlerts(open: OpenIncidents, event: LinkEvent, robotUrl: string | null): AlertEffect[] {
   const url = robotUrl ?? "https://<your-bridge>/dingtalk/<app>/robot";

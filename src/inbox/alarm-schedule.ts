@@ -1,0 +1,50 @@
+// The inbox's one alarm, serving every deadline its parts have: armed for the earliest, never set
+// again for a later one, and re-armed from scratch each time it has run.
+
+export class AlarmSchedule {
+  private at: number | null = null;
+  private running = false;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  /** Reads the alarm left set by an earlier instance of the object. */
+  async load(): Promise<void> {
+    this.at = await this.storage.getAlarm();
+  }
+
+  /** When the alarm runs next, as far as this instance knows. */
+  get next(): number | null {
+    return this.at;
+  }
+
+  /** Arms the alarm for `at` unless it is already due earlier. */
+  async arm(at: number): Promise<void> {
+    // A running alarm re-arms itself from the tables when it ends, which covers `at`.
+    if (this.running) return;
+    if (this.at !== null && this.at <= at) return;
+    this.at = at;
+    await this.storage.setAlarm(at);
+  }
+
+  /**
+   * Runs `work` as the alarm, then re-arms it for `nextWake()`, computed afresh since requests may
+   * have interleaved. Never throws: a failed alarm is retried a few times by the runtime, then never
+   * again, so a failure is reported and the alarm armed as usual.
+   */
+  async run(work: () => Promise<void>, nextWake: () => number, report: (stage: string, error: unknown) => void): Promise<void> {
+    this.running = true;
+    try {
+      await work();
+    } catch (error) {
+      report("inbox_alarm_failed", error);
+    } finally {
+      this.running = false;
+      try {
+        this.at = nextWake();
+        await this.storage.setAlarm(this.at);
+      } catch (error) {
+        report("inbox_alarm_not_armed", error);
+      }
+    }
+  }
+}
