@@ -25,6 +25,9 @@ const LATENCY_EVENTS = quick ? 200 : 1000;
 const BIG_BACKLOG = quick ? 10_000 : 100_000;
 /** Chat traffic is sparse: the consumer acks and is back in its long poll before the next message. */
 const GAP_MS = 20;
+/** Idle links opened together to weigh one: a single link's memory is lost in the runtime's noise. */
+const IDLE_LINKS = quick ? 10 : 50;
+const idleApps = Array.from({ length: IDLE_LINKS }, (_, i) => `idle-${i}`);
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -43,12 +46,26 @@ async function load(ms: number, send: () => Promise<number>): Promise<{ rps: num
   return { rps: ok / ((performance.now() - started) / 1000), failed };
 }
 
-/** Signed headers, one signature per callback: the bridge takes a signature for one message only. */
+/**
+ * Signed headers, one signature per callback (the bridge takes a signature for one message only),
+ * made ahead of each phase so the client's HMAC work is not counted as the bridge's. Timestamps
+ * count up from ten minutes ago, well inside the signature window.
+ */
+const signed: Record<string, string>[] = [];
 let lastTimestamp = 0;
-async function signedHeaders() {
-  lastTimestamp = Math.max(Date.now(), lastTimestamp + 1);
-  const timestamp = String(lastTimestamp);
-  return { "content-type": "application/json", timestamp, sign: await robotSign(SECRET, timestamp) };
+async function signAhead(n: number): Promise<void> {
+  signed.length = 0;
+  lastTimestamp = Math.max(Date.now() - 600_000, lastTimestamp + 1);
+  for (let i = 0; i < n; i++) {
+    const timestamp = String(lastTimestamp++);
+    signed.push({ "content-type": "application/json", timestamp, sign: await robotSign(SECRET, timestamp) });
+  }
+  signed.reverse();
+}
+function signedHeaders(): Record<string, string> {
+  const headers = signed.pop();
+  if (!headers) throw new Error("ran out of signed headers: sign more ahead");
+  return headers;
 }
 
 async function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
@@ -95,14 +112,14 @@ function floorConsumer(url: string, object: string) {
 }
 
 /** Sends one message at a time through `send` and waits for `arrived` to see it; answers the latencies. */
-async function oneByOne(n: number, send: (m: Record<string, unknown>) => Promise<void>, arrived: Map<string, number>, index: number): Promise<number> {
+async function oneByOne(n: number, send: (m: Record<string, unknown>) => Promise<void>, arrived: Map<string, number>, index: number, side: string): Promise<number> {
   const message = sampleRobotMessage({}, index);
   const id = message.msgId as string;
   const t0 = performance.now();
   await send(message);
   const deadline = Date.now() + 5_000;
   while (!arrived.has(id) && Date.now() < deadline) await sleep(0.5);
-  if (!arrived.has(id)) throw new Error(`message ${index} of ${n} never reached its consumer`);
+  if (!arrived.has(id)) throw new Error(`${side}: message ${index} of ${n} did not reach its consumer within 5 s`);
   return arrived.get(id)! - t0;
 }
 
@@ -112,6 +129,7 @@ async function main() {
     apps: [
       { clientId: "streamer", clientSecret: SECRET },
       { clientId: "floor-stream", clientSecret: SECRET },
+      ...idleApps.map((clientId) => ({ clientId, clientSecret: SECRET })),
     ],
     pingIntervalMs: 20_000,
   });
@@ -125,6 +143,7 @@ async function main() {
       backlog: app("backlog"),
       latency: app("latency"),
       streamer: app("streamer", { streamLink: true }),
+      ...Object.fromEntries(idleApps.map((name) => [name, app(name, { streamLink: true })])),
     })}\n`,
   );
   log("starting the bridge and the baseline Worker (wrangler dev)");
@@ -133,16 +152,29 @@ async function main() {
     const robotUrl = (name: string) => `${bridge.url}/dingtalk/${name}/robot`;
     const body = () => JSON.stringify(sampleRobotMessage());
 
+    // 0. What holding a link costs, measured first, on a fresh runtime: IDLE_LINKS apps' links
+    // opened (each app's inbox and link objects and its socket), then left idle (pings only).
+    const open = (clientId: string) => dingtalk.connections(clientId).some((c) => c.state === "open");
+    await sleep(2_000);
+    const linkMemoryBefore = groupRssMb(bridge.pid).totalMb;
+    await Promise.all(idleApps.map((name) => fetch(`${bridge.url}/v1/${name}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })));
+    while (!idleApps.every(open)) await sleep(50);
+    await sleep(quick ? 3_000 : 10_000);
+    const linkMemoryIdle = groupRssMb(bridge.pid).totalMb;
+    log(`${IDLE_LINKS} idle links: ${round((linkMemoryIdle - linkMemoryBefore) / IDLE_LINKS, 2)} MB each`);
+
     // 1. Ingest against the bare commit, interleaved so drift hits both alike.
     const bridgeRuns: number[] = [];
     const baseRuns: number[] = [];
     // Warm both up first (JIT, Durable Object start, SQLite pages), so round 1 measures steady state.
-    await load(1_000, () => post(baseline.url, { "content-type": "application/json" }, body()));
-    await load(1_000, async () => post(robotUrl("default"), await signedHeaders(), body()));
+    await signAhead(8_000);
+    await load(3_000, () => post(baseline.url, { "content-type": "application/json" }, body()));
+    await load(3_000, () => post(robotUrl("default"), signedHeaders(), body()));
     for (let round = 0; round < ROUNDS; round++) {
       const base = await load(PHASE_MS, () => post(baseline.url, { "content-type": "application/json" }, body()));
       baseRuns.push(base.rps);
-      const ingest = await load(PHASE_MS, async () => post(robotUrl("default"), await signedHeaders(), body()));
+      await signAhead(Math.ceil((PHASE_MS / 1000) * 5_000));
+      const ingest = await load(PHASE_MS, () => post(robotUrl("default"), signedHeaders(), body()));
       if (ingest.failed) throw new Error(`${ingest.failed} callbacks failed during the ingest phase`);
       bridgeRuns.push(ingest.rps);
       log(`ingest round ${round + 1}: bridge ${Math.round(ingest.rps)} rps, baseline ${Math.round(base.rps)} rps`);
@@ -168,20 +200,21 @@ async function main() {
     // 3. Callback to consumer through a long poll, against the floor, sample by sample in turn.
     const bridgeSide = bridgeConsumer(bridge.url, "latency");
     const floorSide = floorConsumer(baseline.url, "handover");
+    await signAhead(LATENCY_EVENTS * 2 + 10);
     await sleep(300);
     const e2eSamples: number[] = [];
     const floorSamples: number[] = [];
     for (let i = 0; i < LATENCY_EVENTS; i++) {
       e2eSamples.push(
         await oneByOne(LATENCY_EVENTS, async (m) => {
-          if ((await post(robotUrl("latency"), await signedHeaders(), JSON.stringify(m))) !== 200) throw new Error("callback failed");
-        }, bridgeSide.arrived, i),
+          if ((await post(robotUrl("latency"), signedHeaders(), JSON.stringify(m))) !== 200) throw new Error("callback failed");
+        }, bridgeSide.arrived, i, "bridge, callback"),
       );
       await sleep(GAP_MS);
       floorSamples.push(
         await oneByOne(LATENCY_EVENTS, async (m) => {
           if ((await post(`${baseline.url}/commit?object=handover`, { "content-type": "application/json" }, JSON.stringify(m))) !== 200) throw new Error("floor commit failed");
-        }, floorSide.arrived, i),
+        }, floorSide.arrived, i, "floor, commit"),
       );
       await sleep(GAP_MS);
     }
@@ -192,38 +225,34 @@ async function main() {
 
     // 4. The Stream link's path: a frame from DingTalk to the consumer, against the same floor fed
     // by a bare outbound WebSocket.
-    const linkMemoryBefore = groupRssMb(bridge.pid).totalMb;
     const streamSide = bridgeConsumer(bridge.url, "streamer");
     const streamFloorSide = floorConsumer(baseline.url, "stream");
     await fetch(`${baseline.url}/stream?object=stream&api=${encodeURIComponent(dingtalk.url)}&id=floor-stream&secret=${encodeURIComponent(SECRET)}`, { method: "POST" });
-    const open = (clientId: string) => dingtalk.connections(clientId).some((c) => c.state === "open");
     while (!open("streamer") || !open("floor-stream")) await sleep(50);
     await sleep(300);
     const streamSamples: number[] = [];
     const streamFloorSamples: number[] = [];
     const overStream = (clientId: string) => async (m: Record<string, unknown>) => void dingtalk.sendRobotMessage(m, { clientId });
     for (let i = 0; i < LATENCY_EVENTS; i++) {
-      streamSamples.push(await oneByOne(LATENCY_EVENTS, overStream("streamer"), streamSide.arrived, i));
+      streamSamples.push(await oneByOne(LATENCY_EVENTS, overStream("streamer"), streamSide.arrived, i, "bridge, Stream link"));
       await sleep(GAP_MS);
-      streamFloorSamples.push(await oneByOne(LATENCY_EVENTS, overStream("floor-stream"), streamFloorSide.arrived, i));
+      streamFloorSamples.push(await oneByOne(LATENCY_EVENTS, overStream("floor-stream"), streamFloorSide.arrived, i, "floor, Stream socket"));
       await sleep(GAP_MS);
     }
     await Promise.all([streamSide.stop(), streamFloorSide.stop()]);
     const stream = summarize(streamSamples);
     const streamFloor = summarize(streamFloorSamples);
     log(`Stream frame to consumer: p50 ${stream.p50} ms, p99 ${stream.p99} ms; floor p50 ${streamFloor.p50} ms, p99 ${streamFloor.p99} ms`);
-    // The link idles (pings only) for a while: what holding one costs the runtime.
-    await sleep(quick ? 2_000 : 10_000);
-    const linkMemoryIdle = groupRssMb(bridge.pid).totalMb;
 
     // 5. One callback answered, against one bare commit.
     const commitSamples: number[] = [];
     const callbackSamples: number[] = [];
+    await signAhead(LATENCY_EVENTS);
     for (let i = 0; i < LATENCY_EVENTS; i++) {
       let t0 = performance.now();
       await post(baseline.url, { "content-type": "application/json" }, body());
       commitSamples.push(performance.now() - t0);
-      const headers = await signedHeaders();
+      const headers = signedHeaders();
       t0 = performance.now();
       await post(robotUrl("answer"), headers, body());
       callbackSamples.push(performance.now() - t0);
@@ -239,12 +268,13 @@ async function main() {
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < n) {
             next++;
-            if ((await post(robotUrl(name), await signedHeaders(), body())) !== 200) throw new Error("fill failed");
+            if ((await post(robotUrl(name), signedHeaders(), body())) !== 200) throw new Error("fill failed");
           }
         }),
       );
     };
     log(`filling a ${BIG_BACKLOG}-event backlog`);
+    await signAhead(BIG_BACKLOG + 10);
     await Promise.all([fill("small", 10), fill("backlog", BIG_BACKLOG)]);
     const pullCost = async (name: string) => {
       const c = new BridgeClient({ url: bridge.url, token: TOKEN, app: name, consumer: "pullcost" });
@@ -277,7 +307,7 @@ async function main() {
         afterIngestMb: memoryAfterIngest.totalMb,
         endMb: memory.totalMb,
         byProcess: memory.byName,
-        idleLink: { beforeMb: linkMemoryBefore, idleMb: linkMemoryIdle, deltaMb: round(linkMemoryIdle - linkMemoryBefore, 1) },
+        idleLinks: { links: IDLE_LINKS, beforeMb: linkMemoryBefore, afterMb: linkMemoryIdle, perLinkMb: round((linkMemoryIdle - linkMemoryBefore) / IDLE_LINKS, 2) },
       },
       bundle,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), os: `${osType()} ${release()}`, node: process.version, wrangler: pkgVersion("wrangler"), workerd: pkgVersion("workerd") },
@@ -305,7 +335,7 @@ function table(r: any): string {
     `| one callback answered (one bare commit) | p50 ${r.callback.p50Ms} ms, p99 ${r.callback.p99Ms} ms (p50 ${r.callback.baselineCommitP50Ms} ms, p99 ${r.callback.baselineCommitP99Ms} ms) |`,
     `| backlog drain, 100 a pull | ${r.drain.eventsPerSec} events/s over ${r.drain.backlog} events |`,
     `| one pull of 10 | p50 ${r.pull.p50SmallMs} ms with 10 queued, ${r.pull.p50LargeMs} ms with ${r.pull.backlogLarge} queued (ratio ${r.pull.ratio}) |`,
-    `| runtime memory (wrangler dev, workerd) | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end; an idle link: ${r.memory.idleLink.deltaMb} MB |`,
+    `| runtime memory (wrangler dev, workerd) | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end; an idle link: ${r.memory.idleLinks.perLinkMb} MB (${r.memory.idleLinks.links} opened together) |`,
     `| the Worker's bundle | ${(r.bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(r.bundle.gzipBytes / 1024).toFixed(1)} KiB |`,
     `| machine | ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}, workerd ${r.machine.workerd} |`,
   ].join("\n");

@@ -13,6 +13,8 @@ interface BaselineEnv {
 
 export class Rows extends DurableObject<BaselineEnv> {
   private waiting: ((rows: string[]) => void)[] = [];
+  /** Rows committed while no poll was waiting (between two polls): the next poll takes them. */
+  private unserved: string[] = [];
   private socket: WebSocket | null = null;
 
   constructor(ctx: DurableObjectState, env: BaselineEnv) {
@@ -27,10 +29,13 @@ export class Rows extends DurableObject<BaselineEnv> {
   /** Commits and wakes the oldest waiting poll with the row, in one synchronous step. */
   commitAndWake(body: string): void {
     this.commit(body);
-    this.waiting.shift()?.([body]);
+    const waiter = this.waiting.shift();
+    if (waiter) waiter([body]);
+    else this.unserved.push(body);
   }
 
   poll(waitMs: number): Promise<string[]> {
+    if (this.unserved.length) return Promise.resolve(this.unserved.splice(0));
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting = this.waiting.filter((w) => w !== done);

@@ -44,3 +44,33 @@ describe("wrangler dev with the shipped local config", () => {
     expect(status.counters.duplicates).toBe(1);
   });
 });
+
+describe("npm run dev, as a newcomer runs it", () => {
+  it("takes another port, and reads the local settings npm ci put in .dev.vars", async () => {
+    const { spawn } = await import("node:child_process");
+    const { existsSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { freePort, ROOT, stopTree } = await import("../../scripts/lib/local-bridge");
+    expect(existsSync(join(ROOT, ".dev.vars"))).toBe(true);
+    const port = await freePort();
+    const dev = spawn("npm", ["run", "dev", "--", "--port", String(port), "--persist-to", mkdtempSync(join(tmpdir(), "dtbridge-dev-")), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: "ignore",
+      env: { ...process.env, CI: "true" },
+    });
+    try {
+      let health: Response | null = null;
+      for (let i = 0; i < 300 && !health; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
+        if (!health) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(health?.status).toBe(200);
+      const status = await fetch(`http://127.0.0.1:${port}/v1/default/status`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(status.status).toBe(200);
+    } finally {
+      await stopTree(dev, "SIGTERM");
+    }
+  });
+});
