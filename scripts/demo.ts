@@ -2,6 +2,7 @@
 // Stream gateway; a local bridge with STREAM_LINK=on connects to it; the fake sends a robot message
 // every 1.5 s; `dtbridge tail` drains the bridge, as a gateway would, and each message is shown.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,7 +17,7 @@ Starts a fake DingTalk and a local bridge (wrangler dev) with STREAM_LINK=on, se
 over the fake Stream connection, and shows them arriving through \`dtbridge tail\`.
 
   --count N     stop after N messages have arrived (default: run until Ctrl-C)
-  --port P      the bridge's port (default 8787)
+  --port P      the bridge's port (default 8787, or any free port while 8787 is taken)
   --every MS    one message every MS (default 1500)
   -h, --help    this text`;
 
@@ -28,6 +29,15 @@ if (values.help) {
   process.exit(0);
 }
 const count = values.count === undefined ? Infinity : Number(values.count);
+
+/** Whether nothing listens on `port` yet (say, `npm run dev` in another terminal). */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
 const every = Number(values.every ?? 1500);
 const say = (line: string) => process.stderr.write(`demo: ${line}\n`);
 
@@ -43,7 +53,7 @@ const token = local.BRIDGE_CONSUMER_TOKENS!.split(",")[0]!;
 const dingtalk = await startFakeDingTalk({ apps: [{ clientId, clientSecret: local.DINGTALK_CLIENT_SECRET! }], pingIntervalMs: 20_000 });
 say(`fake DingTalk on ${dingtalk.url}`);
 const bridge = await startBridge({
-  port: values.port ? Number(values.port) : 8787,
+  port: values.port ? Number(values.port) : (await isFree(8787)) ? 8787 : await freePort(),
   vars: { STREAM_LINK: "on", DINGTALK_API_BASE: dingtalk.url },
 }).catch(async (error: Error) => {
   await dingtalk.close();
