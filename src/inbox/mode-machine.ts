@@ -6,7 +6,6 @@ export type Mode = "unknown" | "webhook" | "stream";
 export type ConsumerState = "attached" | "detached";
 export type RoutingState = "ok" | "suspected_stuck";
 export type Subject = "mode" | "consumers" | "routing";
-export type Incident = "consumers_detached" | "stuck_routing";
 
 export interface Thresholds {
   webhookSilenceMs: number;

@@ -58,7 +58,7 @@ export interface HeartbeatRequest {
 
 /** What the app's Stream link reports to its inbox: first-hand evidence, and its own incidents. */
 export type LinkEvent =
-  | { type: "opened"; at: number; recovered: boolean }
+  | { type: "opened"; at: number }
   | { type: "down"; at: number; error: string | null }
   | { type: "halted"; at: number; until: number; opens: number; windowMs: number }
   | { type: "refused"; at: number; error: string; retryAt: number };

@@ -27,6 +27,7 @@ export async function ingestRequestFor(app: string, frame: StreamFrame, kind: Fr
       return deadLetter(app, frame, `not a valid robot message: ${(error as Error).message}`);
     }
   }
+  if (frame.messageId === "") return deadLetter(app, frame, "not a Stream frame: not JSON, or no headers.messageId");
   return deadLetter(app, frame, `a ${frame.type || "typeless"} frame on topic "${frame.topic.slice(0, 100)}": the link takes robot messages only`);
 }
 

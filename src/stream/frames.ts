@@ -12,7 +12,10 @@ export interface StreamFrame {
   headers: Record<string, unknown>;
 }
 
-/** What the link does with a frame. */
+/**
+ * What the link does with a frame. `ping` and the other SYSTEM frames (DingTalk's SDKs also know
+ * CONNECTED, REGISTERED and KEEPALIVE) are control frames: acked by echoing their data, stored nowhere.
+ */
 export type FrameKind = "ping" | "disconnect" | "robot" | "event" | "other";
 
 /**
@@ -40,7 +43,7 @@ export function parseFrame(text: string): StreamFrame | null {
 }
 
 export function frameKind(frame: StreamFrame): FrameKind {
-  if (frame.type === "SYSTEM") return frame.topic === "ping" ? "ping" : frame.topic === "disconnect" ? "disconnect" : "other";
+  if (frame.type === "SYSTEM") return frame.topic === "disconnect" ? "disconnect" : "ping";
   if (frame.type === "CALLBACK" && frame.topic === ROBOT_TOPIC) return "robot";
   if (frame.type === "EVENT") return "event";
   return "other";
@@ -76,6 +79,11 @@ export function ackFor(frame: StreamFrame, kind: FrameKind): string | null {
   if (kind === "disconnect") return null;
   if (kind === "event") return eventAck(frame);
   return callbackAck(frame);
+}
+
+/** A frame that could not be read, as the dead letter that keeps it. */
+export function unreadableFrame(text: string): StreamFrame {
+  return { type: "", topic: "", messageId: "", data: text, headers: {} };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -7,7 +7,7 @@ import { loadConfig } from "../config/load";
 import { type Clock, systemClock } from "../lib/clock";
 import { log } from "../lib/log";
 import { backoffMs, HEALTHY_RESET_MS, planOpen, pruneOpens, REFUSED_RETRY_MS } from "./budget";
-import { ackFor, frameKind, parseFrame, type StreamFrame } from "./frames";
+import { ackFor, frameKind, parseFrame, type StreamFrame, unreadableFrame } from "./frames";
 import { ingestRequestFor } from "./frame-ingest";
 import { type LinkPhase, type LinkState, LinkStateStore } from "./link-state";
 import type { LinkEvent } from "../inbox/types";
@@ -26,6 +26,8 @@ export const LINK_TIMING = {
   /** How long connections/open and the upgrade may take. */
   openTimeoutMs: 10_000,
 };
+/** Tries to commit one frame before leaving it unacked for DingTalk to deliver again. */
+const COMMIT_ATTEMPTS = 4;
 
 interface LinkSocket {
   id: number;
@@ -60,6 +62,8 @@ export class StreamLink extends DurableObject<Env> {
   private sockets: LinkSocket[] = [];
   private nextSocketId = 1;
   private connecting: Promise<void> | null = null;
+  /** The last report to the inbox, so the next waits for it. */
+  private reports: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,7 +95,7 @@ export class StreamLink extends DurableObject<Env> {
       connectedAt: s.connectedAt,
       lastFrameAt: s.lastFrameAt,
       lastMessageAt: s.lastMessageAt,
-      opens: s.opens,
+      opens: pruneOpens(s.opens, this.clock.now()),
       lastError: s.lastError,
       sockets: this.sockets.length,
       retryAt: s.retryAt,
@@ -198,14 +202,13 @@ export class StreamLink extends DurableObject<Env> {
     ws.addEventListener("close", (e) => this.onGone(sock, `closed by DingTalk (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
     ws.addEventListener("error", () => this.onGone(sock, "socket error"));
     const s = this.state;
-    const wasDown = s.phase !== "open";
     s.phase = "open";
     s.connectedAt = now;
     s.lastError = null;
     if (s.retryAt !== null && s.retryAt <= now) s.retryAt = null;
     this.save();
     log("info", "link_open", { app: s.app, reason, sockets: this.sockets.length });
-    void this.tellInbox({ type: "opened", at: now, recovered: wasDown });
+    void this.tellInbox({ type: "opened", at: now });
   }
 
   private async failed(error: string): Promise<void> {
@@ -240,7 +243,9 @@ export class StreamLink extends DurableObject<Env> {
     const text = typeof data === "string" ? data : new TextDecoder().decode(data as ArrayBuffer);
     const frame = parseFrame(text);
     if (!frame) {
+      // Nothing to ack it by, but nothing DingTalk sent is dropped unseen: it is kept, as a dead letter.
       log("warn", "link_unreadable_frame", { app: this.state.app, bytes: text.length });
+      await this.commit(unreadableFrame(text), "other");
       return;
     }
     const kind = frameKind(frame);
@@ -253,25 +258,33 @@ export class StreamLink extends DurableObject<Env> {
     if (ack) send(sock.ws, ack);
   }
 
+  /**
+   * Commits a frame to the inbox, trying a few times: DingTalk's redelivery of an unacked robot
+   * message is not guaranteed, so a moment's failure of the inbox (a deploy restarting it) must not
+   * rest on it. The inbox dedups, so a retry of a commit that did happen stores nothing twice. The
+   * counters stay in memory until the next tick: the ack waits for no write of the link's own.
+   */
   private async commit(frame: StreamFrame, kind: ReturnType<typeof frameKind>): Promise<boolean> {
     const app = this.state.app;
     if (!app) return false;
-    try {
-      const request = await ingestRequestFor(app, frame, kind);
-      const result = await this.env.INBOX.getByName(app).ingest(request);
-      const c = this.state.counters;
-      if (request.deadReason) {
-        c.deadLetters += 1;
-        log("warn", "link_dead_letter", { app, reason: request.deadReason, outcome: result.outcome });
-      } else {
-        c.messages += 1;
-        this.state.lastMessageAt = this.clock.now();
+    const request = await ingestRequestFor(app, frame, kind);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.env.INBOX.getByName(app).ingest(request);
+        const c = this.state.counters;
+        if (request.deadReason) {
+          c.deadLetters += 1;
+          log("warn", "link_dead_letter", { app, reason: request.deadReason, outcome: result.outcome });
+        } else {
+          c.messages += 1;
+          this.state.lastMessageAt = this.clock.now();
+        }
+        return true;
+      } catch (error) {
+        log("error", "link_commit_failed", { app, messageId: frame.messageId, attempt, error: describe(error) });
+        if (attempt >= COMMIT_ATTEMPTS) return false;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
       }
-      this.save();
-      return true;
-    } catch (error) {
-      log("error", "link_commit_failed", { app, messageId: frame.messageId, error: describe(error) });
-      return false;
     }
   }
 
@@ -338,6 +351,7 @@ export class StreamLink extends DurableObject<Env> {
       this.state.phase = "off";
       this.state.connectedAt = null;
       this.save();
+      await this.tellInbox({ type: "down", at: this.clock.now(), error: why });
     }
   }
 
@@ -359,15 +373,21 @@ export class StreamLink extends DurableObject<Env> {
     return this.appConfig()?.streamLink === true;
   }
 
-  /** The inbox records what the link saw: first-hand evidence for the mode machine, and incidents. */
-  private async tellInbox(event: LinkEvent): Promise<void> {
-    const app = this.state.app;
-    if (!app) return;
-    try {
-      await this.env.INBOX.getByName(app).linkEvent(app, event);
-    } catch (error) {
-      log("warn", "link_report_failed", { app, event: event.type, error: describe(error) });
-    }
+  /**
+   * The inbox records what the link saw: first-hand evidence for the mode machine, and incidents.
+   * Reports go one after another, so "opened" and "down" never arrive the wrong way round.
+   */
+  private tellInbox(event: LinkEvent): Promise<void> {
+    this.reports = this.reports.then(async () => {
+      const app = this.state.app;
+      if (!app) return;
+      try {
+        await this.env.INBOX.getByName(app).linkEvent(app, event);
+      } catch (error) {
+        log("warn", "link_report_failed", { app, event: event.type, error: describe(error) });
+      }
+    });
+    return this.reports;
   }
 
   private save(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { frameKind, parseFrame, ROBOT_TOPIC } from "../../src/stream/frames";
+import { frameKind, parseFrame, ROBOT_TOPIC, unreadableFrame } from "../../src/stream/frames";
 import { ingestRequestFor } from "../../src/stream/frame-ingest";
 
 function robotFrame(data: string, topic = ROBOT_TOPIC, type = "CALLBACK") {
@@ -31,6 +31,12 @@ describe("what the link commits for a frame", () => {
     expect(req.deadReason).toMatch(/^not a valid robot message: /);
     expect(req.dedupKey).toMatch(/^frame:[0-9a-f]{64}$/);
     expect(JSON.parse(req.payload).invalidStreamFrame).toMatchObject({ topic: ROBOT_TOPIC, messageId: "mid-1", data, truncated: false });
+  });
+
+  it("a frame that cannot be read at all is kept as a dead letter, its text as a string", async () => {
+    const req = await ingestRequestFor("app1", unreadableFrame("not json {"), "other");
+    expect(req.deadReason).toMatch(/^not a Stream frame/);
+    expect(JSON.parse(req.payload).invalidStreamFrame.data).toBe("not json {");
   });
 
   it("a frame on another topic, or an event, is kept as a dead letter too", async () => {

@@ -38,6 +38,12 @@ describe("Stream frames", () => {
     expect(frameKind(parseFrame(frame({}, { topic: "/v1.0/card/instances/callback" }))!)).toBe("other");
   });
 
+  it("treats every other SYSTEM frame (CONNECTED, KEEPALIVE, ...) as a control frame, acked by echo, stored nowhere", () => {
+    const f = parseFrame(frame({ type: "SYSTEM", data: '{"x":1}' }, { topic: "KEEPALIVE" }))!;
+    expect(frameKind(f)).toBe("ping");
+    expect(JSON.parse(ackFor(f, "ping")!).data).toBe('{"x":1}');
+  });
+
   it("is lenient: no specVersion, data as an object", () => {
     const f = parseFrame(JSON.stringify({ type: "CALLBACK", headers: { topic: ROBOT_TOPIC, messageId: "m2" }, data: { msgId: "y" } }))!;
     expect(f).toMatchObject({ type: "CALLBACK", messageId: "m2", data: '{"msgId":"y"}' });

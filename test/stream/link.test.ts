@@ -75,6 +75,13 @@ describe("the Stream link", () => {
     expect(dead[0].payload.invalidStreamFrame).toMatchObject({ messageId: "bad-frame-1", data: '{"msgtype":"text"}' });
     const acks = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "bad-frame-1");
     expect(acks).toHaveLength(1);
+    // A frame with nothing to ack it by is still kept; a SYSTEM frame the link does not know is acked, never stored.
+    await fake("raw-frame", { frame: "not a frame at all", clientId: `link-client-${app}` });
+    await fake("raw-frame", { frame: { type: "SYSTEM", headers: { topic: "KEEPALIVE", messageId: "ka-1" }, data: "{}" }, clientId: `link-client-${app}` });
+    const both = await until("two dead letters", async () => (await consumerJson(app, "dead-letters")).events, (e: any[]) => e.length === 2);
+    expect(both[1].lastReason).toMatch(/^not a Stream frame/);
+    const keepalive = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "ka-1");
+    expect(keepalive).toHaveLength(1);
   });
 
   it("on DingTalk's disconnect opens the next connection before the old one closes, losing nothing", async () => {
