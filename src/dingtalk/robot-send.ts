@@ -18,6 +18,9 @@ export type CallOutcome =
   /** Unreachable, 5xx or throttled: the outbox retries later. */
   | { kind: "retry"; reason: string };
 
+/** How a send attempt ended, once a refused token has had its one refetch. */
+export type FinalOutcome = Exclude<CallOutcome, { kind: "bad_token" }>;
+
 export const GROUP_SEND = "/v1.0/robot/groupMessages/send";
 export const OTO_SEND = "/v1.0/robot/oToMessages/batchSend";
 export const ACCESS_TOKEN = "/v1.0/oauth2/accessToken";
@@ -55,11 +58,19 @@ export function readAccessToken(status: number, body: unknown): { token: string;
   return { token: body.accessToken, expiresInMs: seconds * 1000 };
 }
 
-/** Judges a robot API answer by its status and DingTalk's `code`. */
-export function judgeRobotApi(status: number, body: unknown): CallOutcome {
+/**
+ * Judges a robot API answer by its status and DingTalk's `code`. One-to-one sends answer 200 with
+ * the users DingTalk throttled or did not know: when that is every user the send had, it is not sent.
+ */
+export function judgeRobotApi(status: number, body: unknown, users = 0): CallOutcome {
   const code = isRecord(body) && typeof body.code === "string" ? body.code : "";
   const message = isRecord(body) && typeof body.message === "string" ? body.message : "";
-  if (status >= 200 && status < 300) return { kind: "sent", ...(isRecord(body) ? { detail: body } : {}) };
+  if (status >= 200 && status < 300) {
+    const listed = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key].length : 0);
+    if (users > 0 && listed("flowControlledStaffIdList") >= users) return { kind: "retry", reason: "DingTalk throttled every recipient (flowControlledStaffIdList)" };
+    if (users > 0 && listed("invalidStaffIdList") >= users) return { kind: "refused", code: "invalidStaffIdList", message: "DingTalk knows none of the recipients' staffIds" };
+    return { kind: "sent", ...(isRecord(body) ? { detail: body } : {}) };
+  }
   if (status === 429 || /throttl|flowcontrol/i.test(code)) return { kind: "retry", reason: `throttled by DingTalk (${status} ${code})` };
   // An expired or invalid token is refused with 400 or 401 and code InvalidAuthentication.
   if ((status === 400 || status === 401 || status === 403) && /InvalidAuthentication|access_?token/i.test(code)) return { kind: "bad_token" };
@@ -68,7 +79,7 @@ export function judgeRobotApi(status: number, body: unknown): CallOutcome {
 }
 
 /** Session webhooks answer HTTP 200 with an `errcode`; 0 is success. */
-export function judgeSessionWebhook(status: number, body: unknown): CallOutcome {
+export function judgeSessionWebhook(status: number, body: unknown): FinalOutcome {
   if (status >= 500 || status === 429) return { kind: "retry", reason: `the session webhook answered ${status}` };
   const errcode = isRecord(body) ? body.errcode : undefined;
   const errmsg = isRecord(body) && typeof body.errmsg === "string" ? body.errmsg : "";

@@ -17,13 +17,13 @@ export class AlarmSchedule {
     return this.at;
   }
 
-  /** Arms the alarm for `at` unless it is already due earlier. */
-  async arm(at: number): Promise<void> {
+  /** Arms the alarm for `at` unless it is already due earlier; `now` tells a pending alarm from a past one. */
+  async arm(at: number, now: number): Promise<void> {
     // A running alarm re-arms itself from the tables when it ends, which covers `at`.
     if (this.running) return;
-    if (this.at !== null && this.at <= at) return;
-    this.at = at;
+    if (this.at !== null && this.at > now && this.at <= at) return;
     await this.storage.setAlarm(at);
+    this.at = at;
   }
 
   /**
@@ -40,8 +40,9 @@ export class AlarmSchedule {
     } finally {
       this.running = false;
       try {
-        this.at = nextWake();
-        await this.storage.setAlarm(this.at);
+        const next = nextWake();
+        await this.storage.setAlarm(next);
+        this.at = next;
       } catch (error) {
         report("inbox_alarm_not_armed", error);
       }

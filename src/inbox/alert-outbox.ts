@@ -2,6 +2,7 @@
 // a failed send is retried with exponential backoff.
 import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
 import type { Clock } from "../lib/clock";
+import { retryBackoffMs } from "../lib/backoff";
 import { log } from "../lib/log";
 import type { AlertEffect } from "./mode-machine";
 
@@ -20,9 +21,6 @@ export type AlertOutcome = "pending" | "sent" | "gave_up" | "no_sink";
 
 export const MAX_ALERT_ATTEMPTS = 12;
 
-export function alertBackoffMs(attempts: number): number {
-  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 600_000);
-}
 
 export class AlertOutbox {
   constructor(private readonly sql: SqlStorage) {}
@@ -69,7 +67,7 @@ export class AlertOutbox {
     this.sql.exec(
       "UPDATE alerts SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
       attempts,
-      now + alertBackoffMs(attempts),
+      now + retryBackoffMs(attempts),
       error.slice(0, 500),
       alert.id,
     );

@@ -317,10 +317,13 @@ export class Inbox extends DurableObject<Env> {
     // Leases that ran out, and nack delays that ended, go to whoever is waiting.
     this.serveWaiters(now);
     this.appState.save(this.state);
-    await this.outbox.retryDue();
+    // Alerts first: they matter most exactly when DingTalk is unreachable and sends are slow.
     const t = this.tunables;
     const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
     await this.alerts.flush(now, sink, this.state.app ?? "unknown", this.clock);
+    await this.outbox.retryDue();
+    // A send that failed for good in the retries raised an alert: it leaves now, not at the next wake.
+    await this.alerts.flush(this.clock.now(), sink, this.state.app ?? "unknown", this.clock);
   }
 
   private nextWake(now: number): number {
@@ -342,7 +345,7 @@ export class Inbox extends DurableObject<Env> {
   private async settle(...deadlines: (number | null)[]): Promise<void> {
     this.appState.save(this.state);
     const due = deadlines.filter((d): d is number => d !== null);
-    if (due.length) await this.schedule.arm(Math.min(...due));
+    if (due.length) await this.schedule.arm(Math.min(...due), this.clock.now());
   }
 
   /** Expired leases back to the queue (or the dead letters); answers how many. */

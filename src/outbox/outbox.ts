@@ -4,7 +4,7 @@
 import type { AppConfig } from "../config/apps";
 import {
   accessTokenRequest,
-  type CallOutcome,
+  type FinalOutcome,
   judgeRobotApi,
   judgeSessionWebhook,
   type OutMessage,
@@ -13,6 +13,7 @@ import {
   sessionWebhookRequest,
 } from "../dingtalk/robot-send";
 import type { Clock } from "../lib/clock";
+import { retryBackoffMs } from "../lib/backoff";
 import { log } from "../lib/log";
 import type { AlertEffect } from "../inbox/mode-machine";
 import { AccessTokenCache } from "./access-token";
@@ -23,10 +24,8 @@ const CALL_TIMEOUT_MS = 10_000;
 /** A send left `sending` by a crash is due again after this. */
 const STALE_MS = 60_000;
 export const GIVE_UP_AFTER_MS = 24 * 3_600_000;
-
-export function sendBackoffMs(attempts: number): number {
-  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 600_000);
-}
+/** One alarm spends at most this long on retries; what is left waits for the next. */
+const RETRY_BUDGET_MS = 20_000;
 
 export interface OutboxDeps {
   clock: Clock;
@@ -41,7 +40,7 @@ export interface OutboxDeps {
 export type SendAnswer = { status: 200 | 202 | 400 | 404 | 502; body: Record<string, unknown> };
 
 /** How one attempt ended. */
-type Attempt = (CallOutcome & { via?: string }) | { kind: "impossible"; reason: string };
+type Attempt = (FinalOutcome & { via?: string }) | { kind: "impossible"; reason: string };
 
 export class Outbox {
   private readonly store: SendStore;
@@ -61,7 +60,7 @@ export class Outbox {
     if ("error" in routes) return routes.error;
     const row = this.store.claim(key, request, now, now + STALE_MS);
     if (!row) return answerFor(this.store.get(key)!);
-    return answerFor(await this.run(row));
+    return answerFor(await this.run(row, routes.routes));
   }
 
   fate(key: string) {
@@ -69,10 +68,16 @@ export class Outbox {
     return row ? fateOf(row) : null;
   }
 
-  /** Retries what is due; called from the alarm. */
+  /** Retries what is due, within a time budget; called from the alarm. */
   async retryDue(): Promise<void> {
-    const now = this.deps.clock.now();
-    for (const row of this.store.takeDue(now, now + STALE_MS)) await this.run(row);
+    const started = Date.now();
+    for (;;) {
+      const now = this.deps.clock.now();
+      const [row] = this.store.takeDue(now, now + STALE_MS, 1);
+      if (!row) return;
+      await this.run(row);
+      if (Date.now() - started > RETRY_BUDGET_MS) return;
+    }
   }
 
   nextDue(): number | null {
@@ -91,17 +96,17 @@ export class Outbox {
     this.store.sweep(cutoff);
   }
 
-  /** One attempt, and what it leaves in the table. */
-  private async run(row: SendRow): Promise<SendRow> {
-    const result = await this.attempt(row.request);
+  /** One attempt, and what it leaves in the table; `routes` when the caller has just worked them out. */
+  private async run(row: SendRow, routes?: SendRoute[]): Promise<SendRow> {
+    const result = await this.attempt(row.request, routes);
     const now = this.deps.clock.now();
     const attempts = row.attempts + 1;
     const app = this.deps.app()?.name ?? null;
     if (result.kind === "sent") {
       this.store.finish(row.key, "sent", { via: result.via, at: now, attempts });
-    } else if (result.kind === "refused" || result.kind === "impossible" || result.kind === "bad_token") {
-      const code = result.kind === "refused" ? result.code : result.kind === "bad_token" ? "InvalidAuthentication" : null;
-      const message = result.kind === "refused" ? result.message : result.kind === "bad_token" ? "DingTalk refused a fresh access token" : result.reason;
+    } else if (result.kind === "refused" || result.kind === "impossible") {
+      const code = result.kind === "refused" ? result.code : null;
+      const message = result.kind === "refused" ? result.message : result.reason;
       this.store.finish(row.key, "refused", { via: result.kind === "impossible" ? null : result.via, error: message, code, message, at: now, attempts });
       log("warn", "send_refused", { app, key: row.key, code, message });
     } else if (now - row.createdAt >= GIVE_UP_AFTER_MS) {
@@ -117,7 +122,7 @@ export class Outbox {
         },
       ]);
     } else {
-      this.store.requeue(row.key, now + sendBackoffMs(attempts), attempts, result.reason);
+      this.store.requeue(row.key, now + retryBackoffMs(attempts), attempts, result.reason);
       log("warn", "send_queued", { app, key: row.key, attempts, reason: result.reason });
     }
     return this.store.get(row.key)!;
@@ -140,8 +145,8 @@ export class Outbox {
   }
 
   /** Tries each route in order: a refused session webhook falls back to the robot API. */
-  private async attempt(request: SendRequest): Promise<Attempt> {
-    const found = this.routesFor(request);
+  private async attempt(request: SendRequest, known?: SendRoute[]): Promise<Attempt> {
+    const found = known ? { routes: known } : this.routesFor(request);
     if ("error" in found) return { kind: "impossible", reason: String((found.error.body.error as { message: string }).message) };
     let last: Attempt = { kind: "impossible", reason: "no route" };
     for (const route of found.routes) {
@@ -152,17 +157,18 @@ export class Outbox {
     return last;
   }
 
-  private async viaWebhook(url: string, message: OutMessage): Promise<CallOutcome> {
+  private async viaWebhook(url: string, message: OutMessage): Promise<FinalOutcome> {
     const res = await call(sessionWebhookRequest(url, message));
     return "reason" in res ? { kind: "retry", reason: res.reason } : judgeSessionWebhook(res.status, res.body);
   }
 
-  private async viaRobotApi(route: Extract<SendRoute, { via: "robotApi" }>, message: OutMessage): Promise<CallOutcome> {
+  private async viaRobotApi(route: Extract<SendRoute, { via: "robotApi" }>, message: OutMessage): Promise<FinalOutcome> {
     for (let fresh = false; ; fresh = true) {
       const token = await this.accessToken(fresh);
       if (typeof token !== "string") return token;
       const res = await call(robotApiRequest(this.deps.apiBase(), token, route.robotCode, route.target, message));
-      const outcome = "reason" in res ? ({ kind: "retry", reason: res.reason } as const) : judgeRobotApi(res.status, res.body);
+      const users = "userIds" in route.target ? route.target.userIds.length : 0;
+      const outcome = "reason" in res ? ({ kind: "retry", reason: res.reason } as const) : judgeRobotApi(res.status, res.body, users);
       if (outcome.kind !== "bad_token") return outcome;
       // An expired or revoked token: fetched again once, never more.
       this.tokens.drop();
@@ -170,7 +176,7 @@ export class Outbox {
     }
   }
 
-  private async accessToken(fresh: boolean): Promise<string | CallOutcome> {
+  private async accessToken(fresh: boolean): Promise<string | FinalOutcome> {
     const now = this.deps.clock.now();
     const cached = fresh ? null : this.tokens.get(now);
     if (cached) return cached;

@@ -24,6 +24,13 @@ describe("the robot API and session webhooks, judged", () => {
     expect(judgeRobotApi(status, body).kind).toBe(kind);
   });
 
+  it("a one-to-one answer that throttled or did not know every recipient is not a send", () => {
+    expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: ["u1"], invalidStaffIdList: [] }, 1).kind).toBe("retry");
+    expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: [], invalidStaffIdList: ["u1"] }, 1)).toMatchObject({ kind: "refused", code: "invalidStaffIdList" });
+    // Some of several users: sent (a retry would post twice to the others).
+    expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: ["u1"], invalidStaffIdList: [] }, 2).kind).toBe("sent");
+  });
+
   it("reads session webhook answers by errcode", () => {
     expect(judgeSessionWebhook(200, { errcode: 0, errmsg: "ok" })).toEqual({ kind: "sent" });
     expect(judgeSessionWebhook(200, { errcode: 300001, errmsg: "session expired" })).toMatchObject({ kind: "refused", code: "300001" });
