@@ -113,9 +113,10 @@ async function main() {
     ...source.report(),
   };
   process.stdout.write(`${JSON.stringify(report)}\n`);
-  const opensFromGateways = (report as { stream?: { opensBeyondDisruptions: number } }).stream?.opensBeyondDisruptions ?? 0;
-  if (lost.length || opensFromGateways > 0) {
-    log(`FAILED: ${lost.length} lost (${lost.slice(0, 10).join(", ")}), ${opensFromGateways} Stream opens beyond the disruptions`);
+  const stream = (report as { stream?: { opensBeyondDisruptions: number; unackedAtFake: number; protocolViolations: number } }).stream;
+  const streamTrouble = stream ? stream.opensBeyondDisruptions + stream.unackedAtFake + stream.protocolViolations : 0;
+  if (lost.length || streamTrouble > 0) {
+    log(`FAILED: ${lost.length} lost (${lost.slice(0, 10).join(", ")}); Stream: ${JSON.stringify(stream ?? {})}`);
     process.exitCode = 1;
   } else {
     log(`no loss: ${report.accepted} accepted, all delivered; ${report.deliveredMoreThanOnce} delivered more than once; longest gap ${report.longestGapMs} ms`);

@@ -1,7 +1,6 @@
 // What every dtbridge command shares: connection flags and env vars, help, and exit codes.
-import { hostname } from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { BridgeClient } from "../client/bridge-client";
+import { BridgeClient, defaultConsumerId } from "../client/bridge-client";
 import type { DrainOptions } from "../client/drain";
 import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError, BridgeSendRefusedError } from "../client/errors";
 
@@ -71,14 +70,12 @@ export function connect(values: { url?: string; app?: string; token?: string; co
     url,
     token,
     app: values.app ?? process.env.DTBRIDGE_APP ?? "default",
-    consumer: values.consumer ?? process.env.DTBRIDGE_CONSUMER ?? defaultConsumerId(),
+    // dtbridge-<host name>: shells do not export HOSTNAME, so it comes from the OS itself.
+    consumer: values.consumer ?? process.env.DTBRIDGE_CONSUMER ?? defaultConsumerId("dtbridge"),
   });
 }
 
-/** `dtbridge-<host name>`: shells do not export HOSTNAME, so it comes from the OS itself. */
-function defaultConsumerId(): string {
-  return `dtbridge-${hostname().replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100)}`;
-}
+
 
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;

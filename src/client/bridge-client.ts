@@ -29,6 +29,9 @@ export interface BridgeClientOptions {
   timeoutMs?: number;
 }
 
+/** Longer than the bridge's worst case for one send: five calls to DingTalk of up to 10 s each. */
+const SEND_TIMEOUT_MS = 75_000;
+
 export class BridgeClient {
   readonly app: string;
   readonly consumer: string;
@@ -92,7 +95,8 @@ export class BridgeClient {
    * DingTalk refuses throws BridgeSendRefusedError. The same `key` never sends twice.
    */
   send(request: SendRequest): Promise<SendResult> {
-    return this.call("POST", "send", request);
+    // The bridge may try DingTalk a few ways before it answers (webhook, token, robot API, a refetch).
+    return this.call("POST", "send", request, SEND_TIMEOUT_MS);
   }
 
   /**
@@ -151,10 +155,10 @@ export class BridgeClient {
   }
 }
 
-/** `gateway-<host>` where the host name can be had (Node), else a random id for this process. */
-export function defaultConsumerId(): string {
+/** `<prefix>-<host>` where the host name can be had (Node), else a random id for this process. */
+export function defaultConsumerId(prefix = "gateway"): string {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const os = proc?.getBuiltinModule?.("node:os") as { hostname?: () => string } | undefined;
   const host = os?.hostname?.() || `process-${crypto.randomUUID().slice(0, 8)}`;
-  return `gateway-${host.replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100)}`;
+  return `${prefix}-${host.replace(/[^A-Za-z0-9._:@-]/g, "-").slice(0, 100)}`;
 }

@@ -73,13 +73,16 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   }
   c.set("config", config);
   c.set("app", app);
-  wakeLink(c, app);
   let auth = authByApp.get(app);
   if (!auth) {
     auth = authFor(app.consumerTokens);
     authByApp.set(app, auth);
   }
-  return auth(c, next);
+  // The link wakes for a consumer only once the token has opened the app.
+  return auth(c, async () => {
+    wakeLink(c, app);
+    await next();
+  });
 };
 
 function authError(code: string, message: string) {

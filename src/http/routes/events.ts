@@ -1,6 +1,6 @@
 // POST /dingtalk/:app/events: the encrypted event subscription push (dingtalk-protocol.md section 2).
 import { Hono } from "hono";
-import { decryptEvent, eventCipherKey } from "../../dingtalk/event-cipher";
+import { decryptEvent, type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";
 import { openEnvelope } from "../../dingtalk/event-envelope";
 import {
   type DecryptedEvent,
@@ -40,7 +40,7 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYT
   const signed = await checkEventSignature({ token: events.token, ...query, encrypt }, query.signature);
   if (!signed) throw new BridgeError(401, "bad_signature", "msg_signature does not match the app's event token");
 
-  const { event, message } = await openEvent(app, unwrapBase64(encrypt));
+  const { event, message } = await openEvent(app, cipher, unwrapBase64(encrypt));
   if (isHandshake(event)) {
     return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now(), handshakeAnswer(event)));
   }
@@ -62,14 +62,13 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYT
  * nothing decrypted: distinct answers for padding, framing and owner key would let a token holder
  * read a captured push byte by byte.
  */
-async function openEvent(app: AppConfig, encrypt: string): Promise<{ event: DecryptedEvent; message: string }> {
+async function openEvent(app: AppConfig, cipher: EventCipherKey, encrypt: string): Promise<{ event: DecryptedEvent; message: string }> {
   const refused = new BridgeError(
     401,
     "bad_event",
     `the push does not decrypt to a JSON event for app "${app.name}": check the event AES key, and the owner key ` +
       "(the Client ID, or DINGTALK_EVENT_OWNER_KEY / eventOwnerKey where DingTalk uses a corpId or suiteKey)",
   );
-  const cipher = (await eventCipherKey(app.events!.aesKey))!;
   const plain = await decryptEvent(cipher, encrypt);
   const envelope = plain && openEnvelope(plain);
   if (!envelope || envelope.ownerKey !== app.events!.ownerKey) throw refused;
