@@ -1,5 +1,6 @@
 // Sends one alert to the configured sink: a DingTalk custom group robot (markdown, optionally
 // signed, dingtalk-protocol.md section 4) when the URL's path is /robot/send, plain JSON otherwise.
+import { isRecord, parseJsonOrNull } from "../lib/json";
 import { robotSign } from "./robot-sign";
 
 export interface AlertMessage {
@@ -54,7 +55,8 @@ export async function sendAlert(request: Request, timeoutMs = 5_000): Promise<st
     const text = await response.text();
     if (!response.ok) return `sink answered ${response.status}`;
     if (isDingTalkRobotUrl(new URL(request.url))) {
-      const errcode = safeJson(text)?.errcode;
+      const body = parseJsonOrNull(text);
+      const errcode = isRecord(body) ? body.errcode : undefined;
       if (typeof errcode === "number" && errcode !== 0) return `DingTalk robot answered errcode ${errcode}`;
     }
     return null;
@@ -62,14 +64,5 @@ export async function sendAlert(request: Request, timeoutMs = 5_000): Promise<st
     const message = error instanceof Error ? `${error.name}: ${error.message}` : "send failed";
     // The query string of a DingTalk robot URL carries its access token: never log or store it.
     return message.replace(/\?[^\s]*/g, "?…");
-  }
-}
-
-function safeJson(text: string): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(text);
-    return v && typeof v === "object" ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }

@@ -1,5 +1,6 @@
 // Sending as the robot (dingtalk-protocol.md section 4): the session webhook of a message, or the
 // robot API with an access token. Pure: requests are built and answers judged here, sent elsewhere.
+import { isRecord } from "../lib/json";
 
 export type OutMessage =
   | { msgtype: "text"; text: { content: string } }
@@ -108,8 +109,4 @@ export function allowedSessionWebhook(url: unknown, apiBase: string): string | n
     return parsed.toString();
   }
   return null;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

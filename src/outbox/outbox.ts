@@ -14,6 +14,7 @@ import {
 } from "../dingtalk/robot-send";
 import type { Clock } from "../lib/clock";
 import { retryBackoffMs } from "../lib/backoff";
+import { parseJsonOrNull } from "../lib/json";
 import { log } from "../lib/log";
 import type { AlertEffect } from "../inbox/mode-machine";
 import { AccessTokenCache } from "./access-token";
@@ -197,14 +198,7 @@ export class Outbox {
 async function call(request: Request): Promise<{ status: number; body: unknown } | { reason: string }> {
   try {
     const res = await fetch(request, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
-    const text = await res.text();
-    let body: unknown = null;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: judged by status alone
-    }
-    return { status: res.status, body };
+    return { status: res.status, body: parseJsonOrNull(await res.text()) };
   } catch (error) {
     // Never the URL: a session webhook's query is a credential.
     return { reason: `DingTalk unreachable (${error instanceof Error ? error.name : "error"})` };

@@ -1,6 +1,8 @@
 // DingTalk Stream frames (dingtalk-protocol.md section 3): reading what the server sends, and
 // building the acks it expects. Pure: no sockets here.
 
+import { isRecord, parseJsonOrNull } from "../lib/json";
+
 export const ROBOT_TOPIC = "/v1.0/im/bot/messages/get";
 
 export interface StreamFrame {
@@ -23,12 +25,7 @@ export type FrameKind = "ping" | "disconnect" | "robot" | "event" | "other";
  * Null when the text is not a frame at all (not JSON, or no messageId to ack it by).
  */
 export function parseFrame(text: string): StreamFrame | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
+  const value = parseJsonOrNull(text);
   if (!isRecord(value) || !isRecord(value.headers)) return null;
   const { messageId, topic } = value.headers;
   if (typeof messageId !== "string" || messageId === "") return null;
@@ -84,8 +81,4 @@ export function ackFor(frame: StreamFrame, kind: FrameKind): string | null {
 /** A frame that could not be read, as the dead letter that keeps it. */
 export function unreadableFrame(text: string): StreamFrame {
   return { type: "", topic: "", messageId: "", data: text, headers: {} };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -1,5 +1,6 @@
 // Asking DingTalk for a Stream connection: POST {apiBase}/v1.0/gateway/connections/open with the
 // app's credentials, answered with an endpoint and a single-use ticket (dingtalk-protocol.md 3).
+import { isRecord, parseJsonOrNull } from "../lib/json";
 import { ROBOT_TOPIC } from "./frames";
 
 export const LINK_UA = "dingtalk-fallback-bridge/0.2.0 (stream link)";
@@ -28,13 +29,8 @@ export type OpenOutcome =
 /** Reads DingTalk's answer; never echoes the ticket or a secret into `error`. */
 export async function readOpenResponse(res: Response): Promise<OpenOutcome> {
   const text = await res.text().catch(() => "");
-  let body: Record<string, unknown> = {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (parsed && typeof parsed === "object") body = parsed as Record<string, unknown>;
-  } catch {
-    // not JSON: judged by status alone
-  }
+  const parsed = parseJsonOrNull(text);
+  const body: Record<string, unknown> = isRecord(parsed) ? parsed : {};
   const code = typeof body.code === "string" ? body.code : "";
   if (res.status === 401 || res.status === 403 || /auth/i.test(code)) {
     return { ok: false, refused: true, error: `DingTalk refused the app's credentials (${res.status} ${code || "no code"})` };
