@@ -28,15 +28,25 @@ export interface BridgeOptions {
   envFile?: string;
 }
 
+/** Ports this process has handed out: the OS may offer a closed one again before its user binds it. */
+const handedOut = new Set<number>();
+
+/** A port nothing listens on, never one this process handed out before (the bridge and its inspector each take one). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
+  for (;;) {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolvePort(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export async function startBridge(options: BridgeOptions = {}): Promise<LocalBridge> {
