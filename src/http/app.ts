@@ -1,5 +1,6 @@
-// The Worker's HTTP surface: DingTalk ingress, the consumer API, and one error shape for all.
-import { Hono } from "hono";
+// The Worker's HTTP surface: DingTalk ingress, the consumer API, the console and the OpenAPI
+// document, and one error shape for all.
+import { Hono } from "hono/tiny";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { ConfigError } from "../config/load";
@@ -9,6 +10,7 @@ import { consumerRoutes } from "./routes/consumer";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { robotRoutes } from "./routes/robot";
+import { staticRoutes } from "./routes/static";
 
 export const app = new Hono<BridgeEnv>();
 
@@ -24,6 +26,7 @@ app.route("/", healthRoutes);
 app.route("/", robotRoutes);
 app.route("/", eventRoutes);
 app.route("/", consumerRoutes);
+app.route("/", staticRoutes);
 
 app.notFound((c) => errorResponse(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
 

@@ -122,7 +122,7 @@ describe("the console", () => {
     expect([js.status, js.headers.get("content-type")]).toEqual([200, "text/javascript; charset=utf-8"]);
     expect((await fetch(`${bridge.url}/console/nope.mjs`)).status).toBe(404);
     // Nothing in the page's code hands a string to an HTML parser (the CSP's Trusted Types enforce it too).
-    const dir = join(ROOT, "public/console");
+    const dir = join(ROOT, "console");
     for (const f of readdirSync(dir).filter((n) => n.endsWith(".mjs"))) {
       expect(readFileSync(join(dir, f), "utf8"), f).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
     }

@@ -1,6 +1,6 @@
-// The OpenAPI 3.1 document, built from the same zod schemas the routes validate with. Built at build
-// time (npm run openapi) into public/openapi.json, a static asset: the JSON Schema
-// generator never reaches the Worker's bundle.
+// The OpenAPI 3.1 document, built from the same zod schemas the routes validate with. Built ahead of
+// time (npm run static) into the Worker's static files: the JSON Schema generator never reaches the
+// Worker's bundle.
 import * as z from "../../lib/zod";
 import { eventPushBodySchema } from "../../dingtalk/event-push";
 import { robotMessageSchema } from "../../dingtalk/robot-message";

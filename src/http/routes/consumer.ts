@@ -1,5 +1,6 @@
 // The consumer API under /v1/:app, for gateways that drain the inbox.
-import { type Context, Hono, type MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import { Hono } from "hono/tiny";
 import type { StoredEventRow } from "../../inbox/event-store";
 import type { BridgeEnv } from "../context";
 import {

@@ -1,5 +1,5 @@
 // POST /dingtalk/:app/events: the encrypted event subscription push (dingtalk-protocol.md section 2).
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { decryptEvent, type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";
 import { openEnvelope } from "../../dingtalk/event-envelope";
 import {

@@ -1,7 +1,7 @@
 // GET /health: for load balancers and uptime checks. It checks the configuration and reaches every
 // app's inbox, answering 200 or 503 with which part failed, and needs no token, so it names no app
 // and counts nothing; the logs say which app failed.
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { type BridgeConfig, loadConfig } from "../../config/load";
 import { log } from "../../lib/log";
 import type { BridgeEnv } from "../context";

@@ -1,5 +1,5 @@
 // POST /dingtalk/:app/robot: a robot message callback in HTTP mode (dingtalk-protocol.md section 1).
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { SIGN_FUTURE_SKEW_MS } from "../../config/tunables";
 import { checkRobotSign } from "../../dingtalk/robot-sign";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
