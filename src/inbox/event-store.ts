@@ -71,13 +71,16 @@ const ROW = `seq, id, kind, source, dedup_key, received_at, payload, state, atte
  */
 export const PAGE_BYTES = 8 * 1024 * 1024;
 
-/** The seqs of `candidates` (a query of seq and payload, ordered by seq `dir`) that fit in PAGE_BYTES. */
-function withinPageBytes(candidates: string, dir: "ASC" | "DESC" = "ASC"): string {
-  return `SELECT seq FROM (
-            SELECT seq, length(CAST(payload AS BLOB)) AS size,
-                   SUM(length(CAST(payload AS BLOB))) OVER (ORDER BY seq ${dir}) AS total
-              FROM (${candidates}))
-           WHERE total - size < ${PAGE_BYTES}`;
+/** The leading candidates whose payloads fit in PAGE_BYTES (always the first). */
+function withinPageBytes(candidates: readonly { seq: number; size: number }[]): number[] {
+  const seqs: number[] = [];
+  let total = 0;
+  for (const c of candidates) {
+    if (total >= PAGE_BYTES) break;
+    seqs.push(c.seq);
+    total += c.size;
+  }
+  return seqs;
 }
 
 /** Events a release or an expiry took back: how many, and how many of them became dead letters. */
@@ -129,22 +132,36 @@ export class EventStore {
 
   /** Leases up to `max` visible ready events, oldest first; each lease raises `attempt`. */
   lease(req: LeaseRequest): StoredEventRow[] {
+    // Two plain statements in one synchronous step (so nothing interleaves): cheaper than one
+    // statement that cuts the page in SQL, and the common empty pull stops after the first.
+    const seqs = this.candidates("state = 'ready' AND visible_at <= ?", req.now, req.max, "ASC");
+    if (seqs.length === 0) return [];
     const rows = this.sql
       .exec<StoredEventRow>(
         `UPDATE events
             SET state = 'leased', attempt = attempt + 1, lease_id = 'lse_' || lower(hex(randomblob(12))),
                 lease_expires_at = ?, consumer = ?
-          WHERE seq IN (${withinPageBytes(
-            "SELECT seq, payload FROM events WHERE state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?",
-          )})
+          WHERE seq IN (SELECT value FROM json_each(?))
           RETURNING ${ROW}`,
         req.now + req.leaseMs,
         req.consumer,
-        req.now,
-        req.max,
+        JSON.stringify(seqs),
       )
       .toArray();
     return rows.sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The seqs of up to `limit` events matching `where` (one parameter), in seq order, that fit in a page. */
+  private candidates(where: string, param: number, limit: number, dir: "ASC" | "DESC"): number[] {
+    return withinPageBytes(
+      this.sql
+        .exec<{ seq: number; size: number }>(
+          `SELECT seq, length(CAST(payload AS BLOB)) AS size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`,
+          param,
+          limit,
+        )
+        .toArray(),
+    );
   }
 
   ack(leaseIds: readonly string[], now: number): string[] {
@@ -277,13 +294,12 @@ export class EventStore {
   }
 
   private page(where: string, afterSeq: number, limit: number, dir: "ASC" | "DESC" = "ASC"): StoredEventRow[] {
+    const seqs = this.candidates(where, afterSeq, limit, dir);
+    if (seqs.length === 0) return [];
     return this.sql
       .exec<StoredEventRow>(
-        `SELECT ${ROW} FROM events
-          WHERE seq IN (${withinPageBytes(`SELECT seq, payload FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`, dir)})
-          ORDER BY seq ${dir}`,
-        afterSeq,
-        limit,
+        `SELECT ${ROW} FROM events WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY seq ${dir}`,
+        JSON.stringify(seqs),
       )
       .toArray();
   }
@@ -306,7 +322,11 @@ export class EventStore {
       .exec<{ t: number | null }>("SELECT MIN(lease_expires_at) AS t FROM events WHERE state = 'leased'")
       .one().t;
     const delayed = this.sql
-      .exec<{ t: number | null }>("SELECT MIN(visible_at) AS t FROM events WHERE state = 'ready' AND visible_at > ?", now)
+      .exec<{ t: number | null }>(
+        // A future visible_at is later than the arrival too: that term lets the partial index serve.
+        "SELECT MIN(visible_at) AS t FROM events WHERE state = 'ready' AND visible_at > received_at AND visible_at > ?",
+        now,
+      )
       .one().t;
     const times = [lease, delayed].filter((t): t is number => typeof t === "number");
     return times.length ? Math.min(...times) : null;

@@ -80,7 +80,7 @@ export class Inbox extends DurableObject<Env> {
   async ingest(req: IngestRequest): Promise<IngestResult> {
     const now = this.clock.now();
     this.adopt(req.app, req.robotUrl);
-    if (req.signTimestamp !== undefined && req.msgId !== null && !this.signUses.claim(req.signTimestamp, req.msgId, now)) {
+    if (req.signTimestamp !== undefined && req.msgId !== null && !this.signUses.claim(req.signTimestamp, req.msgId)) {
       return { stored: false, outcome: "duplicate", offlineReply: null, refused: "sign_reused" };
     }
     const outcome = this.events.insert({

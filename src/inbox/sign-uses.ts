@@ -6,24 +6,24 @@ export class SignUses {
 
   /**
    * Claims `timestamp` for `msgId`: true when it was free or already this message's (DingTalk's own
-   * retry of the same message), false when another message used it first.
+   * retry of the same message), false when another message used it first. The timestamp has passed
+   * the window check, so it is a millisecond time near now.
    */
-  claim(timestamp: string, msgId: string, now: number): boolean {
+  claim(timestamp: string, msgId: string): boolean {
     const owner = this.sql
       .exec<{ msg_id: string }>(
-        `INSERT INTO sign_uses (timestamp, msg_id, used_at) VALUES (?, ?, ?)
-         ON CONFLICT (timestamp) DO UPDATE SET used_at = sign_uses.used_at
+        `INSERT INTO robot_signs (timestamp, msg_id) VALUES (?, ?)
+         ON CONFLICT (timestamp) DO UPDATE SET msg_id = robot_signs.msg_id
          RETURNING msg_id`,
-        timestamp,
+        Number(timestamp),
         msgId,
-        now,
       )
       .one().msg_id;
     return owner === msgId;
   }
 
-  /** A pair older than the signature window is refused as stale anyway; its record can go. */
+  /** A pair whose timestamp is older than the signature window is refused as stale; its record can go. */
   sweep(cutoff: number): void {
-    this.sql.exec("DELETE FROM sign_uses WHERE used_at < ?", cutoff);
+    this.sql.exec("DELETE FROM robot_signs WHERE timestamp < ?", cutoff);
   }
 }

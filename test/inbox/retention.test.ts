@@ -98,7 +98,7 @@ describe("retention", () => {
     await inbox.stub.heartbeat({ app, consumer: "gw", stream: { connected: true, msgIds: ["s1", "s2"] } });
     await inbox.advance(8 * DAY);
     const rows = await runInDurableObject(inbox.stub, (_i, state) =>
-      ["stream_seen", "sign_uses", "offline_replies", "consumers"].map(
+      ["stream_seen", "robot_signs", "offline_replies", "consumers"].map(
         (t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n,
       ),
     );
