@@ -2,7 +2,7 @@
 // Object classes (one inbox and one Stream link per app).
 import { loadConfig } from "./config/load";
 import { app } from "./http/app";
-import { log } from "./lib/log";
+import { ensureLink } from "./http/link-wake";
 
 export { Inbox } from "./inbox/inbox";
 export { StreamLink } from "./stream/link";
@@ -17,12 +17,6 @@ export default {
     } catch {
       return; // the config error is logged by the loader
     }
-    for (const a of apps) {
-      ctx.waitUntil(
-        env.LINKS.getByName(a.name)
-          .ensure(a.name)
-          .catch((error: unknown) => log("error", "link_wake_failed", { app: a.name, error: String(error) })),
-      );
-    }
+    for (const a of apps) ctx.waitUntil(ensureLink(env, a.name));
   },
 } satisfies ExportedHandler<Env>;

@@ -75,8 +75,6 @@ export function connect(values: { url?: string; app?: string; token?: string; co
   });
 }
 
-
-
 export function intOption(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value);

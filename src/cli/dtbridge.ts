@@ -23,7 +23,7 @@ each has a flag (--url, --app, --token, --consumer). Run "dtbridge <command> --h
 
 Options: --version, --help (also after every command).
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 auth refused (401), 4 unknown app (404),
+Exit codes: 0 ok, 1 failure, 2 usage, 3 auth refused (401), 4 not found (404),
 5 bridge unreachable, 6 nothing to do (--once on an empty queue).`;
 
 async function main(argv: string[]): Promise<number> {

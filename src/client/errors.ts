@@ -15,7 +15,7 @@ export class BridgeError extends Error {
 
 /** 401: the token is missing or does not open this app. */
 export class BridgeAuthError extends BridgeError {}
-/** 404: no such app on this bridge (or no such route). */
+/** 404: no such route, event or send key (an unknown app answers 401 on the consumer API). */
 export class BridgeNotFoundError extends BridgeError {}
 /** Any other 4xx: the request itself is wrong; the message names what. */
 export class BridgeRequestError extends BridgeError {}

@@ -1,5 +1,6 @@
 // The one config loader: parses the Worker's env once per isolate and names any bad setting
 // without echoing its value. A bad app disables that app alone; bad tunables disable the bridge.
+import { log } from "../lib/log";
 import * as z from "../lib/zod";
 import { APP_NAME, type AppConfig, appSchema, toAppConfig } from "./apps";
 import { type Tunables, toTunables, tunablesSchema } from "./tunables";
@@ -34,11 +35,11 @@ export function loadConfig(env: object): BridgeConfig {
     try {
       result = parseConfig(env as Record<string, unknown>);
       for (const [name, error] of result.brokenApps) {
-        console.error(JSON.stringify({ level: "error", app: name, event: "config_error", setting: error.setting, message: error.message }));
+        log("error", "config_error", { app: name, setting: error.setting, message: error.message });
       }
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      console.error(JSON.stringify({ level: "error", event: "config_error", setting: error.setting, message: error.message }));
+      log("error", "config_error", { setting: error.setting, message: error.message });
       result = error;
     }
     cache.set(env, result);
@@ -125,7 +126,6 @@ const SINGLE_APP_NAMES: Record<string, string> = {
   eventAesKey: "DINGTALK_EVENT_AES_KEY",
   eventOwnerKey: "DINGTALK_EVENT_OWNER_KEY",
   consumerTokens: "BRIDGE_CONSUMER_TOKENS",
-  streamLink: "STREAM_LINK",
 };
 
 function splitTokens(value: unknown): string[] | undefined {

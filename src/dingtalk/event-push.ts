@@ -1,7 +1,7 @@
 // The encrypted event push: query parameters in both documented spellings, the decrypted event,
 // the handshakes, and the key an event is deduplicated on.
 import * as z from "../lib/zod";
-import { bytesToHex } from "../lib/base64";
+import { digestHex } from "../lib/digest";
 
 export interface EventPushQuery {
   signature: string;
@@ -49,8 +49,7 @@ export function unwrapBase64(encrypt: string): string {
 /** `eventId` when the event has one; otherwise a key derived from the decrypted text itself. */
 export async function eventDedupKey(event: DecryptedEvent, message: string): Promise<string> {
   if (event.eventId) return `event:${event.eventId}`;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(message));
-  return `event:sha256:${bytesToHex(new Uint8Array(digest))}`;
+  return `event:sha256:${await digestHex("SHA-256", message)}`;
 }
 
 /**

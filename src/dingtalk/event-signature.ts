@@ -1,14 +1,13 @@
 // Event push signature (dingtalk-protocol.md section 2):
 // lower-case hex SHA1 of the plain lexicographic sort of [token, timestamp, nonce, encrypt], joined.
-import { bytesToHex } from "../lib/base64";
 import { constantTimeEqual } from "../lib/constant-time";
+import { digestHex } from "../lib/digest";
 
 const encoder = new TextEncoder();
 
 export async function eventSignature(token: string, timestamp: string, nonce: string, encrypt: string): Promise<string> {
   const joined = [token, timestamp, nonce, encrypt].sort().join("");
-  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(joined));
-  return bytesToHex(new Uint8Array(digest));
+  return digestHex("SHA-1", joined);
 }
 
 /** Compares in constant time over the digest; both sides are public-length hex. */

@@ -14,12 +14,21 @@ export function wakeLink(c: Context<BridgeEnv>, app: AppConfig): void {
   if (now - (lastWoken.get(app.name) ?? 0) < WAKE_EVERY_MS) return;
   lastWoken.set(app.name, now);
   c.executionCtx.waitUntil(
-    c.env.LINKS.getByName(app.name)
-      .ensure(app.name)
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        lastWoken.delete(app.name);
-        log("error", "link_wake_failed", { app: app.name, error: String(error) });
-      }),
+    ensureLink(c.env, app.name).then((ok) => {
+      if (!ok) lastWoken.delete(app.name);
+    }),
   );
+}
+
+/** Starts one app's link, or checks it is up; a failure is logged, never thrown. Answers whether it worked. */
+export function ensureLink(env: Env, app: string): Promise<boolean> {
+  return env.LINKS.getByName(app)
+    .ensure(app)
+    .then(
+      () => true,
+      (error: unknown) => {
+        log("error", "link_wake_failed", { app, error: String(error) });
+        return false;
+      },
+    );
 }

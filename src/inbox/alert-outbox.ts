@@ -21,7 +21,6 @@ export type AlertOutcome = "pending" | "sent" | "gave_up" | "no_sink";
 
 export const MAX_ALERT_ATTEMPTS = 12;
 
-
 export class AlertOutbox {
   constructor(private readonly sql: SqlStorage) {}
 

@@ -1,6 +1,7 @@
 // One inbox per app: a SQLite-backed Durable Object that commits every verified message before
 // DingTalk gets its answer, leases events to consumers, and runs the mode machine from one alarm.
 import { DurableObject } from "cloudflare:workers";
+import type { AppConfig } from "../config/apps";
 import { loadConfig } from "../config/load";
 import type { Tunables } from "../config/tunables";
 import { type Clock, systemClock } from "../lib/clock";
@@ -58,7 +59,7 @@ export class Inbox extends DurableObject<Env> {
     this.offlineReplies = new OfflineReplies(sql);
     this.outbox = new Outbox(sql, {
       clock: { now: () => this.clock.now() },
-      app: () => (this.state.app === null ? undefined : loadConfig(this.env).apps.get(this.state.app)),
+      app: () => this.appConfig(),
       apiBase: () => loadConfig(this.env).apiBase,
       findEvent: (id) => this.events.byId(id),
       raise: (alerts) => this.raise(alerts),
@@ -213,9 +214,7 @@ export class Inbox extends DurableObject<Env> {
   /** The app's Stream link reports what it saw: its opens and losses feed the mode machine first-hand. */
   async linkEvent(app: string, event: LinkEvent): Promise<void> {
     this.adopt(app);
-    let due: number | null = null;
-    if (event.type === "opened") due = this.apply({ type: "link", at: event.at, connected: true, opened: true });
-    if (event.type === "down") due = this.apply({ type: "link", at: event.at, connected: false, opened: false });
+    const due = event.type === "opened" || event.type === "down" ? this.apply({ type: "link", at: event.at, connected: event.type === "opened" }) : null;
     const moved = linkTransition(this.state.link, event);
     if (moved) {
       this.state.link = moved.to;
@@ -447,7 +446,12 @@ export class Inbox extends DurableObject<Env> {
   }
 
   private linkOn(): boolean {
-    return this.state.app !== null && loadConfig(this.env).apps.get(this.state.app)?.streamLink === true;
+    return this.appConfig()?.streamLink === true;
+  }
+
+  /** This app's settings, once the object knows which app it is. */
+  private appConfig(): AppConfig | undefined {
+    return this.state.app === null ? undefined : loadConfig(this.env).apps.get(this.state.app);
   }
 
   /** The object learns its app name from the first request, for alerts raised by the alarm. */

@@ -2,6 +2,8 @@
 // looks stuck: a pure state machine. State, input and time in; new state, transitions and alerts
 // out. The inbox persists what comes out and arms its alarm for `nextDeadline`.
 
+import type { SideIncident } from "./incidents";
+
 export type Mode = "unknown" | "webhook" | "stream";
 export type ConsumerState = "attached" | "detached";
 export type RoutingState = "ok" | "suspected_stuck";
@@ -42,7 +44,7 @@ export type MachineInput =
   /** A robot message that the bridge's own Stream link received: first-hand Stream evidence. */
   | { type: "stream_message"; at: number }
   /** The bridge's own Stream link opened a connection, or has none open any more. */
-  | { type: "link"; at: number; connected: boolean; opened: boolean }
+  | { type: "link"; at: number; connected: boolean }
   | { type: "pull"; at: number; consumer: string }
   /** A consumer is waiting in a long poll right now: it counts as seen. */
   | { type: "waiting"; at: number }
@@ -58,9 +60,12 @@ export interface Transition {
   reason: string;
 }
 
+/** Every incident an alert can be about, so a misspelt one does not compile. */
+export type Incident = "consumers_detached" | "stuck_routing" | "send_failed" | SideIncident;
+
 export interface AlertEffect {
   at: number;
-  incident: string;
+  incident: Incident;
   phase: "open" | "resolved";
   title: string;
   text: string;
@@ -113,7 +118,7 @@ export function step(prev: ModeState, input: MachineInput, t: Thresholds, robotU
       messageWaits(out, prev, at);
       break;
     case "link":
-      takeStreamReport(out, { connected: input.connected, reconnects: input.opened ? [at] : [] }, at);
+      takeStreamReport(out, { connected: input.connected, reconnects: input.connected ? [at] : [] }, at);
       break;
     case "pull":
       seeConsumer(out, at, `consumer ${input.consumer} pulled`);

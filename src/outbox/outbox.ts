@@ -14,7 +14,7 @@ import {
 } from "../dingtalk/robot-send";
 import type { Clock } from "../lib/clock";
 import { retryBackoffMs } from "../lib/backoff";
-import { parseJsonOrNull } from "../lib/json";
+import { isRecord, parseJsonOrNull } from "../lib/json";
 import { log } from "../lib/log";
 import type { AlertEffect } from "../inbox/mode-machine";
 import { AccessTokenCache } from "./access-token";
@@ -58,7 +58,7 @@ export class Outbox {
     if (existing) return answerFor(existing);
     // A send that can never work is refused before its key is taken, so it can be fixed and sent again.
     const routes = this.routesFor(request);
-    if ("error" in routes) return routes.error;
+    if ("error" in routes) return refusal(routes.error);
     const row = this.store.claim(key, request, now, now + STALE_MS);
     if (!row) return answerFor(this.store.get(key)!);
     return answerFor(await this.run(row, routes.routes));
@@ -129,26 +129,22 @@ export class Outbox {
     return this.store.get(row.key)!;
   }
 
-  private routesFor(request: SendRequest): { routes: SendRoute[] } | { error: SendAnswer } {
+  private routesFor(request: SendRequest): { routes: SendRoute[] } | { error: Refusal } {
     const app = this.deps.app()!;
     if (request.to) return { routes: [directRoute(request.to, app.clientId)] };
     const event = this.deps.findEvent(request.replyTo!);
-    if (!event) return { error: refusal(404, "unknown_event", `replyTo: no stored event "${request.replyTo}" (it may be past retention)`) };
-    if (event.kind !== "robot") return { error: refusal(400, "not_a_robot_message", "replyTo: only robot messages can be replied to") };
-    let payload: Record<string, unknown>;
-    try {
-      payload = JSON.parse(event.payload) as Record<string, unknown>;
-    } catch {
-      return { error: refusal(400, "cannot_reply", "replyTo: the stored message is not a robot message") };
-    }
+    if (!event) return { error: { status: 404, code: "unknown_event", message: `replyTo: no stored event "${request.replyTo}" (it may be past retention)` } };
+    if (event.kind !== "robot") return { error: { status: 400, code: "not_a_robot_message", message: "replyTo: only robot messages can be replied to" } };
+    const payload = parseJsonOrNull(event.payload);
+    if (!isRecord(payload)) return { error: { status: 400, code: "cannot_reply", message: "replyTo: the stored message is not a robot message" } };
     const routes = replyRoutes(payload, this.deps.clock.now(), this.deps.apiBase(), app.clientId);
-    return "error" in routes ? { error: refusal(400, "cannot_reply", `replyTo: ${routes.error}`) } : routes;
+    return "error" in routes ? { error: { status: 400, code: "cannot_reply", message: `replyTo: ${routes.error}` } } : routes;
   }
 
   /** Tries each route in order: a refused session webhook falls back to the robot API. */
   private async attempt(request: SendRequest, known?: SendRoute[]): Promise<Attempt> {
     const found = known ? { routes: known } : this.routesFor(request);
-    if ("error" in found) return { kind: "impossible", reason: String((found.error.body.error as { message: string }).message) };
+    if ("error" in found) return { kind: "impossible", reason: found.error.message };
     let last: Attempt = { kind: "impossible", reason: "no route" };
     for (const route of found.routes) {
       const outcome = route.via === "sessionWebhook" ? await this.viaWebhook(route.url, request.message) : await this.viaRobotApi(route, request.message);
@@ -205,7 +201,14 @@ async function call(request: Request): Promise<{ status: number; body: unknown }
   }
 }
 
-function refusal(status: 400 | 404, code: string, message: string): SendAnswer {
+/** Why a send can never work as asked: answered at once, before its key is taken. */
+interface Refusal {
+  status: 400 | 404;
+  code: string;
+  message: string;
+}
+
+function refusal({ status, code, message }: Refusal): SendAnswer {
   return { status, body: { error: { code, message } } };
 }
 

@@ -80,7 +80,7 @@ export class SendStore {
   }
 
   /** Marks the due rows `sending` while their attempt runs, so two alarms never send one twice. */
-  takeDue(now: number, staleAt: number, limit = 20): SendRow[] {
+  takeDue(now: number, staleAt: number, limit: number): SendRow[] {
     return this.sql
       .exec<Raw>(
         `UPDATE sends SET state = 'sending', next_at = ?

@@ -3,7 +3,8 @@
 // with its reason, so nothing DingTalk sent is dropped unseen.
 import { robotMessageSchema } from "../dingtalk/robot-message";
 import { parseJsonText, parseWith } from "../http/read-json";
-import { bytesToHex } from "../lib/base64";
+import { digestHex } from "../lib/digest";
+import { robotIngestRequest } from "../inbox/robot-ingest";
 import type { IngestRequest } from "../inbox/types";
 import type { FrameKind, StreamFrame } from "./frames";
 
@@ -13,16 +14,7 @@ const MAX_KEPT_DATA = 256 * 1024;
 export async function ingestRequestFor(app: string, frame: StreamFrame, kind: FrameKind): Promise<IngestRequest> {
   if (kind === "robot") {
     try {
-      const message = parseWith(robotMessageSchema, parseJsonText(frame.data), "invalid_body");
-      return {
-        app,
-        kind: "robot",
-        source: "stream",
-        dedupKey: `robot:${message.msgId}`,
-        payload: frame.data,
-        conversationId: message.conversationId ?? null,
-        msgId: message.msgId,
-      };
+      return robotIngestRequest(app, "stream", frame.data, parseWith(robotMessageSchema, parseJsonText(frame.data), "invalid_body"));
     } catch (error) {
       return deadLetter(app, frame, `not a valid robot message: ${(error as Error).message}`);
     }
@@ -34,12 +26,11 @@ export async function ingestRequestFor(app: string, frame: StreamFrame, kind: Fr
 /** The frame itself, its data as a string: always valid, shallow JSON, whatever the data was. */
 async function deadLetter(app: string, frame: StreamFrame, reason: string): Promise<IngestRequest> {
   const data = frame.data.slice(0, MAX_KEPT_DATA);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${frame.type}\n${frame.topic}\n${frame.data}`));
   return {
     app,
     kind: frame.type === "EVENT" ? "event" : "robot",
     source: "stream",
-    dedupKey: `frame:${bytesToHex(new Uint8Array(digest))}`,
+    dedupKey: `frame:${await digestHex("SHA-256", `${frame.type}\n${frame.topic}\n${frame.data}`)}`,
     payload: JSON.stringify({
       invalidStreamFrame: { type: frame.type, topic: frame.topic, messageId: frame.messageId, data, truncated: data.length < frame.data.length },
     }),

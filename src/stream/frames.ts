@@ -11,7 +11,6 @@ export interface StreamFrame {
   messageId: string;
   /** The frame's `data`: a JSON string by the protocol, kept as text. */
   data: string;
-  headers: Record<string, unknown>;
 }
 
 /**
@@ -35,7 +34,6 @@ export function parseFrame(text: string): StreamFrame | null {
     topic: typeof topic === "string" ? topic : "",
     messageId,
     data,
-    headers: value.headers,
   };
 }
 
@@ -80,5 +78,5 @@ export function ackFor(frame: StreamFrame, kind: FrameKind): string | null {
 
 /** A frame that could not be read, as the dead letter that keeps it. */
 export function unreadableFrame(text: string): StreamFrame {
-  return { type: "", topic: "", messageId: "", data: text, headers: {} };
+  return { type: "", topic: "", messageId: "", data: text };
 }

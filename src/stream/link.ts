@@ -30,7 +30,6 @@ export const LINK_TIMING = {
 const COMMIT_ATTEMPTS = 4;
 
 interface LinkSocket {
-  id: number;
   ws: WebSocket;
   openedAt: number;
   lastFrameAt: number;
@@ -60,7 +59,6 @@ export class StreamLink extends DurableObject<Env> {
   private readonly store: LinkStateStore;
   private state: LinkState;
   private sockets: LinkSocket[] = [];
-  private nextSocketId = 1;
   private connecting: Promise<void> | null = null;
   /** The last report to the inbox, so the next waits for it. */
   private reports: Promise<void> = Promise.resolve();
@@ -129,8 +127,8 @@ export class StreamLink extends DurableObject<Env> {
   private async tick(): Promise<number> {
     const now = this.clock.now();
     for (const sock of [...this.sockets]) {
-      if (now - sock.lastFrameAt > this.timing.deadAfterMs) this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`, true);
-      else if (sock.drainingSince !== null && now - sock.drainingSince > this.timing.drainGraceMs) this.closeSocket(sock, 1000, "replaced", false);
+      if (now - sock.lastFrameAt > this.timing.deadAfterMs) this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`);
+      else if (sock.drainingSince !== null && now - sock.drainingSince > this.timing.drainGraceMs) this.closeSocket(sock, 1000, "replaced");
     }
     const live = this.live();
     const oldest = live[0];
@@ -182,19 +180,19 @@ export class StreamLink extends DurableObject<Env> {
     try {
       const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), { signal: AbortSignal.timeout(this.timing.openTimeoutMs) });
       const outcome = await readOpenResponse(res);
-      if (!outcome.ok) return outcome.refused ? await this.refused(outcome.error) : await this.failed(outcome.error);
+      if (!outcome.ok) return outcome.refused ? await this.refused(outcome.error) : this.failed(outcome.error);
       const up = await upgrade(socketUrl(outcome.endpoint, outcome.ticket), this.timing.openTimeoutMs);
-      if (typeof up === "string") return await this.failed(up);
+      if (typeof up === "string") return this.failed(up);
       up.accept();
       this.adopt(up, reason);
     } catch (error) {
-      await this.failed(`could not reach DingTalk: ${describe(error)}`);
+      this.failed(`could not reach DingTalk: ${describe(error)}`);
     }
   }
 
   private adopt(ws: WebSocket, reason: string): void {
     const now = this.clock.now();
-    const sock: LinkSocket = { id: this.nextSocketId++, ws, openedAt: now, lastFrameAt: now, drainingSince: null };
+    const sock: LinkSocket = { ws, openedAt: now, lastFrameAt: now, drainingSince: null };
     // A refresh replaces what was live; a disconnect already marked its socket.
     if (reason === "refresh") for (const old of this.live()) old.drainingSince = now;
     this.sockets.push(sock);
@@ -211,7 +209,7 @@ export class StreamLink extends DurableObject<Env> {
     void this.tellInbox({ type: "opened", at: now });
   }
 
-  private async failed(error: string): Promise<void> {
+  private failed(error: string): void {
     const now = this.clock.now();
     const s = this.state;
     s.failures += 1;
@@ -327,8 +325,7 @@ export class StreamLink extends DurableObject<Env> {
     }
   }
 
-  private closeSocket(sock: LinkSocket, code: number, why: string, unexpected: boolean): void {
-    if (!unexpected && sock.drainingSince === null) sock.drainingSince = this.clock.now();
+  private closeSocket(sock: LinkSocket, code: number, why: string): void {
     try {
       sock.ws.close(code, why);
     } catch {

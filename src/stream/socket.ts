@@ -9,7 +9,6 @@ export async function upgrade(url: string, timeoutMs: number): Promise<WebSocket
   let timedOut = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   const attempt = fetch(url, { headers: { upgrade: "websocket" } }).then((res) => {
-    if (timer !== null) clearTimeout(timer);
     if (!res.webSocket) return `the Stream endpoint answered ${res.status} instead of a WebSocket`;
     if (timedOut) {
       res.webSocket.accept();
@@ -23,7 +22,11 @@ export async function upgrade(url: string, timeoutMs: number): Promise<WebSocket
       resolve(`the Stream endpoint did not answer within ${timeoutMs / 1000} s`);
     }, timeoutMs);
   });
-  return Promise.race([attempt, timeout]);
+  // The timer goes whichever way the fetch ends: a rejected upgrade must not leave it behind.
+  const settled = attempt.finally(() => {
+    if (timer !== null) clearTimeout(timer);
+  });
+  return Promise.race([settled, timeout]);
 }
 
 export function send(ws: WebSocket, text: string): void {

@@ -89,7 +89,7 @@ Options:
     );
     progress.done(accepted, failed, Date.now() - started);
     for (const [reason, { count, message }] of reasons) process.stderr.write(`simulate: ${count} × ${reason}: ${message}\n`);
-    return exitFor(reasons, failed);
+    return exitFor(reasons);
   },
 };
 
@@ -103,8 +103,8 @@ function readError(status: number, text: string): { reason: string; message: str
 }
 
 /** One cause for every failure gives its own exit code; mixed causes give 1. */
-function exitFor(reasons: Map<string, unknown>, failed: number): number {
-  if (failed === 0) return EXIT.ok;
+function exitFor(reasons: Map<string, unknown>): number {
+  if (reasons.size === 0) return EXIT.ok;
   const kinds = new Set([...reasons.keys()].map((r) => (r === "unreachable" ? "network" : r.split(" ")[0])));
   if (kinds.size !== 1) return EXIT.failure;
   const kind = [...kinds][0];

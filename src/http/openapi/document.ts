@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, built from the same zod schemas the routes validate with. Built ahead of
 // time (npm run static) into the Worker's static files: the JSON Schema generator never reaches the
 // Worker's bundle.
+import { APP_NAME } from "../../config/apps";
 import * as z from "../../lib/zod";
 import { eventPushBodySchema } from "../../dingtalk/event-push";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
@@ -36,7 +37,7 @@ const consumerErrors = {
   "401": error("No token, or a token that does not open this app (an unknown app answers the same)."),
   "413": error("The body is larger than 256 KiB."),
 };
-const appParam = { name: "app", in: "path", required: true, schema: { type: "string", pattern: "^[a-z0-9-]{1,32}$" } };
+const appParam = { name: "app", in: "path", required: true, schema: { type: "string", pattern: APP_NAME.source } };
 
 function consumer(method: "get" | "post", summary: string, body: [string, Schema] | null, ok: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {

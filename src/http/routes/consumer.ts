@@ -37,7 +37,6 @@ consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
-
 const OFF_LINK = { state: "off", connectedAt: null, lastFrameAt: null, lastMessageAt: null, opens: [], lastError: null };
 
 consumerRoutes.post("/v1/:app/pull", async (c) => {

@@ -5,6 +5,7 @@ import { checkRobotSign } from "../../dingtalk/robot-sign";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
 import type { BridgeEnv } from "../context";
 import { BridgeError } from "../errors";
+import { robotIngestRequest } from "../../inbox/robot-ingest";
 import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
 import { parseWith, readJsonText } from "../read-json";
@@ -28,13 +29,7 @@ robotRoutes.post("/dingtalk/:app/robot", resolveApp, limitBody(MAX_CALLBACK_BYTE
   const { text, value } = await readJsonText(c);
   const message = parseWith(robotMessageSchema, value, "invalid_body");
   const result = await inboxFor(c, app.name).ingest({
-    app: app.name,
-    kind: "robot",
-    source: "webhook",
-    dedupKey: `robot:${message.msgId}`,
-    payload: text,
-    conversationId: message.conversationId ?? null,
-    msgId: message.msgId,
+    ...robotIngestRequest(app.name, "webhook", text, message),
     signTimestamp: timestamp,
     robotUrl: robotUrlFor(c),
   });
