@@ -34,7 +34,7 @@ PYTHON_CLIENT = os.path.join(HERE, "..", "python")
 sys.path[:0] = [HERE, PYTHON_CLIENT]
 
 from dingtalk_bridge import BridgeClient  # noqa: E402
-from fake_dingtalk import FakeDingTalk  # noqa: E402
+from fake_dingtalk import FakeDingTalk, wait_for as fake_wait_for  # noqa: E402
 from local_bridge import MSG_TYPES, LocalBridge, robot_message, token_for  # noqa: E402
 
 CHECKOUT = os.environ.get("HERMES_CHECKOUT", "")
@@ -142,13 +142,7 @@ class Gateway:
 
 
 def wait_for(probe, timeout=15.0, what="the condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for %s" % what)
+    return fake_wait_for(probe, timeout, what)
 
 
 def settled_turns(gw, quiet_s=0.6, timeout=15.0):

@@ -161,13 +161,7 @@ class FakeDingTalk:
             return [r["body"] for r in self.requests if path_part in r["path"]]
 
     def wait_for(self, probe, timeout=10.0, what="the condition"):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = probe()
-            if value:
-                return value
-            time.sleep(0.02)
-        raise AssertionError("timed out waiting for %s" % what)
+        return wait_for(probe, timeout, what)
 
     # ---- serving ----------------------------------------------------------------------------------
 
@@ -232,3 +226,14 @@ class FakeDingTalk:
                 handler.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+
+def wait_for(probe, timeout=10.0, what="the condition"):
+    """Polls ``probe`` until it answers something truthy, which it returns; fails after ``timeout`` s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for %s" % what)

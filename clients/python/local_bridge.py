@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -91,6 +92,8 @@ class LocalBridge:
 
     def __init__(self, apps, extra_env=None, app_options=None):
         self.dir = tempfile.mkdtemp(prefix="dtbridge-py-")
+        self._last_ts = 0
+        self._ts_lock = threading.Lock()
         app_config = {a: dict({"clientId": a, "clientSecret": SECRET, "consumerTokens": [token_for(a)]},
                               **(app_options or {})) for a in apps}
         env_file = os.path.join(self.dir, "test.env")
@@ -132,7 +135,10 @@ class LocalBridge:
 
     def post_callback(self, app, body):
         """Posts a signed robot callback; ``body`` is a dict or the exact bytes to send."""
-        ts = str(int(time.time() * 1000))
+        # One timestamp carries one msgId only: two callbacks in one millisecond need two.
+        with self._ts_lock:
+            self._last_ts = max(int(time.time() * 1000), self._last_ts + 1)
+            ts = str(self._last_ts)
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         request = urllib.request.Request(
             "%s/dingtalk/%s/robot" % (self.url, app), data=data, method="POST",

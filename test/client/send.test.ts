@@ -20,6 +20,10 @@ describe("client.send and client.reply", () => {
     expect(await replyKey("evt_2", { msgtype: "markdown", markdown: { title: "标题", text: "**粗体** 🚀\n" } })).toBe(
       "reply:evt_2:43c1747b8821d7c98dd93bf7bab48053",
     );
+    // The Python client's test vector (clients/python/test_dingtalk_bridge.py).
+    expect(await replyKey("evt-1", { msgtype: "markdown", markdown: { title: "Hermes", text: "你好 **world**" } })).toBe(
+      "reply:evt-1:6029336467ed1009a20d12966d34cf6e",
+    );
   });
 
   it("a reply retried after a crash is sent once", async () => {

@@ -351,6 +351,7 @@ describe("Stream frames", () => {
     const pinging = await start({ pingIntervalMs: 40 });
     const client = await connect(pinging);
     await until(() => client.system("ping").length >= 2, "interval pings");
+    await until(() => pinging.pings.filter((p) => p.echoed).length >= 2, "echoed pings");
     expect(pinging.pings.every((p) => p.echoed !== false)).toBe(true);
   });
 });

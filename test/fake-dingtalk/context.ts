@@ -29,6 +29,8 @@ export interface Settings {
 export class Records {
   readonly opens: OpenRecord[] = [];
   refusedOpens = 0;
+  /** The clientId each refused open named, so parallel test files can count their own. */
+  readonly refusedOpenClients: string[] = [];
   readonly refusedUpgrades: RefusedUpgrade[] = [];
   readonly deliveries: DeliveryRecord[] = [];
   readonly pings: PingRecord[] = [];
@@ -51,6 +53,7 @@ export class Records {
       this.sessionSends,
       this.httpCalls,
       this.violations,
+      this.refusedOpenClients,
     ]) {
       list.length = 0;
     }

@@ -8,10 +8,10 @@ import { hexId } from "./ids.ts";
 import type { FakeDingTalk } from "./types.ts";
 
 type Body = Record<string, unknown>;
+/** What a route answers, besides `ok: true`; nothing, for a route that only acts. */
 type Handler = (body: Body) => unknown;
 
 export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string, Handler> {
-  const done = {};
   return new Map<string, Handler>([
     ["GET /_fake/state", () => fake.state()],
     [
@@ -32,56 +32,20 @@ export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string,
     ["POST /_fake/disconnect", (b) => ({ sentTo: fake.sendDisconnect(target(b), optionalStr(b, "reason")) })],
     ["POST /_fake/drop", (b) => ({ dropped: fake.drop(target(b)) })],
     ["POST /_fake/mute", (b) => ({ muted: fake.mute(target(b)) })],
-    [
-      "POST /_fake/close-all",
-      (b) => {
-        fake.closeAll(optionalStr(b, "clientId"));
-        return done;
-      },
-    ],
-    [
-      "POST /_fake/stuck",
-      (b) => {
-        fake.setStuck(bool(b, "stuck"));
-        return done;
-      },
-    ],
-    [
-      "POST /_fake/refuse",
-      (b) => {
-        fake.setRefuseCredentials(bool(b, "refuse"));
-        return done;
-      },
-    ],
+    ["POST /_fake/close-all", (b) => void fake.closeAll(optionalStr(b, "clientId"))],
+    ["POST /_fake/stuck", (b) => void fake.setStuck(bool(b, "stuck"))],
+    ["POST /_fake/refuse", (b) => void fake.setRefuseCredentials(bool(b, "refuse"))],
     [
       "POST /_fake/fail-next",
       (b) => {
         const how = b.reset === true ? "reset" : { status: num(b, "status"), ...("body" in b ? { body: b.body } : {}) };
-        fake.failNext(str(b, "route"), num(b, "count"), how);
-        return done;
+        fake.failNext(str(b, "route"), num(b, "count"), how, optionalStr(b, "clientId"));
       },
     ],
-    [
-      "POST /_fake/throttle-next",
-      (b) => {
-        fake.throttleNext(str(b, "route"), num(b, "count"));
-        return done;
-      },
-    ],
-    [
-      "POST /_fake/expire-tokens",
-      () => {
-        fake.expireTokens();
-        return done;
-      },
-    ],
-    [
-      "POST /_fake/reset",
-      () => {
-        fake.reset();
-        return done;
-      },
-    ],
+    ["POST /_fake/throttle-next", (b) => void fake.throttleNext(str(b, "route"), num(b, "count"), optionalStr(b, "clientId"))],
+    ["POST /_fake/expire-tokens", () => void fake.expireTokens()],
+    ["POST /_fake/clear-failures", () => void fake.clearFailures()],
+    ["POST /_fake/reset", () => void fake.reset()],
   ]);
 }
 

@@ -1,4 +1,5 @@
-// Failure switches: the next N calls to a route fail a chosen way, in the order they were set.
+// Failure switches: the next N calls to a route fail a chosen way, in the order they were set; a
+// switch may be for one client's calls only, so that tests running side by side stay apart.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sendJson } from "./http-io.ts";
 import { requestId } from "./ids.ts";
@@ -14,26 +15,28 @@ export function asRoute(route: string): HttpRoute {
 }
 
 export class FailureSwitches {
-  private readonly queues = new Map<HttpRoute, { remaining: number; failure: Failure }[]>();
+  private readonly queues = new Map<HttpRoute, { remaining: number; failure: Failure; clientId: string | undefined }[]>();
 
-  add(route: string, count: number, failure: Failure): void {
+  add(route: string, count: number, failure: Failure, clientId?: string): void {
     const key = asRoute(route);
     if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
     if (failure !== "reset" && failure !== "throttle" && !(failure.status >= 100 && failure.status <= 599)) {
       throw new Error("status must be an HTTP status");
     }
     const queue = this.queues.get(key) ?? [];
-    queue.push({ remaining: count, failure });
+    queue.push({ remaining: count, failure, clientId });
     this.queues.set(key, queue);
   }
 
-  take(route: HttpRoute): Failure | null {
-    const queue = this.queues.get(route);
-    const head = queue?.[0];
-    if (!queue || !head) return null;
-    head.remaining -= 1;
-    if (head.remaining === 0) queue.shift();
-    return head.failure;
+  /** The failure for a call to `route` by `clientId` (null when the call names no known client). */
+  take(route: HttpRoute, clientId: string | null): Failure | null {
+    const queue = this.queues.get(route) ?? [];
+    const at = queue.findIndex((s) => s.clientId === undefined || s.clientId === clientId);
+    const next = queue[at];
+    if (!next) return null;
+    next.remaining -= 1;
+    if (next.remaining === 0) queue.splice(at, 1);
+    return next.failure;
   }
 
   clear(): void {

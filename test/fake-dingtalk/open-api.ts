@@ -60,6 +60,7 @@ export class OpenApi {
     const app = this.ctx.apps.get(body.clientId);
     if (this.refusing || !app || app.clientSecret !== body.clientSecret) {
       this.ctx.records.refusedOpens += 1;
+      this.ctx.records.refusedOpenClients.push(String(body.clientId));
       this.ctx.log(`connections/open refused for ${body.clientId}${this.refusing ? " (refusing switch)" : ""}`);
       sendJson(res, 401, { requestid: requestId(), code: "authFailed", message: "鉴权失败：clientId 或 clientSecret 不正确" });
       return;

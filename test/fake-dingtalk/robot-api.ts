@@ -65,6 +65,12 @@ export class RobotApi {
     this.tokens.expireAll();
   }
 
+  /** The client whose access token a call carries, if any. */
+  clientIdOf(req: IncomingMessage): string | null {
+    const header = req.headers["x-acs-dingtalk-access-token"];
+    return this.tokens.clientIdFor(Array.isArray(header) ? header[0] : header);
+  }
+
   async accessToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readApiBody(req, res);
     if (!body) return;
@@ -130,7 +136,7 @@ export class RobotApi {
     const token = Array.isArray(header) ? header[0] : header;
     const body = await readApiBody(req, res);
     if (!body) return;
-    const clientId = this.tokens.clientIdFor(token);
+    const clientId = this.clientIdOf(req);
     if (clientId === null) {
       dingError(res, this.ctx.settings.invalidTokenStatus, "InvalidAuthentication", "不合法的access_token");
       return;

@@ -71,8 +71,9 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
     sessionWebhookUrl: (session) => `${ctx.baseUrl}${SESSION_PATH}?session=${encodeURIComponent(session)}`,
     sessionSends: records.sessionSends,
     httpCalls: records.httpCalls,
-    failNext: (route, count, how) => switches.add(route, count, how),
-    throttleNext: (route, count) => switches.add(route, count, "throttle"),
+    failNext: (route, count, how, clientId) => switches.add(route, count, how, clientId),
+    throttleNext: (route, count, clientId) => switches.add(route, count, "throttle", clientId),
+    clearFailures: () => switches.clear(),
     expireTokens: () => robotApi.expireTokens(),
     reset: () => {
       records.clear();
@@ -88,6 +89,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       refusing: openApi.refusing,
       opens: records.opens,
       refusedOpens: records.refusedOpens,
+      refusedOpenClients: records.refusedOpenClients,
       refusedUpgrades: records.refusedUpgrades,
       connections: gateway.connections(),
       deliveries: records.deliveries,
@@ -121,7 +123,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       dingError(res, 404, "InvalidAction.NotFound", `no API ${req.method} ${url.pathname}`);
       return;
     }
-    const failure = switches.take(entry.route);
+    const failure = switches.take(entry.route, robotApi.clientIdOf(req));
     if (failure) {
       // Read the request first: a failure is DingTalk's answer to it, not a refusal to listen.
       await readText(req);

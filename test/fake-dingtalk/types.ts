@@ -149,6 +149,7 @@ export interface FakeState {
   refusing: boolean;
   opens: OpenRecord[];
   refusedOpens: number;
+  refusedOpenClients: string[];
   refusedUpgrades: RefusedUpgrade[];
   connections: ConnectionInfo[];
   deliveries: DeliveryRecord[];
@@ -204,9 +205,12 @@ export interface FakeDingTalk {
   sessionWebhookUrl(session: string): string;
   readonly sessionSends: SessionSendRecord[];
   readonly httpCalls: HttpCallRecord[];
-  failNext(route: string, count: number, how: FailHow): void;
+  /** With `clientId`, only that client's calls (by their access token) fail. */
+  failNext(route: string, count: number, how: FailHow, clientId?: string): void;
   expireTokens(): void;
-  throttleNext(route: string, count: number): void;
+  throttleNext(route: string, count: number, clientId?: string): void;
+  /** Drops every failure and throttle switch still set, and nothing else: other tests' records stay. */
+  clearFailures(): void;
   /** Clears records, switches, queued and tracked messages, and closed connections; live connections and tokens stay. */
   reset(): void;
   /** Everything recorded, as `GET /_fake/state` answers it. */

@@ -2,6 +2,8 @@ import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
 import { robotSign } from "../../src/dingtalk/robot-sign";
+import { deepNest } from "../support/hostile";
+import { ROBOT_SECRET } from "../support/test-env";
 
 async function history(app: string) {
   return (await consumerJson(app, "events?limit=500")).events as any[];
@@ -17,12 +19,6 @@ function withBytes(text: string, marker: string, bytes: number[]): Uint8Array {
   return out;
 }
 
-/** An object nested `levels` deep. */
-function nest(levels: number): unknown {
-  let v: unknown = 1;
-  for (let i = 0; i < levels; i++) v = { a: v };
-  return v;
-}
 
 describe("POST /dingtalk/:app/robot", () => {
   it("commits a signed callback and answers the empty reply", async () => {
@@ -115,8 +111,8 @@ describe("POST /dingtalk/:app/robot", () => {
       ["invalid UTF-8", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", [0xc3, 0x28]) }), 400, "invalid_utf8"],
       ["733 KB of 0xFF", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", new Array(733_000).fill(0xff)) }), 400, "invalid_utf8"],
       ["a leading byte-order mark", (a) => postRobot(a, null, { rawBody: `\ufeff${JSON.stringify(robotMessage())}` }), 400, "invalid_json"],
-      ["JSON nested 65 deep", (a) => postRobot(a, { ...robotMessage(), deep: nest(64) }), 400, "too_deep"],
-      ["JSON nested 3000 deep", (a) => postRobot(a, { ...robotMessage(), deep: nest(2999) }), 400, "too_deep"],
+      ["JSON nested 65 deep", (a) => postRobot(a, { ...robotMessage(), deep: deepNest(64) }), 400, "too_deep"],
+      ["JSON nested 3000 deep", (a) => postRobot(a, { ...robotMessage(), deep: deepNest(2999) }), 400, "too_deep"],
     ];
     it.each(cases)("%s", async (_name, send, status, code) => {
       const app = freshApp();
@@ -136,7 +132,7 @@ describe("POST /dingtalk/:app/robot", () => {
 
   it("stores exactly the bytes that came: non-ASCII, escapes and nesting up to 64 levels", async () => {
     const app = freshApp();
-    const raw = JSON.stringify({ ...robotMessage({ text: "表情 🚀 \u00e9" }), deep: nest(63), esc: "\u0000\"" });
+    const raw = JSON.stringify({ ...robotMessage({ text: "表情 🚀 \u00e9" }), deep: deepNest(63), esc: "\u0000\"" });
     expect((await postRobot(app, null, { rawBody: raw })).status).toBe(200);
     const text = await (await SELF.fetch(`${BASE}/v1/${app}/events`, { headers: { authorization: `Bearer token-${app}` } })).text();
     expect(text).toContain(raw);
@@ -145,7 +141,7 @@ describe("POST /dingtalk/:app/robot", () => {
   it("takes a signature for one message only: a captured pair cannot carry another", async () => {
     const app = freshApp();
     const timestamp = String(Date.now());
-    const sign = await robotSign("this is a secret", timestamp);
+    const sign = await robotSign(ROBOT_SECRET, timestamp);
     const first = robotMessage({ text: "genuine" });
     expect((await postRobot(app, first, { timestamp, sign })).status).toBe(200);
     const forged = await postRobot(app, robotMessage({ text: "forged" }), { timestamp, sign });

@@ -7,10 +7,10 @@ import { describe, expect, it } from "vitest";
 import { consumerFetch, consumerJson } from "../support/dingtalk";
 import { fake } from "../support/fake";
 import { inboxWithClock } from "../support/inbox";
-import { sendCredentials } from "../support/test-env";
+import { SEND_APPS, sendCredentials } from "../support/test-env";
 
 let next = 0;
-const sendApp = () => `s${String(next++).padStart(2, "0")}`;
+const sendApp = () => SEND_APPS[next++]!;
 const MIN = 60_000;
 
 /** A robot message as DingTalk would send it, stored in the app's inbox; answers the event's id. */
@@ -109,7 +109,7 @@ describe("POST /v1/:app/send", () => {
     const app = sendApp();
     const { clientId } = sendCredentials(app);
     const inbox = await inboxWithClock(app);
-    await fake("fail-next", { route: "groupSend", count: 3, status: 503 });
+    await fake("fail-next", { route: "groupSend", count: 3, status: 503, clientId });
     const res = await send(app, { to: { openConversationId: "c5" }, message: text("persistent"), key: "k-5xx" });
     expect(res).toMatchObject({ status: 202, body: { state: "queued", key: "k-5xx" } });
     expect(res.body.retryAt).toBe(inbox.clock.now() + 5_000);
@@ -129,7 +129,7 @@ describe("POST /v1/:app/send", () => {
   it("a throttled send is retried, not refused", async () => {
     const app = sendApp();
     const inbox = await inboxWithClock(app);
-    await fake("throttle-next", { route: "otoSend", count: 1 });
+    await fake("throttle-next", { route: "otoSend", count: 1, clientId: sendCredentials(app).clientId });
     expect((await send(app, { to: { userIds: ["u"] }, message: text("later"), key: "k-throttle" })).status).toBe(202);
     await inbox.advance(5_000);
     expect(await consumerJson(app, "send/k-throttle")).toMatchObject({ state: "sent", attempts: 2 });
@@ -137,7 +137,7 @@ describe("POST /v1/:app/send", () => {
 
   it("a 4xx from DingTalk answers 502 dingtalk_refused with DingTalk's code and message, and is not retried", async () => {
     const app = sendApp();
-    await fake("fail-next", { route: "groupSend", count: 1, status: 400, body: { code: "invalidParameter.openConversationId", message: "no such group" } });
+    await fake("fail-next", { route: "groupSend", count: 1, status: 400, clientId: sendCredentials(app).clientId, body: { code: "invalidParameter.openConversationId", message: "no such group" } });
     const res = await send(app, { to: { openConversationId: "nope" }, message: text("x"), key: "k-refused" });
     expect(res.status).toBe(502);
     expect(res.body.error).toMatchObject({ code: "dingtalk_refused", dingtalkCode: "invalidParameter.openConversationId", dingtalkMessage: "no such group", key: "k-refused" });
@@ -154,13 +154,13 @@ describe("POST /v1/:app/send", () => {
   it("gives up after 24 hours of failures, with an alert, and the key answers 502 from then on", async () => {
     const app = sendApp();
     const inbox = await inboxWithClock(app);
-    await fake("fail-next", { route: "groupSend", count: 1000, status: 500 });
+    await fake("fail-next", { route: "groupSend", count: 1000, status: 500, clientId: sendCredentials(app).clientId });
     try {
       await send(app, { to: { openConversationId: "c" }, message: text("doomed"), key: "k-doomed" });
       for (let t = 0; t < 24 * 60 * MIN; t += 10 * MIN) await inbox.advance(10 * MIN);
       await inbox.advance(10 * MIN);
     } finally {
-      await fake("reset", {});
+      await fake("clear-failures", {});
     }
     const fate = await consumerJson(app, "send/k-doomed");
     expect(fate.state).toBe("failed");

@@ -6,11 +6,11 @@ import { describe, expect, it } from "vitest";
 import { consumerJson, postRobot, robotMessage } from "../support/dingtalk";
 import { fake, fakeView, sendOverStream, until } from "../support/fake";
 import { overrideTunables } from "../support/inbox";
-import { linkCredentials } from "../support/test-env";
+import { LINK_APPS, linkCredentials } from "../support/test-env";
 
 // This file's apps at the shared fake DingTalk: l10-l19.
-let next = 10;
-const linkApp = () => `l${next++}`;
+let next = 10; // l10 on
+const linkApp = () => LINK_APPS[next++]!;
 const link = (app: string) => env.LINKS.getByName(app);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,6 +42,8 @@ describe("the Stream link's budget", () => {
 
   it("refused credentials: state refused, an alert naming the settings, a retry in 10 minutes", async () => {
     const app = "lrefused";
+    const refusals = async () => (await fake("state")).refusedOpenClients.filter((c: string) => c === "link-client-unknown").length;
+    const before = await refusals();
     const status = await link(app).ensure(app);
     expect(status.state).toBe("refused");
     expect(status.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000);
@@ -49,8 +51,10 @@ describe("the Stream link's budget", () => {
     const alert = s.alerts.find((a: any) => a.incident === "stream_link");
     expect(alert.title).toMatch(/refused the app's credentials/);
     expect(JSON.stringify(s)).not.toContain("wrong");
+    expect(await refusals()).toBe(before + 1);
     // Asked again at once, it does not hammer DingTalk.
     await link(app).ensure(app);
+    expect(await refusals()).toBe(before + 1);
     expect((await fake("state")).opens.filter((o: any) => o.clientId === "link-client-unknown")).toHaveLength(0);
   });
 

@@ -5,11 +5,11 @@ import { describe, expect, it } from "vitest";
 import { consumerJson, postRobot, robotMessage } from "../support/dingtalk";
 import { fake, fakeView, sendOverStream, until } from "../support/fake";
 import { ROBOT_TOPIC } from "../../src/stream/frames";
-import { linkCredentials } from "../support/test-env";
+import { LINK_APPS, linkCredentials } from "../support/test-env";
 
 // This file's apps at the shared fake DingTalk: l00-l09.
 let next = 0; // l00-l09
-const linkApp = () => `l0${next++}`;
+const linkApp = () => LINK_APPS[next++]!;
 
 const link = (app: string) => env.LINKS.getByName(app);
 const history = async (app: string) => (await consumerJson(app, "events?limit=500")).events as any[];
@@ -69,15 +69,15 @@ describe("the Stream link", () => {
     const app = linkApp();
     await connected(app);
     const frame = { specVersion: "1.0", type: "CALLBACK", headers: { topic: ROBOT_TOPIC, messageId: "bad-frame-1", contentType: "application/json" }, data: '{"msgtype":"text"}' };
-    await fake("raw-frame", { frame, clientId: `link-client-${app}` });
+    await fake("raw-frame", { frame, clientId: linkCredentials(app).clientId });
     const dead = await until("a dead letter", async () => (await consumerJson(app, "dead-letters")).events, (e: any[]) => e.length === 1);
     expect(dead[0]).toMatchObject({ source: "stream", state: "dead", lastReason: expect.stringMatching(/^not a valid robot message: msgId/) });
     expect(dead[0].payload.invalidStreamFrame).toMatchObject({ messageId: "bad-frame-1", data: '{"msgtype":"text"}' });
     const acks = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "bad-frame-1");
     expect(acks).toHaveLength(1);
     // A frame with nothing to ack it by is still kept; a SYSTEM frame the link does not know is acked, never stored.
-    await fake("raw-frame", { frame: "not a frame at all", clientId: `link-client-${app}` });
-    await fake("raw-frame", { frame: { type: "SYSTEM", headers: { topic: "KEEPALIVE", messageId: "ka-1" }, data: "{}" }, clientId: `link-client-${app}` });
+    await fake("raw-frame", { frame: "not a frame at all", clientId: linkCredentials(app).clientId });
+    await fake("raw-frame", { frame: { type: "SYSTEM", headers: { topic: "KEEPALIVE", messageId: "ka-1" }, data: "{}" }, clientId: linkCredentials(app).clientId });
     const both = await until("two dead letters", async () => (await consumerJson(app, "dead-letters")).events, (e: any[]) => e.length === 2);
     expect(both[1].lastReason).toMatch(/^not a Stream frame/);
     const keepalive = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "ka-1");
@@ -117,7 +117,7 @@ describe("the Stream link", () => {
   it("after an abrupt drop reconnects with backoff, and messages sent meanwhile arrive", async () => {
     const app = linkApp();
     await connected(app);
-    await fake("drop", { clientId: `link-client-${app}` });
+    await fake("drop", { clientId: linkCredentials(app).clientId });
     const m = robotMessage({ text: "while down" });
     await sendOverStream(app, m);
     await until("reconnected", () => fakeView(app), (v) => v.live.length === 1 && v.opens.length === 2);
@@ -149,7 +149,7 @@ describe("the Stream link", () => {
       expect(l.timing.deadAfterMs).toBe(90_000);
       l.timing.deadAfterMs = 1_500; // the fake pings every second
     });
-    await fake("mute", { clientId: `link-client-${app}` });
+    await fake("mute", { clientId: linkCredentials(app).clientId });
     await new Promise((r) => setTimeout(r, 1_600));
     await runDurableObjectAlarm(link(app));
     const view = await until("a fresh connection", () => fakeView(app), (v) => v.opens.length === 2 && v.live.length === 1);

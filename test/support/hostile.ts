@@ -64,7 +64,8 @@ export function hostileValue(rng: Rng, depth = 0): unknown {
   }
 }
 
-function deepNest(depth: number): unknown {
+/** An object nested `depth` deep. */
+export function deepNest(depth: number): unknown {
   let v: unknown = 1;
   for (let i = 0; i < depth; i++) v = { a: v };
   return v;
