@@ -17,11 +17,14 @@ export class AlarmSchedule {
     return this.at;
   }
 
-  /** Arms the alarm for `at` unless it is already due earlier; `now` tells a pending alarm from a past one. */
-  async arm(at: number, now: number): Promise<void> {
+  /**
+   * Arms the alarm for `at` unless it is already set for no later. An alarm set for a moment already
+   * past is due and runs soon; moving it later would delay what made it due.
+   */
+  async arm(at: number): Promise<void> {
     // A running alarm re-arms itself from the tables when it ends, which covers `at`.
     if (this.running) return;
-    if (this.at !== null && this.at > now && this.at <= at) return;
+    if (this.at !== null && this.at <= at) return;
     await this.storage.setAlarm(at);
     this.at = at;
   }
@@ -33,6 +36,8 @@ export class AlarmSchedule {
    */
   async run(work: () => Promise<void>, nextWake: () => number, report: (stage: string, error: unknown) => void): Promise<void> {
     this.running = true;
+    // The alarm that is running is spent: until it is re-armed, nothing is set.
+    this.at = null;
     try {
       await work();
     } catch (error) {

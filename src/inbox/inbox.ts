@@ -344,7 +344,7 @@ export class Inbox extends DurableObject<Env> {
   private async settle(...deadlines: (number | null)[]): Promise<void> {
     this.appState.save(this.state);
     const due = deadlines.filter((d): d is number => d !== null);
-    if (due.length) await this.schedule.arm(Math.min(...due), this.clock.now());
+    if (due.length) await this.schedule.arm(Math.min(...due));
   }
 
   /** Expired leases back to the queue (or the dead letters); answers how many. */
