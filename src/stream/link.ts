@@ -62,13 +62,26 @@ export class StreamLink extends DurableObject<Env> {
   private connecting: Promise<void> | null = null;
   /** The last report to the inbox, so the next waits for it. */
   private reports: Promise<void> = Promise.resolve();
+  /** The object restarted with a socket up or opening: the inbox still thinks it is, until told. */
+  private lostInRestart: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new LinkStateStore(ctx.storage.sql);
     this.state = this.store.load();
     // No socket survives a restart, whatever was saved.
-    if (this.state.phase === "open" || this.state.phase === "connecting") this.state.phase = "backoff";
+    this.lostInRestart = this.state.phase === "open" || this.state.phase === "connecting";
+    if (this.lostInRestart) {
+      this.state.phase = "backoff";
+      this.state.connectedAt = null;
+    }
+  }
+
+  /** Tells the inbox, once, that the connection it last heard of went with a restart of this object. */
+  private reportRestart(): void {
+    if (!this.lostInRestart) return;
+    this.lostInRestart = false;
+    void this.tellInbox({ type: "down", at: this.clock.now(), error: "the link restarted (a deploy or an eviction)" });
   }
 
   /** Starts the link if it is down and keeps its alarm armed; called on requests for the app and by cron. */
@@ -77,6 +90,7 @@ export class StreamLink extends DurableObject<Env> {
       this.state.app = app;
       this.save();
     }
+    this.reportRestart();
     if (!this.enabled()) {
       await this.stop("the Stream link is off for this app");
       return this.status();
@@ -125,6 +139,7 @@ export class StreamLink extends DurableObject<Env> {
 
   /** The periodic check; answers when it must run next. */
   private async tick(): Promise<number> {
+    this.reportRestart();
     const now = this.clock.now();
     for (const sock of [...this.sockets]) {
       if (now - sock.lastFrameAt > this.timing.deadAfterMs) this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`);
@@ -166,8 +181,13 @@ export class StreamLink extends DurableObject<Env> {
     if (plan.why !== "now") {
       if (!this.live().length && s.phase !== "refused") s.phase = "backoff";
       if (plan.why === "budget") {
+        const news = s.retryAt !== plan.at;
         s.retryAt = plan.at;
-        await this.tellInbox({ type: "halted", at: now, until: plan.at, opens: plan.window.max, windowMs: plan.window.windowMs });
+        // Said once per wait, and only when no socket is up: a refresh that must wait beside a live
+        // socket leaves the link connected.
+        if (news && !this.live().length) {
+          await this.tellInbox({ type: "halted", at: now, until: plan.at, opens: plan.window.max, windowMs: plan.window.windowMs });
+        }
       }
       this.save();
       return;

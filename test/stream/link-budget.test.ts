@@ -58,6 +58,26 @@ describe("the Stream link's budget", () => {
     expect((await fake("state")).opens.filter((o: any) => o.clientId === "link-client-unknown")).toHaveLength(0);
   });
 
+  it("a refresh that must wait for the budget leaves a live link connected, with no incident", async () => {
+    const app = linkApp();
+    await link(app).ensure(app);
+    await until("open", () => fakeView(app), (v) => v.live.length === 1);
+    await runInDurableObject(link(app), (l) => {
+      l.timing.refreshAfterMs = 100;
+      l.timing.drainGraceMs = 100;
+    });
+    // Two refreshes spend the budget (3 opens); the third must wait beside the live socket.
+    for (let i = 0; i < 4; i++) {
+      await sleep(250);
+      await runDurableObjectAlarm(link(app));
+    }
+    expect((await fakeView(app)).opens).toHaveLength(3);
+    const s = await consumerJson(app, "status");
+    expect(s.link.state).toBe("open");
+    expect(s.incidents.map((i: any) => i.incident)).not.toContain("stream_link");
+    expect(s.transitions.filter((t: any) => t.subject === "link").map((t: any) => t.to)).not.toContain("backoff");
+  });
+
   it("replaces an old connection make before break on refresh, never holding more than two", async () => {
     const app = linkApp();
     await link(app).ensure(app);

@@ -140,6 +140,11 @@ describe("the Stream link", () => {
     await until("reconnected", () => fakeView(app), (v) => v.live.length === 1 && v.opens.length === 2);
     await until("redelivered and committed", () => history(app), (e) => e.length === 1, 15_000);
     expect((await history(app))[0].payload.msgId).toBe(m.msgId);
+    // The inbox heard that the connection went with the restart, then that a new one opened.
+    const s = await consumerJson(app, "status");
+    const moves = s.transitions.filter((t: any) => t.subject === "link");
+    expect(moves.map((t: any) => t.to)).toEqual(["open", "backoff", "open"]);
+    expect(moves[1].reason).toContain("the link restarted");
   });
 
   it("treats a socket with no frame for 90 s as dead, closes it and opens another", async () => {
