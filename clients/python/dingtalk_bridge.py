@@ -35,6 +35,7 @@ __all__ = [
     "BridgeNetworkError",
     "BridgeNotFoundError",
     "BridgeRefusedError",
+    "BridgeSendFailedError",
     "BridgeRequestError",
     "BridgeServerError",
     "DrainStats",
@@ -103,8 +104,15 @@ class BridgeDecodeError(BridgeError):
     """The bridge answered with a body this client cannot decode (not JSON, or nested too deeply)."""
 
 
+class BridgeSendFailedError(BridgeError):
+    """502 ``dingtalk_unreachable`` from ``send``: the bridge gave the send up after a day of trying;
+    its key answers so for good, so sending it again will not help."""
+
+
 def _error_for(status: int, code: str, message: str, detail: Optional[Dict[str, Any]] = None) -> BridgeError:
     text = "%d %s: %s" % (status, code, message)
+    if code == "dingtalk_unreachable":
+        return BridgeSendFailedError(text, status, code)
     if code == "dingtalk_refused":
         detail = detail or {}
         return BridgeRefusedError(text, status, code, detail.get("dingtalkCode"), detail.get("dingtalkMessage"))
@@ -115,6 +123,11 @@ def _error_for(status: int, code: str, message: str, detail: Optional[Dict[str, 
     if status >= 500:
         return BridgeServerError(text, status, code)
     return BridgeRequestError(text, status, code)
+
+
+# A send may take the bridge a while: DingTalk's own timeouts on the session webhook, then the robot
+# API, before it answers "queued". The TypeScript client waits as long.
+SEND_TIMEOUT_S = 75.0
 
 
 def backoff_seconds(failures: int, base: float = 0.5, cap: float = 30.0) -> float:
@@ -543,7 +556,7 @@ class BridgeClient:
             body["to"] = to
         if key:
             body["key"] = key
-        return self._call("POST", "send", body, timeout=timeout, safe=key is not None)
+        return self._call("POST", "send", body, timeout=timeout or SEND_TIMEOUT_S, safe=key is not None)
 
     def send_status(self, key: str) -> Dict[str, Any]:
         """``{key, state: "sent" | "queued" | "failed" | "refused", via, attempts, lastError, ...}``."""

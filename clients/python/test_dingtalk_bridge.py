@@ -31,7 +31,9 @@ from dingtalk_bridge import (  # noqa: E402
     BridgeNetworkError,
     BridgeNotFoundError,
     BridgeRequestError,
+    BridgeSendFailedError,
     StreamHealth,
+    _error_for,
     default_consumer,
     reply_key,
 )
@@ -134,6 +136,10 @@ class ClientMethods(unittest.TestCase):
             BridgeClient("http://127.0.0.1:%d" % free_port(), "t", retries=1).status()
         self.assertTrue(caught.exception.retryable)
         self.assertNotIn(token_for(app), repr(client))
+        # A send the bridge gave up on answers so for good: not worth a retry.
+        gave_up = _error_for(502, "dingtalk_unreachable", "DingTalk could not be reached for 24 hours")
+        self.assertIsInstance(gave_up, BridgeSendFailedError)
+        self.assertFalse(gave_up.retryable)
 
 
 class DrainLoops(unittest.TestCase):

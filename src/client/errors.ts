@@ -35,6 +35,8 @@ export class BridgeSendRefusedError extends BridgeError {
     super(message, status, code);
   }
 }
+/** 502 dingtalk_unreachable: the bridge gave this send up after a day of trying; its key answers so for good. */
+export class BridgeSendFailedError extends BridgeError {}
 /** No HTTP answer at all: refused, reset, timed out. */
 export class BridgeNetworkError extends BridgeError {
   override readonly retryable = true;
@@ -46,6 +48,7 @@ export function errorForStatus(status: number, code: string, message: string, de
     const str = (v: unknown) => (typeof v === "string" ? v : null);
     return new BridgeSendRefusedError(text, status, code, str(detail.dingtalkCode), str(detail.dingtalkMessage));
   }
+  if (code === "dingtalk_unreachable") return new BridgeSendFailedError(text, status, code);
   if (status === 401) return new BridgeAuthError(text, status, code);
   if (status === 404) return new BridgeNotFoundError(text, status, code);
   if (status >= 500) return new BridgeServerError(text, status, code);

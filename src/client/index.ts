@@ -7,6 +7,7 @@ export {
   BridgeNetworkError,
   BridgeNotFoundError,
   BridgeRequestError,
+  BridgeSendFailedError,
   BridgeSendRefusedError,
   BridgeServerError,
 } from "./errors.js";

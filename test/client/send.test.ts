@@ -4,7 +4,7 @@ import { SELF, env } from "cloudflare:test";
 import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
 import { BridgeClient } from "../../src/client/bridge-client";
-import { BridgeSendRefusedError } from "../../src/client/errors";
+import { BridgeSendFailedError, BridgeSendRefusedError, errorForStatus } from "../../src/client/errors";
 import { replyKey } from "../../src/client/reply-key";
 import { BASE } from "../support/dingtalk";
 import { fake } from "../support/fake";
@@ -56,5 +56,12 @@ describe("client.send and client.reply", () => {
     const error = await client.reply(event, { msgtype: "text", text: { content: "x" } }).catch((e) => e);
     expect(error).toBeInstanceOf(BridgeSendRefusedError);
     expect(error).toMatchObject({ status: 502, retryable: false, dingtalkCode: "invalidParameter.robotCode.auth" });
+  });
+
+  it("a send the bridge gave up on is final, not retryable like other 5xx answers", () => {
+    const error = errorForStatus(502, "dingtalk_unreachable", "DingTalk could not be reached for 24 hours");
+    expect(error).toBeInstanceOf(BridgeSendFailedError);
+    expect(error.retryable).toBe(false);
+    expect(errorForStatus(502, "bad_gateway", "x").retryable).toBe(true);
   });
 });
