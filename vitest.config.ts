@@ -3,8 +3,8 @@
 // Worker's DINGTALK_API_BASE can point at it.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { freePort } from "./scripts/lib/local-bridge.ts";
-import { testBindings } from "./test/support/test-env.ts";
+import { freePort } from "./test/harness/local-bridge.ts";
+import { testBindings } from "./test/harness/test-env.ts";
 
 export default defineConfig(async () => {
   process.env.FAKE_DINGTALK_PORT ??= String(await freePort());
@@ -23,7 +23,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts"],
       exclude: ["test/e2e/**"],
-      globalSetup: ["./test/fake-dingtalk/vitest-setup.ts"],
+      globalSetup: ["./test/harness/fake-dingtalk/vitest-setup.ts"],
       testTimeout: 20_000,
     },
   };

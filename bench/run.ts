@@ -4,16 +4,16 @@
 // Stream link's path (a fake DingTalk's frame to the consumer); backlog drain; pull cost against
 // backlog size; memory, the idle link's included; and the bundle. Writes bench/results/latest.json.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir, totalmem, type as osType } from "node:os";
+import { cpus, type as osType, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { BridgeClient } from "../src/client/bridge-client";
 import { drain } from "../src/client/drain";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
-import { startFakeDingTalk } from "../test/fake-dingtalk/index.ts";
-import { measureBundle } from "../scripts/lib/bundle";
-import { ROOT, startBridge } from "../scripts/lib/local-bridge";
-import { groupRssMb, round, summarize } from "../scripts/lib/stats";
+import { measureBundle } from "../test/harness/bundle";
+import { startFakeDingTalk } from "../test/harness/fake-dingtalk/index.ts";
+import { ROOT, startBridge } from "../test/harness/local-bridge";
+import { groupRssMb, round, summarize } from "../test/harness/stats";
 
 const quick = process.argv.includes("--quick");
 const SECRET = "local-dev-client-secret";
@@ -40,7 +40,7 @@ async function load(ms: number, send: () => Promise<number>): Promise<{ rps: num
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) ((await send()) === 200 ? ok++ : failed++);
+      while (Date.now() < end) (await send()) === 200 ? ok++ : failed++;
     }),
   );
   return { rps: ok / ((performance.now() - started) / 1000), failed };
@@ -90,7 +90,13 @@ function bridgeConsumer(url: string, app: string) {
     (e) => void arrived.set(e.payload.msgId as string, performance.now()),
     { signal: stop.signal, waitMs: 20_000, max: 10 },
   );
-  return { arrived, stop: async () => (stop.abort(), await running) };
+  return {
+    arrived,
+    stop: async () => {
+      stop.abort();
+      return await running;
+    },
+  };
 }
 
 function floorConsumer(url: string, object: string) {
@@ -108,11 +114,23 @@ function floorConsumer(url: string, object: string) {
       }
     }
   })();
-  return { arrived, stop: async () => ((running = false), await loop.catch(() => {})) };
+  return {
+    arrived,
+    stop: async () => {
+      running = false;
+      await loop.catch(() => {});
+    },
+  };
 }
 
 /** Sends one message at a time through `send` and waits for `arrived` to see it; answers the latencies. */
-async function oneByOne(n: number, send: (m: Record<string, unknown>) => Promise<void>, arrived: Map<string, number>, index: number, side: string): Promise<number> {
+async function oneByOne(
+  n: number,
+  send: (m: Record<string, unknown>) => Promise<void>,
+  arrived: Map<string, number>,
+  index: number,
+  side: string,
+): Promise<number> {
   const message = sampleRobotMessage({}, index);
   const id = message.msgId as string;
   const t0 = performance.now();
@@ -134,17 +152,24 @@ async function main() {
     pingIntervalMs: 20_000,
   });
   const envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-bench-")), "bench.env");
-  const app = (clientId: string, extra: Record<string, unknown> = {}) => ({ clientId, clientSecret: SECRET, consumerTokens: [TOKEN], ...extra });
+  const app = (clientId: string, extra: Record<string, unknown> = {}) => ({
+    clientId,
+    clientSecret: SECRET,
+    consumerTokens: [TOKEN],
+    ...extra,
+  });
   writeFileSync(
     envFile,
-    `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_APPS=${JSON.stringify({
-      small: app("small"),
-      answer: app("answer"),
-      backlog: app("backlog"),
-      latency: app("latency"),
-      streamer: app("streamer", { streamLink: true }),
-      ...Object.fromEntries(idleApps.map((name) => [name, app(name, { streamLink: true })])),
-    })}\n`,
+    `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_APPS=${JSON.stringify(
+      {
+        small: app("small"),
+        answer: app("answer"),
+        backlog: app("backlog"),
+        latency: app("latency"),
+        streamer: app("streamer", { streamLink: true }),
+        ...Object.fromEntries(idleApps.map((name) => [name, app(name, { streamLink: true })])),
+      },
+    )}\n`,
   );
   log("starting the bridge and the baseline Worker (wrangler dev)");
   const [bridge, baseline] = await Promise.all([startBridge({ envFile }), startBridge({ config: "bench/baseline/wrangler.toml" })]);
@@ -206,15 +231,28 @@ async function main() {
     const floorSamples: number[] = [];
     for (let i = 0; i < LATENCY_EVENTS; i++) {
       e2eSamples.push(
-        await oneByOne(LATENCY_EVENTS, async (m) => {
-          if ((await post(robotUrl("latency"), signedHeaders(), JSON.stringify(m))) !== 200) throw new Error("callback failed");
-        }, bridgeSide.arrived, i, "bridge, callback"),
+        await oneByOne(
+          LATENCY_EVENTS,
+          async (m) => {
+            if ((await post(robotUrl("latency"), signedHeaders(), JSON.stringify(m))) !== 200) throw new Error("callback failed");
+          },
+          bridgeSide.arrived,
+          i,
+          "bridge, callback",
+        ),
       );
       await sleep(GAP_MS);
       floorSamples.push(
-        await oneByOne(LATENCY_EVENTS, async (m) => {
-          if ((await post(`${baseline.url}/commit?object=handover`, { "content-type": "application/json" }, JSON.stringify(m))) !== 200) throw new Error("floor commit failed");
-        }, floorSide.arrived, i, "floor, commit"),
+        await oneByOne(
+          LATENCY_EVENTS,
+          async (m) => {
+            if ((await post(`${baseline.url}/commit?object=handover`, { "content-type": "application/json" }, JSON.stringify(m))) !== 200)
+              throw new Error("floor commit failed");
+          },
+          floorSide.arrived,
+          i,
+          "floor, commit",
+        ),
       );
       await sleep(GAP_MS);
     }
@@ -227,7 +265,10 @@ async function main() {
     // by a bare outbound WebSocket.
     const streamSide = bridgeConsumer(bridge.url, "streamer");
     const streamFloorSide = floorConsumer(baseline.url, "stream");
-    await fetch(`${baseline.url}/stream?object=stream&api=${encodeURIComponent(dingtalk.url)}&id=floor-stream&secret=${encodeURIComponent(SECRET)}`, { method: "POST" });
+    await fetch(
+      `${baseline.url}/stream?object=stream&api=${encodeURIComponent(dingtalk.url)}&id=floor-stream&secret=${encodeURIComponent(SECRET)}`,
+      { method: "POST" },
+    );
     while (!open("streamer") || !open("floor-stream")) await sleep(50);
     await sleep(300);
     const streamSamples: number[] = [];
@@ -236,7 +277,9 @@ async function main() {
     for (let i = 0; i < LATENCY_EVENTS; i++) {
       streamSamples.push(await oneByOne(LATENCY_EVENTS, overStream("streamer"), streamSide.arrived, i, "bridge, Stream link"));
       await sleep(GAP_MS);
-      streamFloorSamples.push(await oneByOne(LATENCY_EVENTS, overStream("floor-stream"), streamFloorSide.arrived, i, "floor, Stream socket"));
+      streamFloorSamples.push(
+        await oneByOne(LATENCY_EVENTS, overStream("floor-stream"), streamFloorSide.arrived, i, "floor, Stream socket"),
+      );
       await sleep(GAP_MS);
     }
     await Promise.all([streamSide.stop(), streamFloorSide.stop()]);
@@ -259,7 +302,9 @@ async function main() {
     }
     const commit = summarize(commitSamples);
     const callback = summarize(callbackSamples);
-    log(`one callback answered: p50 ${callback.p50} ms, p99 ${callback.p99} ms; one bare commit: p50 ${commit.p50} ms, p99 ${commit.p99} ms`);
+    log(
+      `one callback answered: p50 ${callback.p50} ms, p99 ${callback.p99} ms; one bare commit: p50 ${commit.p50} ms, p99 ${commit.p99} ms`,
+    );
 
     // 6. Pull cost against backlog size: the same pull on 10 events and on BIG_BACKLOG events.
     const fill = async (name: string, n: number) => {
@@ -297,20 +342,64 @@ async function main() {
       quick,
       at: new Date().toISOString(),
       durationS: round((Date.now() - started) / 1000, 1),
-      ingest: { rps: round(rps, 0), baselineRps: round(baselineRps, 0), ratio: round(rps / baselineRps, 3), concurrency: CONCURRENCY, phaseMs: PHASE_MS, rounds: { bridge: bridgeRuns.map((x) => round(x, 0)), baseline: baseRuns.map((x) => round(x, 0)) } },
-      e2e: { p50Ms: e2e.p50, p99Ms: e2e.p99, maxMs: e2e.max, events: e2e.n, floorP50Ms: floor.p50, floorP99Ms: floor.p99, ratioP50: round(e2e.p50 / floor.p50, 2) },
-      streamE2e: { p50Ms: stream.p50, p99Ms: stream.p99, maxMs: stream.max, events: stream.n, floorP50Ms: streamFloor.p50, floorP99Ms: streamFloor.p99, ratioP50: round(stream.p50 / streamFloor.p50, 2) },
+      ingest: {
+        rps: round(rps, 0),
+        baselineRps: round(baselineRps, 0),
+        ratio: round(rps / baselineRps, 3),
+        concurrency: CONCURRENCY,
+        phaseMs: PHASE_MS,
+        rounds: { bridge: bridgeRuns.map((x) => round(x, 0)), baseline: baseRuns.map((x) => round(x, 0)) },
+      },
+      e2e: {
+        p50Ms: e2e.p50,
+        p99Ms: e2e.p99,
+        maxMs: e2e.max,
+        events: e2e.n,
+        floorP50Ms: floor.p50,
+        floorP99Ms: floor.p99,
+        ratioP50: round(e2e.p50 / floor.p50, 2),
+      },
+      streamE2e: {
+        p50Ms: stream.p50,
+        p99Ms: stream.p99,
+        maxMs: stream.max,
+        events: stream.n,
+        floorP50Ms: streamFloor.p50,
+        floorP99Ms: streamFloor.p99,
+        ratioP50: round(stream.p50 / streamFloor.p50, 2),
+      },
       callback: { p50Ms: callback.p50, p99Ms: callback.p99, baselineCommitP50Ms: commit.p50, baselineCommitP99Ms: commit.p99 },
       drain: { eventsPerSec: round(eventsPerSec, 0), backlog: drained, batch: 100 },
-      pull: { backlogSmall: 10, backlogLarge: BIG_BACKLOG, p50SmallMs: small.p50, p50LargeMs: big.p50, p99SmallMs: small.p99, p99LargeMs: big.p99, ratio: round(big.p50 / small.p50, 2) },
+      pull: {
+        backlogSmall: 10,
+        backlogLarge: BIG_BACKLOG,
+        p50SmallMs: small.p50,
+        p50LargeMs: big.p50,
+        p99SmallMs: small.p99,
+        p99LargeMs: big.p99,
+        ratio: round(big.p50 / small.p50, 2),
+      },
       memory: {
         afterIngestMb: memoryAfterIngest.totalMb,
         endMb: memory.totalMb,
         byProcess: memory.byName,
-        idleLinks: { links: IDLE_LINKS, beforeMb: linkMemoryBefore, afterMb: linkMemoryIdle, perLinkMb: round((linkMemoryIdle - linkMemoryBefore) / IDLE_LINKS, 2) },
+        idleLinks: {
+          links: IDLE_LINKS,
+          beforeMb: linkMemoryBefore,
+          afterMb: linkMemoryIdle,
+          perLinkMb: round((linkMemoryIdle - linkMemoryBefore) / IDLE_LINKS, 2),
+        },
       },
       bundle,
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: round(totalmem() / 2 ** 30, 1), os: `${osType()} ${release()}`, node: process.version, wrangler: pkgVersion("wrangler"), workerd: pkgVersion("workerd") },
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        memoryGb: round(totalmem() / 2 ** 30, 1),
+        os: `${osType()} ${release()}`,
+        node: process.version,
+        wrangler: pkgVersion("wrangler"),
+        workerd: pkgVersion("workerd"),
+      },
     };
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
     writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -10,8 +10,8 @@ import { BridgeClient } from "../src/client/bridge-client";
 import { drain } from "../src/client/drain";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
-import { ROOT, startBridge } from "../scripts/lib/local-bridge";
-import { summarize } from "../scripts/lib/stats";
+import { ROOT, startBridge } from "../test/harness/local-bridge";
+import { summarize } from "../test/harness/stats";
 
 const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";
@@ -19,7 +19,11 @@ const ROUNDS = process.argv.includes("--quick") ? 100 : 400;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A new order each round: whichever runs first after a pause is slower, and no stage should always be it. */
-const shuffled = <T>(items: readonly T[]): T[] => items.map((item) => ({ item, key: Math.random() })).sort((a, b) => a.key - b.key).map((x) => x.item);
+const shuffled = <T>(items: readonly T[]): T[] =>
+  items
+    .map((item) => ({ item, key: Math.random() }))
+    .sort((a, b) => a.key - b.key)
+    .map((x) => x.item);
 const envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-stages-")), "stages.env");
 const app = (clientId: string) => ({ clientId, clientSecret: SECRET, consumerTokens: [TOKEN] });
 writeFileSync(
@@ -28,23 +32,55 @@ writeFileSync(
 );
 const [bridge, baseline] = await Promise.all([startBridge({ envFile }), startBridge({ config: "bench/baseline/wrangler.toml" })]);
 let last = 0;
-const timestamp = () => String((last = Math.max(Date.now(), last + 1)));
+const timestamp = () => {
+  last = Math.max(Date.now(), last + 1);
+  return String(last);
+};
 const signedCallback = async (secret: string, body: unknown) => {
   const ts = timestamp();
-  return { method: "POST", headers: { timestamp: ts, sign: await robotSign(secret, ts), "content-type": "application/json" }, body: JSON.stringify(body) };
+  return {
+    method: "POST",
+    headers: { timestamp: ts, sign: await robotSign(secret, ts), "content-type": "application/json" },
+    body: JSON.stringify(body),
+  };
 };
 const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
 
 /** Each stage: a request made ready outside the clock, and the request itself. */
 const stages: [string, () => Promise<() => Promise<Response>>][] = [
   ["baseline Worker, no storage", async () => () => fetch(baseline.url)],
-  ["baseline Worker, RPC and a one-row commit", async () => () => fetch(baseline.url, { method: "POST", body: JSON.stringify(sampleRobotMessage()) })],
+  [
+    "baseline Worker, RPC and a one-row commit",
+    async () => () => fetch(baseline.url, { method: "POST", body: JSON.stringify(sampleRobotMessage()) }),
+  ],
   ["bridge Worker, no storage (GET /)", async () => () => fetch(bridge.url)],
-  ["bridge callback refused at the signature", async () => { const init = await signedCallback("wrong", sampleRobotMessage()); return () => fetch(`${bridge.url}/dingtalk/default/robot`, init); }],
-  ["bridge callback refused at validation (signature checked, body read)", async () => { const init = await signedCallback(SECRET, { nope: 1 }); return () => fetch(`${bridge.url}/dingtalk/default/robot`, init); }],
-  ["bridge callback committed", async () => { const init = await signedCallback(SECRET, sampleRobotMessage()); return () => fetch(`${bridge.url}/dingtalk/default/robot`, init); }],
+  [
+    "bridge callback refused at the signature",
+    async () => {
+      const init = await signedCallback("wrong", sampleRobotMessage());
+      return () => fetch(`${bridge.url}/dingtalk/default/robot`, init);
+    },
+  ],
+  [
+    "bridge callback refused at validation (signature checked, body read)",
+    async () => {
+      const init = await signedCallback(SECRET, { nope: 1 });
+      return () => fetch(`${bridge.url}/dingtalk/default/robot`, init);
+    },
+  ],
+  [
+    "bridge callback committed",
+    async () => {
+      const init = await signedCallback(SECRET, sampleRobotMessage());
+      return () => fetch(`${bridge.url}/dingtalk/default/robot`, init);
+    },
+  ],
   ["bridge status (token, RPC, reads only)", async () => () => fetch(`${bridge.url}/v1/default/status`, { headers: auth })],
-  ["bridge pull of one event (token, RPC, lease, commit)", async () => () => fetch(`${bridge.url}/v1/default/pull`, { method: "POST", headers: auth, body: JSON.stringify({ max: 1, leaseMs: 600_000 }) })],
+  [
+    "bridge pull of one event (token, RPC, lease, commit)",
+    async () => () =>
+      fetch(`${bridge.url}/v1/default/pull`, { method: "POST", headers: auth, body: JSON.stringify({ max: 1, leaseMs: 600_000 }) }),
+  ],
 ];
 
 const samples = new Map<string, number[]>(stages.map(([name]) => [name, []]));
@@ -76,24 +112,58 @@ const floorArrived = consumer(async (arrived) => {
   for (const row of rows) arrived.set(JSON.parse(row).msgId as string, performance.now());
 });
 const bareArrived = consumer(async (arrived) => {
-  const res = await fetch(`${bridge.url}/v1/bare/pull`, { method: "POST", headers: auth, body: JSON.stringify({ max: 10, waitMs: 20_000, consumer: "bare" }), signal: stop.signal });
+  const res = await fetch(`${bridge.url}/v1/bare/pull`, {
+    method: "POST",
+    headers: auth,
+    body: JSON.stringify({ max: 10, waitMs: 20_000, consumer: "bare" }),
+    signal: stop.signal,
+  });
   const { events } = (await res.json()) as { events: { leaseId: string; payload: { msgId: string } }[] };
   for (const e of events) arrived.set(e.payload.msgId, performance.now());
-  if (events.length) await (await fetch(`${bridge.url}/v1/bare/ack`, { method: "POST", headers: auth, body: JSON.stringify({ leaseIds: events.map((e) => e.leaseId) }) })).arrayBuffer();
+  if (events.length)
+    await (
+      await fetch(`${bridge.url}/v1/bare/ack`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ leaseIds: events.map((e) => e.leaseId) }),
+      })
+    ).arrayBuffer();
 });
 const drainArrived = new Map<string, number>();
 loops.push(
-  drain(new BridgeClient({ url: bridge.url, token: TOKEN, app: "drained", consumer: "drained" }), (e) => void drainArrived.set(e.payload.msgId as string, performance.now()), {
-    signal: stop.signal,
-    waitMs: 20_000,
-  }),
+  drain(
+    new BridgeClient({ url: bridge.url, token: TOKEN, app: "drained", consumer: "drained" }),
+    (e) => void drainArrived.set(e.payload.msgId as string, performance.now()),
+    {
+      signal: stop.signal,
+      waitMs: 20_000,
+    },
+  ),
 );
 await sleep(500);
 
 const handovers: [string, Map<string, number>, (m: Record<string, unknown>) => Promise<() => Promise<Response>>][] = [
-  ["floor: commit handed to a waiting poll, read by a bare fetch", floorArrived, async (m) => () => fetch(`${baseline.url}/commit?object=stages`, { method: "POST", body: JSON.stringify(m) })],
-  ["bridge: callback handed to a waiting pull, read by a bare fetch", bareArrived, async (m) => { const init = await signedCallback(SECRET, m); return () => fetch(`${bridge.url}/dingtalk/bare/robot`, init); }],
-  ["bridge: callback handed to the TypeScript client's drain loop", drainArrived, async (m) => { const init = await signedCallback(SECRET, m); return () => fetch(`${bridge.url}/dingtalk/drained/robot`, init); }],
+  [
+    "floor: commit handed to a waiting poll, read by a bare fetch",
+    floorArrived,
+    async (m) => () => fetch(`${baseline.url}/commit?object=stages`, { method: "POST", body: JSON.stringify(m) }),
+  ],
+  [
+    "bridge: callback handed to a waiting pull, read by a bare fetch",
+    bareArrived,
+    async (m) => {
+      const init = await signedCallback(SECRET, m);
+      return () => fetch(`${bridge.url}/dingtalk/bare/robot`, init);
+    },
+  ],
+  [
+    "bridge: callback handed to the TypeScript client's drain loop",
+    drainArrived,
+    async (m) => {
+      const init = await signedCallback(SECRET, m);
+      return () => fetch(`${bridge.url}/dingtalk/drained/robot`, init);
+    },
+  ],
 ];
 for (const [name] of handovers) samples.set(name, []);
 for (let round = -20; round < ROUNDS; round++) {

@@ -23,9 +23,15 @@ export const badge = (state, tone = Object.keys(TONES).find((t) => TONES[t].spli
   el("span", { class: `b ${tone ?? ""}` }, state ?? "none");
 
 // A <dl> of [term, value]; null values are left out.
-export const fields = (pairs) => el("dl", null, pairs.filter((p) => p?.[1] != null).map(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+export const fields = (pairs) =>
+  el(
+    "dl",
+    null,
+    pairs.filter((p) => p?.[1] != null).map(([k, v]) => [el("dt", null, k), el("dd", null, v)]),
+  );
 
-export const tile = (label, value, extra) => el("div", { class: "tile", "data-field": label }, el("b", null, value), el("span", null, label), extra);
+export const tile = (label, value, extra) =>
+  el("div", { class: "tile", "data-field": label }, el("b", null, value), el("span", null, label), extra);
 
 export const dim = (...text) => el("span", { class: "dim" }, ...text);
 

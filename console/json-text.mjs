@@ -49,7 +49,9 @@ function* members(t, i) {
 export function rawPayloads(text) {
   const out = [];
   for (const [k, s] of members(text, ws(text, 0))) {
-    if (k === "events") for (const [, e] of members(text, s)) for (const [key, vs, ve] of members(text, e)) if (key === "payload") out.push(text.slice(vs, ve).trim());
+    if (k === "events")
+      for (const [, e] of members(text, s))
+        for (const [key, vs, ve] of members(text, e)) if (key === "payload") out.push(text.slice(vs, ve).trim());
   }
   return out;
 }
@@ -69,9 +71,14 @@ export function prettyJson(raw) {
       if (raw[next] === "}" || raw[next] === "]") {
         out += c + raw[next];
         i = next;
-      } else out += c + (indent += "  ");
-    } else if (c === "}" || c === "]") out += (indent = indent.slice(0, -2)) + c;
-    else if (c === ",") out += c + indent;
+      } else {
+        indent += "  ";
+        out += c + indent;
+      }
+    } else if (c === "}" || c === "]") {
+      indent = indent.slice(0, -2);
+      out += indent + c;
+    } else if (c === ",") out += c + indent;
     else if (c === ":") out += ": ";
     else if (!/\s/.test(c)) out += c;
   }

@@ -43,7 +43,7 @@ function schedule() {
 function refresh() {
   clearTimeout(timer);
   if (!session.token) return;
-  return (inFlight ??= (async () => {
+  inFlight ??= (async () => {
     const asked = session;
     try {
       const s = (await call(asked, "status")).doc;
@@ -71,7 +71,8 @@ function refresh() {
       inFlight = null;
       schedule();
     }
-  })());
+  })();
+  return inFlight;
 }
 
 async function act(action, ids) {

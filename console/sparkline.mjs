@@ -20,7 +20,15 @@ export function sparkline(label, samples, show) {
   if (samples.length === 1) points.push(`${W},${y(samples[0].v)}`);
   const line = { stroke: "currentColor", fill: "none", "vector-effect": "non-scaling-stroke" };
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img", "aria-label": `${label} over time` });
-  chart.append(svg("path", { ...line, d: `M0 ${H - 2}H${W}`, "stroke-opacity": 0.25 }), svg("polyline", { ...line, points: points.join(" "), "stroke-width": 2 }));
+  chart.append(
+    svg("path", { ...line, d: `M0 ${H - 2}H${W}`, "stroke-opacity": 0.25 }),
+    svg("polyline", { ...line, points: points.join(" "), "stroke-width": 2 }),
+  );
   const now = samples.at(-1)?.v;
-  return el("div", { class: "chart" }, el("p", null, el("span", null, label), el("span", null, `now ${now == null ? "none" : show(now)} · max ${show(top)}`)), chart);
+  return el(
+    "div",
+    { class: "chart" },
+    el("p", null, el("span", null, label), el("span", null, `now ${now == null ? "none" : show(now)} · max ${show(top)}`)),
+    chart,
+  );
 }

@@ -6,7 +6,11 @@ export function renderAlerts(s) {
   fill(
     "alerts",
     s.incidents.length
-      ? el("ul", { class: "rows", id: "incidents" }, s.incidents.map((i) => el("li", null, badge(i.incident, "bad"), `open for ${age(s.now - i.since)}`)))
+      ? el(
+          "ul",
+          { class: "rows", id: "incidents" },
+          s.incidents.map((i) => el("li", null, badge(i.incident, "bad"), `open for ${age(s.now - i.since)}`)),
+        )
       : el("p", { class: "ok" }, "No open incident."),
     el("h3", null, `Alerts (latest ${s.alerts.length})`),
     el(

@@ -11,7 +11,17 @@ export function renderDeadLetters(s, page, act, note) {
   for (const id of selected) if (!page.events.some((e) => e.id === id)) selected.delete(id);
   const ids = [...selected];
   const button = (text, action, targets, disabled) =>
-    el("button", { type: "button", class: action, disabled, "data-action": `${action}-${targets ? "selected" : "all"}`, onclick: () => act(action, targets) }, text);
+    el(
+      "button",
+      {
+        type: "button",
+        class: action,
+        disabled,
+        "data-action": `${action}-${targets ? "selected" : "all"}`,
+        onclick: () => act(action, targets),
+      },
+      text,
+    );
   fill(
     "dead-letters",
     el(

@@ -3,7 +3,10 @@ import { badge, dim, el, fill } from "./dom.mjs";
 import { when } from "./format.mjs";
 import { showPayload } from "./payload-viewer.mjs";
 
-const preview = (p) => String(p?.text?.content ?? p?.content?.title ?? p?.msgtype ?? p?.EventType ?? "").trim().slice(0, 140);
+const preview = (p) =>
+  String(p?.text?.content ?? p?.content?.title ?? p?.msgtype ?? p?.EventType ?? "")
+    .trim()
+    .slice(0, 140);
 
 export function renderHistory(page) {
   fill(

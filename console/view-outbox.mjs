@@ -22,7 +22,8 @@ export function renderOutbox(s) {
           dim(`${r.via ?? "not sent"}, ${plural(r.attempts, "attempt")}, created ${when(r.createdAt)}`),
           r.sentAt && dim(`sent ${when(r.sentAt)}`),
           r.retryAt && dim(`retry ${when(r.retryAt)}`),
-          (r.dingtalkCode || r.lastError) && el("span", { class: "bad full" }, r.dingtalkCode ? `${r.dingtalkCode}: ${r.dingtalkMessage}` : r.lastError),
+          (r.dingtalkCode || r.lastError) &&
+            el("span", { class: "bad full" }, r.dingtalkCode ? `${r.dingtalkCode}: ${r.dingtalkMessage}` : r.lastError),
         ),
       ),
     ),

@@ -16,8 +16,16 @@ export function renderQueue(s, samples) {
       tile("oldest ready", age(s.oldestReadyAgeMs)),
       tile("oldest undelivered", age(s.oldestUndeliveredAgeMs)),
     ),
-    sparkline("depth", samples.map((p) => ({ t: p.t, v: p.depth })), String),
-    sparkline("oldest undelivered age", samples.map((p) => ({ t: p.t, v: p.oldestMs })), age),
+    sparkline(
+      "depth",
+      samples.map((p) => ({ t: p.t, v: p.depth })),
+      String,
+    ),
+    sparkline(
+      "oldest undelivered age",
+      samples.map((p) => ({ t: p.t, v: p.oldestMs })),
+      age,
+    ),
     el("p", { class: "dim" }, `${plural(samples.length, "sample")} over ${age(samples.at(-1).t - samples[0].t)}, since this page opened.`),
     fields([
       ["retention", `${age(s.retention.retentionMs)}${s.retention.pastRetention ? ": a backlog is older!" : ""}`],

@@ -51,7 +51,14 @@ export function renderRouting(s) {
           "ol",
           { class: "rows", id: "transitions" },
           timeline.map((t) =>
-            el("li", null, dim(when(t.at)), el("b", null, t.subject), el("span", null, t.from && [badge(t.from), " → "], badge(t.to)), el("span", { class: "grow" }, t.reason)),
+            el(
+              "li",
+              null,
+              dim(when(t.at)),
+              el("b", null, t.subject),
+              el("span", null, t.from && [badge(t.from), " → "], badge(t.to)),
+              el("span", { class: "grow" }, t.reason),
+            ),
           ),
         )
       : el("p", { class: "dim" }, "No transitions yet."),

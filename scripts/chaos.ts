@@ -16,11 +16,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
-import { startFakeDingTalk } from "../test/fake-dingtalk/index.ts";
-import { DeliveryLog } from "./lib/delivery-log";
-import { startGateway } from "./lib/gateway";
-import { freePort, type LocalBridge, ROOT, startBridge, stopTree } from "./lib/local-bridge";
-import { round } from "./lib/stats";
+import { DeliveryLog } from "../test/harness/delivery-log";
+import { startFakeDingTalk } from "../test/harness/fake-dingtalk/index.ts";
+import { startGateway } from "../test/harness/gateway";
+import { freePort, type LocalBridge, ROOT, startBridge, stopTree } from "../test/harness/local-bridge";
+import { round } from "../test/harness/stats";
 
 const quick = process.argv.includes("--quick");
 const linkMode = process.argv.includes("--link");
@@ -119,7 +119,9 @@ async function main() {
     log(`FAILED: ${lost.length} lost (${lost.slice(0, 10).join(", ")}); Stream: ${JSON.stringify(stream ?? {})}`);
     process.exitCode = 1;
   } else {
-    log(`no loss: ${report.accepted} accepted, all delivered; ${report.deliveredMoreThanOnce} delivered more than once; longest gap ${report.longestGapMs} ms`);
+    log(
+      `no loss: ${report.accepted} accepted, all delivered; ${report.deliveredMoreThanOnce} delivered more than once; longest gap ${report.longestGapMs} ms`,
+    );
   }
 }
 

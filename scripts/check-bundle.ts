@@ -1,5 +1,5 @@
 // npm run check:bundle: builds the Worker as `wrangler deploy` would and holds its gzip size to the budget.
-import { GZIP_BUDGET_BYTES, measureBundle } from "./lib/bundle";
+import { GZIP_BUDGET_BYTES, measureBundle } from "../test/harness/bundle";
 
 const { bytes, gzipBytes } = measureBundle(".wrangler/dry-run");
 const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

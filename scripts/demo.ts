@@ -2,14 +2,14 @@
 // Stream gateway; a local bridge with STREAM_LINK=on connects to it; the fake sends a robot message
 // every 1.5 s; `dtbridge tail` drains the bridge, as a gateway would, and each message is shown.
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
-import { startFakeDingTalk } from "../test/fake-dingtalk/index.ts";
-import { freePort, ROOT, startBridge, stopTree } from "./lib/local-bridge";
+import { startFakeDingTalk } from "../test/harness/fake-dingtalk/index.ts";
+import { freePort, ROOT, startBridge, stopTree } from "../test/harness/local-bridge";
 
 const HELP = `Usage: npm run demo [-- --count N] [--port P] [--every MS]
 
@@ -74,7 +74,9 @@ const finished = new Promise<void>((resolve) => {
     const e = JSON.parse(line);
     const p = e.payload;
     const what = p.text?.content?.trim() ?? p.msgtype;
-    process.stdout.write(`#${e.seq} ${e.source} -> inbox -> dtbridge tail: ${p.msgtype} "${what}" from ${p.senderNick} (${Date.now() - e.receivedAt} ms after commit)\n`);
+    process.stdout.write(
+      `#${e.seq} ${e.source} -> inbox -> dtbridge tail: ${p.msgtype} "${what}" from ${p.senderNick} (${Date.now() - e.receivedAt} ms after commit)\n`,
+    );
     if (++arrived >= count) resolve();
   });
 });

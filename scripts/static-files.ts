@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build, transform } from "esbuild";
 import { openApiDocument } from "../src/http/openapi/document";
-import { ROOT } from "./lib/local-bridge";
+import { ROOT } from "../test/harness/local-bridge";
 
 const out = join(ROOT, "src/http/static/files.ts");
 const consoleDir = join(ROOT, "console");

@@ -1,5 +1,6 @@
 // The Worker entry point: the HTTP app, the cron that keeps Stream links up, and the Durable
 // Object classes (one inbox and one Stream link per app).
+import type { AppConfig } from "./config/apps";
 import { loadConfig } from "./config/load";
 import { app } from "./http/app";
 import { ensureLink } from "./http/link-wake";
@@ -11,7 +12,7 @@ export default {
   fetch: app.fetch,
   /** Every minute: wake the Stream link of each app that has one, so it reconnects with no request coming. */
   async scheduled(_controller, env, ctx) {
-    let apps;
+    let apps: AppConfig[];
     try {
       apps = [...loadConfig(env).apps.values()].filter((a) => a.streamLink);
     } catch {

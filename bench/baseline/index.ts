@@ -15,6 +15,7 @@ export class Rows extends DurableObject<BaselineEnv> {
   private waiting: ((rows: string[]) => void)[] = [];
   /** Rows committed while no poll was waiting (between two polls): the next poll takes them. */
   private unserved: string[] = [];
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so the socket lives as long as the object
   private socket: WebSocket | null = null;
 
   constructor(ctx: DurableObjectState, env: BaselineEnv) {
@@ -56,14 +57,23 @@ export class Rows extends DurableObject<BaselineEnv> {
       body: JSON.stringify({ clientId, clientSecret, subscriptions: [{ type: "CALLBACK", topic: "/v1.0/im/bot/messages/get" }] }),
     });
     const { endpoint, ticket } = (await open.json()) as { endpoint: string; ticket: string };
-    const res = await fetch(`${endpoint.replace(/^ws/, "http")}?ticket=${encodeURIComponent(ticket)}`, { headers: { upgrade: "websocket" } });
+    const res = await fetch(`${endpoint.replace(/^ws/, "http")}?ticket=${encodeURIComponent(ticket)}`, {
+      headers: { upgrade: "websocket" },
+    });
     const ws = res.webSocket!;
     ws.accept();
     ws.addEventListener("message", (e) => {
       const frame = JSON.parse(String(e.data)) as { type: string; headers: { messageId: string; topic: string }; data: string };
       if (frame.type === "CALLBACK") this.commitAndWake(frame.data);
       const data = frame.headers.topic === "ping" ? frame.data : '{"response":null}';
-      ws.send(JSON.stringify({ code: 200, headers: { contentType: "application/json", messageId: frame.headers.messageId }, message: "OK", data }));
+      ws.send(
+        JSON.stringify({
+          code: 200,
+          headers: { contentType: "application/json", messageId: frame.headers.messageId },
+          message: "OK",
+          data,
+        }),
+      );
     });
     this.socket = ws;
     return "open";

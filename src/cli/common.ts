@@ -1,5 +1,5 @@
 // What every dtbridge command shares: connection flags and env vars, help, and exit codes.
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
 import { BridgeClient, defaultConsumerId } from "../client/bridge-client";
 import type { DrainOptions } from "../client/drain";
 import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError, BridgeSendRefusedError } from "../client/errors";
@@ -58,7 +58,8 @@ export function bridgeUrl(values: { url?: string }): string {
   } catch {
     throw new UsageError(`the bridge URL "${url.slice(0, 100)}" is not a URL; it looks like http://127.0.0.1:8787`);
   }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new UsageError(`the bridge URL must be http:// or https://, not ${parsed.protocol}`);
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new UsageError(`the bridge URL must be http:// or https://, not ${parsed.protocol}`);
   return url;
 }
 
@@ -114,6 +115,12 @@ export function drainSettings(
       if (values.once && count === 0) stop.abort();
     },
   };
+}
+
+/** Prints a command's help on standard output; answers the exit code for it. */
+export function printHelp(help: string): number {
+  process.stdout.write(`${help}\n`);
+  return EXIT.ok;
 }
 
 /** Maps any failure to a message on stderr and an exit code. */

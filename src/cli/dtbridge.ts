@@ -1,5 +1,5 @@
 // dtbridge: the bridge's command line. Every command has --help; exit codes are in common.ts.
-import { type Command, EXIT, exitCodeFor } from "./common";
+
 import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { history } from "./commands/history";
@@ -7,6 +7,7 @@ import { send } from "./commands/send";
 import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
 import { tail } from "./commands/tail";
+import { type Command, EXIT, exitCodeFor } from "./common";
 
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;

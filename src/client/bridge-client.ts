@@ -11,6 +11,7 @@ import type {
   SendFate,
   SendRequest,
   SendResult,
+  StatusDocument,
   StoredEvent,
   StreamReport,
 } from "./types.js";
@@ -68,7 +69,7 @@ export class BridgeClient {
     return this.call("POST", "heartbeat", { consumer: this.consumer, ...(stream ? { stream } : {}) });
   }
 
-  status(): Promise<Record<string, any>> {
+  status(): Promise<StatusDocument> {
     return this.call("GET", "status");
   }
 
@@ -120,7 +121,13 @@ export class BridgeClient {
     return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });
   }
 
-  private async call<T>(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<T> {
+  private async call<T>(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+    signal?: AbortSignal,
+  ): Promise<T> {
     const timeout = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {

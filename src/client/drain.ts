@@ -78,7 +78,13 @@ export async function drain(
     while (!signal?.aborted) {
       let batch: BridgeEvent[];
       try {
-        const res = await client.pull({ max: options.max ?? 10, waitMs: pollHintMs > 0 ? 0 : waitMs, leaseMs: options.leaseMs, release, signal });
+        const res = await client.pull({
+          max: options.max ?? 10,
+          waitMs: pollHintMs > 0 ? 0 : waitMs,
+          leaseMs: options.leaseMs,
+          release,
+          signal,
+        });
         release = false;
         stats.pulls += 1;
         failures = 0;
@@ -100,7 +106,13 @@ export async function drain(
       for (let i = 0; i < batch.length; i++) {
         if (signal?.aborted) {
           // Stopping: what this consumer holds but has not started goes straight back to the queue.
-          await client.nack(batch.slice(i).map((e) => e.leaseId), 0, "consumer stopping").catch((e) => report(e, "nack"));
+          await client
+            .nack(
+              batch.slice(i).map((e) => e.leaseId),
+              0,
+              "consumer stopping",
+            )
+            .catch((e) => report(e, "nack"));
           break;
         }
         await handleOne(client, handler, batch[i]!, leaseMs, retryDelay, stats, report);
@@ -129,9 +141,12 @@ async function handleOne(
   report: (error: unknown, context: string) => void,
 ): Promise<void> {
   // Past half its lease, a running handler's event is extended so nobody else gets it meanwhile.
-  const keepLeased = setInterval(() => {
-    client.extend([event.leaseId], leaseMs).catch((e) => report(e, "extend"));
-  }, Math.max(500, leaseMs / 2));
+  const keepLeased = setInterval(
+    () => {
+      client.extend([event.leaseId], leaseMs).catch((e) => report(e, "extend"));
+    },
+    Math.max(500, leaseMs / 2),
+  );
   let failure: unknown = null;
   try {
     await handler(event);

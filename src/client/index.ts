@@ -1,6 +1,6 @@
 // The package's public client for gateways written in TypeScript.
 export { BridgeClient, type BridgeClientOptions, defaultConsumerId } from "./bridge-client.js";
-export { drain, backoffMs, retryDelayMs, type DrainOptions, type DrainStats } from "./drain.js";
+export { backoffMs, type DrainOptions, type DrainStats, drain, retryDelayMs } from "./drain.js";
 export {
   BridgeAuthError,
   BridgeError,

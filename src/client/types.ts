@@ -53,6 +53,10 @@ export interface HeartbeatResponse {
   suppressed: number;
 }
 
+/** The status document as the bridge sends it: free-form JSON, read field by field. */
+// biome-ignore lint/suspicious/noExplicitAny: the document grows with the bridge; callers read what they know
+export type StatusDocument = Record<string, any>;
+
 export interface Page<E> {
   events: E[];
   nextAfterSeq: number;

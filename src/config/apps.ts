@@ -45,9 +45,7 @@ export function toAppConfig(name: string, a: z.infer<typeof appSchema>, linkDefa
     clientId: a.clientId,
     clientSecret: a.clientSecret,
     events:
-      a.eventToken && a.eventAesKey
-        ? { token: a.eventToken, aesKey: a.eventAesKey, ownerKey: a.eventOwnerKey ?? a.clientId }
-        : undefined,
+      a.eventToken && a.eventAesKey ? { token: a.eventToken, aesKey: a.eventAesKey, ownerKey: a.eventOwnerKey ?? a.clientId } : undefined,
     consumerTokens: a.consumerTokens,
     streamLink: a.streamLink ?? linkDefault,
   };

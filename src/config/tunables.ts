@@ -21,7 +21,13 @@ export const tunablesSchema = z
     MAX_ATTEMPTS: count(10),
     WEBHOOK_SILENCE_MS: ms(120_000),
     CONSUMER_SILENCE_MS: z._default(
-      z.coerce.number().check(z.int(), z.minimum(1000, "must be at least 1000: consumers would count as gone between two pulls"), z.maximum(365 * 24 * HOUR)),
+      z.coerce
+        .number()
+        .check(
+          z.int(),
+          z.minimum(1000, "must be at least 1000: consumers would count as gone between two pulls"),
+          z.maximum(365 * 24 * HOUR),
+        ),
       60_000,
     ),
     STALL_RESTARTS: count(3),

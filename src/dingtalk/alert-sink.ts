@@ -16,12 +16,7 @@ export function isDingTalkRobotUrl(url: URL): boolean {
   return url.pathname.endsWith("/robot/send");
 }
 
-export async function buildAlertRequest(
-  sinkUrl: string,
-  secret: string | undefined,
-  alert: AlertMessage,
-  nowMs: number,
-): Promise<Request> {
+export async function buildAlertRequest(sinkUrl: string, secret: string | undefined, alert: AlertMessage, nowMs: number): Promise<Request> {
   const url = new URL(sinkUrl);
   let body: unknown;
   if (isDingTalkRobotUrl(url)) {

@@ -25,7 +25,7 @@ export function eventCipherKey(aesKey: string): Promise<EventCipherKey | null> {
 
 async function importEventKey(aesKey: string): Promise<EventCipherKey | null> {
   const raw = aesKey.length === 43 ? base64ToBytes(`${aesKey}=`) : null;
-  if (!raw || raw.length !== 32) return null;
+  if (raw?.length !== 32) return null;
   const key = await crypto.subtle.importKey("raw", raw, { name: "AES-CBC" }, false, ["encrypt", "decrypt"]);
   return { key, iv: raw.slice(0, BLOCK) };
 }
@@ -34,9 +34,7 @@ export async function decryptEvent(cipher: EventCipherKey, encrypted: string): P
   const data = base64ToBytes(encrypted);
   if (!data || data.length === 0 || data.length % PAD_BLOCK !== 0) return null;
   const lastBlock = data.subarray(data.length - BLOCK);
-  const filler = new Uint8Array(
-    await crypto.subtle.encrypt({ name: "AES-CBC", iv: lastBlock }, cipher.key, new Uint8Array(0)),
-  );
+  const filler = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-CBC", iv: lastBlock }, cipher.key, new Uint8Array(0)));
   const extended = new Uint8Array(data.length + BLOCK);
   extended.set(data);
   extended.set(filler, data.length);

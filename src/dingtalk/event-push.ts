@@ -1,7 +1,8 @@
 // The encrypted event push: query parameters in both documented spellings, the decrypted event,
 // the handshakes, and the key an event is deduplicated on.
-import * as z from "../lib/zod";
+
 import { digestHex } from "../lib/digest";
+import * as z from "../lib/zod";
 
 export interface EventPushQuery {
   signature: string;

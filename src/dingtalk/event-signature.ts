@@ -15,11 +15,6 @@ export async function checkEventSignature(
   expectedInputs: { token: string; timestamp: string; nonce: string; encrypt: string },
   given: string,
 ): Promise<boolean> {
-  const expected = await eventSignature(
-    expectedInputs.token,
-    expectedInputs.timestamp,
-    expectedInputs.nonce,
-    expectedInputs.encrypt,
-  );
+  const expected = await eventSignature(expectedInputs.token, expectedInputs.timestamp, expectedInputs.nonce, expectedInputs.encrypt);
   return constantTimeEqual(encoder.encode(expected), encoder.encode(given.toLowerCase()));
 }

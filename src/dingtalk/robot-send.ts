@@ -68,13 +68,16 @@ export function judgeRobotApi(status: number, body: unknown, users = 0): CallOut
   const message = isRecord(body) && typeof body.message === "string" ? body.message : "";
   if (status >= 200 && status < 300) {
     const listed = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key].length : 0);
-    if (users > 0 && listed("flowControlledStaffIdList") >= users) return { kind: "retry", reason: "DingTalk throttled every recipient (flowControlledStaffIdList)" };
-    if (users > 0 && listed("invalidStaffIdList") >= users) return { kind: "refused", code: "invalidStaffIdList", message: "DingTalk knows none of the recipients' staffIds" };
+    if (users > 0 && listed("flowControlledStaffIdList") >= users)
+      return { kind: "retry", reason: "DingTalk throttled every recipient (flowControlledStaffIdList)" };
+    if (users > 0 && listed("invalidStaffIdList") >= users)
+      return { kind: "refused", code: "invalidStaffIdList", message: "DingTalk knows none of the recipients' staffIds" };
     return { kind: "sent", ...(isRecord(body) ? { detail: body } : {}) };
   }
   if (status === 429 || /throttl|flowcontrol/i.test(code)) return { kind: "retry", reason: `throttled by DingTalk (${status} ${code})` };
   // An expired or invalid token is refused with 400 or 401 and code InvalidAuthentication.
-  if ((status === 400 || status === 401 || status === 403) && /InvalidAuthentication|access_?token/i.test(code)) return { kind: "bad_token" };
+  if ((status === 400 || status === 401 || status === 403) && /InvalidAuthentication|access_?token/i.test(code))
+    return { kind: "bad_token" };
   if (status >= 500) return { kind: "retry", reason: `DingTalk answered ${status}` };
   return { kind: "refused", code: code || `http_${status}`, message: message || `DingTalk answered ${status}` };
 }

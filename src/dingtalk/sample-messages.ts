@@ -49,7 +49,10 @@ export function sampleRobotMessage(options: SampleOptions = {}, index = counter+
     case "text":
       return { ...base, text: { content: ` ${options.text ?? `hello #${index}`}` } };
     case "richText":
-      return { ...base, content: { richText: [{ text: options.text ?? "rich" }, { pictureDownloadCode: "pdc1", downloadCode: "dc1", type: "picture" }] } };
+      return {
+        ...base,
+        content: { richText: [{ text: options.text ?? "rich" }, { pictureDownloadCode: "pdc1", downloadCode: "dc1", type: "picture" }] },
+      };
     case "picture":
       return { ...base, content: { pictureDownloadCode: "pdc2", downloadCode: "dc2" } };
     case "audio":

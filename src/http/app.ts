@@ -1,8 +1,9 @@
 // The Worker's HTTP surface: DingTalk ingress, the consumer API, the console and the OpenAPI
 // document, and one error shape for all.
-import { Hono } from "hono/tiny";
+
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
+import { Hono } from "hono/tiny";
 import { ConfigError } from "../config/load";
 import type { BridgeEnv } from "./context";
 import { BridgeError, errorResponse } from "./errors";
@@ -42,8 +43,6 @@ app.onError((error, c) => {
     console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), config: error.message }));
     return errorResponse(c, 503, "bridge_misconfigured", error.message);
   }
-  console.error(
-    JSON.stringify({ level: "error", requestId: c.get("requestId"), error: error.name, message: error.message }),
-  );
+  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), error: error.name, message: error.message }));
   return errorResponse(c, 500, "internal_error", `unexpected failure; request id ${c.get("requestId")}`);
 });

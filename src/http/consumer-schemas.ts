@@ -69,14 +69,12 @@ const eventIds = ids(1000);
 export const redriveSchema = z.strictObject({ ids: z.optional(eventIds) });
 
 /** Deleting is never the default: name the ids, or say all. */
-export const purgeSchema = z
-  .strictObject({ ids: z.optional(eventIds), all: z.optional(z.literal(true)) })
-  .check(
-    z.refine((p) => (p.ids === undefined) !== (p.all === undefined), {
-      message: "name the dead letters to delete with ids, or send all: true (not both)",
-      path: ["ids"],
-    }),
-  );
+export const purgeSchema = z.strictObject({ ids: z.optional(eventIds), all: z.optional(z.literal(true)) }).check(
+  z.refine((p) => (p.ids === undefined) !== (p.all === undefined), {
+    message: "name the dead letters to delete with ids, or send all: true (not both)",
+    path: ["ids"],
+  }),
+);
 
 const textMessage = z.strictObject({ msgtype: z.literal("text"), text: z.strictObject({ content: text(1, 20_000) }) });
 const markdownMessage = z.strictObject({

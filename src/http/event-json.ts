@@ -3,17 +3,11 @@
 import type { StoredEventRow } from "../inbox/event-store";
 
 export function leasedEventJson(r: StoredEventRow): string {
-  return withPayload(
-    { ...commonFields(r), attempt: r.attempt, leaseId: r.lease_id, leaseExpiresAt: r.lease_expires_at },
-    r.payload,
-  );
+  return withPayload({ ...commonFields(r), attempt: r.attempt, leaseId: r.lease_id, leaseExpiresAt: r.lease_expires_at }, r.payload);
 }
 
 export function storedEventJson(r: StoredEventRow): string {
-  return withPayload(
-    { ...commonFields(r), state: r.state, attempt: r.attempt, lastReason: r.last_reason, doneAt: r.done_at },
-    r.payload,
-  );
+  return withPayload({ ...commonFields(r), state: r.state, attempt: r.attempt, lastReason: r.last_reason, doneAt: r.done_at }, r.payload);
 }
 
 function commonFields(r: StoredEventRow) {

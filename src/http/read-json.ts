@@ -1,7 +1,7 @@
 // Reads a JSON body and validates it with a zod schema, answering 400 with what is wrong.
 import type { Context } from "hono";
-import type * as z from "../lib/zod";
 import { jsonDepth } from "../lib/json-depth";
+import type * as z from "../lib/zod";
 import { BridgeError, describeIssues } from "./errors";
 
 /** Deeper bodies are refused: consumers in other languages parse recursively and would crash on them. */

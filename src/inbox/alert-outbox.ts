@@ -1,8 +1,8 @@
 // Alerts wait in a table and leave from the alarm, so a callback never waits on the alert sink;
 // a failed send is retried with exponential backoff.
 import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
-import type { Clock } from "../lib/clock";
 import { retryBackoffMs } from "../lib/backoff";
+import type { Clock } from "../lib/clock";
 import { log } from "../lib/log";
 import type { AlertEffect } from "./mode-machine";
 
@@ -62,7 +62,10 @@ export class AlertOutbox {
 
   private failed(alert: PendingAlert, now: number, error: string): void {
     const attempts = alert.attempts + 1;
-    if (attempts >= MAX_ALERT_ATTEMPTS) return this.finish(alert.id, "gave_up", now, attempts, error.slice(0, 500));
+    if (attempts >= MAX_ALERT_ATTEMPTS) {
+      this.finish(alert.id, "gave_up", now, attempts, error.slice(0, 500));
+      return;
+    }
     this.sql.exec(
       "UPDATE alerts SET attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
       attempts,
@@ -77,7 +80,14 @@ export class AlertOutbox {
     for (const alert of this.due(now)) {
       if (!sink) {
         this.finish(alert.id, "no_sink", now, alert.attempts, "no alert sink configured (ALERT_WEBHOOK_URL)");
-        log("warn", "alert_not_sent", { app, incident: alert.incident, phase: alert.phase, reason: "no_sink", title: alert.title, text: alert.text });
+        log("warn", "alert_not_sent", {
+          app,
+          incident: alert.incident,
+          phase: alert.phase,
+          reason: "no_sink",
+          title: alert.title,
+          text: alert.text,
+        });
         continue;
       }
       const { incident, phase, title, text } = alert;
@@ -108,10 +118,7 @@ export class AlertOutbox {
         sent_at: number | null;
         last_error: string | null;
         outcome: AlertOutcome | null;
-      }>(
-        "SELECT created_at, incident, phase, title, attempts, sent_at, last_error, outcome FROM alerts ORDER BY id DESC LIMIT ?",
-        limit,
-      )
+      }>("SELECT created_at, incident, phase, title, attempts, sent_at, last_error, outcome FROM alerts ORDER BY id DESC LIMIT ?", limit)
       .toArray()
       .map((r) => ({
         at: r.created_at,

@@ -188,13 +188,7 @@ export class EventStore {
 
   /** Nack: back to the queue after `delayMs`, or to the dead letters once attempts are spent. */
   nack(leaseIds: readonly string[], now: number, delayMs: number, reason: string): { leaseId: string; dead: boolean }[] {
-    return this.returnToQueue(
-      "lease_id IN (SELECT value FROM json_each(?))",
-      [JSON.stringify(leaseIds)],
-      now + delayMs,
-      reason,
-      now,
-    );
+    return this.returnToQueue("lease_id IN (SELECT value FROM json_each(?))", [JSON.stringify(leaseIds)], now + delayMs, reason, now);
   }
 
   /** A restarted consumer hands back everything still leased to its id. */
@@ -244,31 +238,27 @@ export class EventStore {
       json,
     );
     // A token holder can report any number of ids: the table keeps the newest MAX_STREAM_SEEN.
-    this.sql.exec(
-      "DELETE FROM stream_seen WHERE rowid <= (SELECT MAX(rowid) FROM stream_seen) - ?",
-      MAX_STREAM_SEEN,
-    );
-    return this.sql.exec(
-      `UPDATE events SET state = 'suppressed', done_at = ?, last_reason = ?
+    this.sql.exec("DELETE FROM stream_seen WHERE rowid <= (SELECT MAX(rowid) FROM stream_seen) - ?", MAX_STREAM_SEEN);
+    return this.sql
+      .exec(
+        `UPDATE events SET state = 'suppressed', done_at = ?, last_reason = ?
         WHERE state = 'ready' AND dedup_key IN (SELECT 'robot:' || value FROM json_each(?))
         RETURNING seq`,
-      now,
-      SUPPRESSED_LATER,
-      json,
-    ).toArray().length;
+        now,
+        SUPPRESSED_LATER,
+        json,
+      )
+      .toArray().length;
   }
 
   counts(): QueueCounts {
     const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
     const oldest = (state: string) =>
-      this.sql
-        .exec<{ received_at: number }>(`SELECT received_at FROM events WHERE state = '${state}' ORDER BY seq LIMIT 1`)
-        .toArray()[0]?.received_at ?? null;
+      this.sql.exec<{ received_at: number }>(`SELECT received_at FROM events WHERE state = '${state}' ORDER BY seq LIMIT 1`).toArray()[0]
+        ?.received_at ?? null;
     const ready = oldest("ready");
     // Leased events are few (what consumers hold right now), so their oldest is found by scanning them.
-    const leased = this.sql
-      .exec<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events WHERE state = 'leased'")
-      .one().t;
+    const leased = this.sql.exec<{ t: number | null }>("SELECT MIN(received_at) AS t FROM events WHERE state = 'leased'").one().t;
     const undelivered = [ready, leased, oldest("dead")].filter((t): t is number => t !== null);
     return {
       ready: one("SELECT COUNT(*) AS n FROM events WHERE state = 'ready'"),
@@ -307,20 +297,20 @@ export class EventStore {
   /** Dead letters back into the queue with fresh attempts: the named ids, or all when none are named. */
   redrive(ids: readonly string[] | null, now: number): number {
     const filter = ids ? "AND id IN (SELECT value FROM json_each(?))" : "";
-    return this.sql.exec(
-      `UPDATE events SET state = 'ready', attempt = 0, visible_at = ?, done_at = NULL
+    return this.sql
+      .exec(
+        `UPDATE events SET state = 'ready', attempt = 0, visible_at = ?, done_at = NULL
         WHERE state = 'dead' ${filter}
         RETURNING seq`,
-      now,
-      ...(ids ? [JSON.stringify(ids)] : []),
-    ).toArray().length;
+        now,
+        ...(ids ? [JSON.stringify(ids)] : []),
+      )
+      .toArray().length;
   }
 
   /** The next moment something queued changes by itself: a lease running out or a delay ending. */
   nextDeadline(now: number): number | null {
-    const lease = this.sql
-      .exec<{ t: number | null }>("SELECT MIN(lease_expires_at) AS t FROM events WHERE state = 'leased'")
-      .one().t;
+    const lease = this.sql.exec<{ t: number | null }>("SELECT MIN(lease_expires_at) AS t FROM events WHERE state = 'leased'").one().t;
     const delayed = this.sql
       .exec<{ t: number | null }>(
         // A future visible_at is later than the arrival too: that term lets the partial index serve.
@@ -357,9 +347,8 @@ export class EventStore {
   /** Deletes dead letters on purpose: the named ids, or all when none are named. */
   purgeDead(ids: readonly string[] | null): number {
     const filter = ids ? "AND id IN (SELECT value FROM json_each(?))" : "";
-    return this.sql
-      .exec(`DELETE FROM events WHERE state = 'dead' ${filter} RETURNING seq`, ...(ids ? [JSON.stringify(ids)] : []))
-      .toArray().length;
+    return this.sql.exec(`DELETE FROM events WHERE state = 'dead' ${filter} RETURNING seq`, ...(ids ? [JSON.stringify(ids)] : [])).toArray()
+      .length;
   }
 
   /**

@@ -7,22 +7,22 @@ import type { Tunables } from "../config/tunables";
 import { type Clock, systemClock } from "../lib/clock";
 import { newId } from "../lib/ids";
 import { log } from "../lib/log";
+import { Outbox, type SendAnswer } from "../outbox/outbox";
+import type { SendRequest } from "../outbox/send-store";
 import { AlarmSchedule } from "./alarm-schedule";
 import { AlertOutbox } from "./alert-outbox";
 import { type AppState, AppStateStore } from "./app-state";
 import { ConsumerRegistry } from "./consumer-registry";
 import { EventStore, type Returned, type StoredEventRow } from "./event-store";
-import { type WaitingPull, Waiters } from "./long-poll";
+import { linkAlerts, linkTransition } from "./link-report";
+import { Waiters, type WaitingPull } from "./long-poll";
 import { migrate } from "./migrations";
-import { type AlertEffect, type MachineInput, nextDeadline, pollHintMs, step, type StreamReport, type Transition } from "./mode-machine";
+import { type AlertEffect, type MachineInput, nextDeadline, pollHintMs, type StreamReport, step, type Transition } from "./mode-machine";
 import { OfflineReplies } from "./offline-replies";
 import { retentionAlerts } from "./retention-alerts";
 import { ServedPolls } from "./served-polls";
 import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
-import { linkAlerts, linkTransition } from "./link-report";
-import { Outbox, type SendAnswer } from "../outbox/outbox";
-import type { SendRequest } from "../outbox/send-store";
 import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
 
 const HOUR = 3_600_000;
@@ -188,7 +188,14 @@ export class Inbox extends DurableObject<Env> {
     const visible = requeued.length > 0 && delayMs === 0;
     const served = visible ? this.serveWaiters(now) : null;
     await this.settle(served, requeued.length && !visible ? now + delayMs : null);
-    return { requeued, deadLettered: dead, stale: notIn(leaseIds, returned.map((r) => r.leaseId)) };
+    return {
+      requeued,
+      deadLettered: dead,
+      stale: notIn(
+        leaseIds,
+        returned.map((r) => r.leaseId),
+      ),
+    };
   }
 
   async extend(app: string, leaseIds: string[], leaseMs: number) {
@@ -214,7 +221,10 @@ export class Inbox extends DurableObject<Env> {
   /** The app's Stream link reports what it saw: its opens and losses feed the mode machine first-hand. */
   async linkEvent(app: string, event: LinkEvent): Promise<void> {
     this.adopt(app);
-    const due = event.type === "opened" || event.type === "down" ? this.apply({ type: "link", at: event.at, connected: event.type === "opened" }) : null;
+    const due =
+      event.type === "opened" || event.type === "down"
+        ? this.apply({ type: "link", at: event.at, connected: event.type === "opened" })
+        : null;
     const moved = linkTransition(this.state.link, event);
     if (moved) {
       this.state.link = moved.to;
@@ -371,7 +381,12 @@ export class Inbox extends DurableObject<Env> {
   private leaseTo(pull: WaitingPull, now: number): StoredEventRow[] {
     const events = this.events.lease({ max: pull.max, now, leaseMs: pull.leaseMs, consumer: pull.consumer });
     this.state.counters.leased += events.length;
-    if (pull.pollId && events.length) this.served.remember(pull.pollId, events.map((e) => e.lease_id!), now);
+    if (pull.pollId && events.length)
+      this.served.remember(
+        pull.pollId,
+        events.map((e) => e.lease_id!),
+        now,
+      );
     return events;
   }
 

@@ -13,7 +13,10 @@ export function linkTransition(from: string, event: LinkEvent): Transition | nul
       : event.type === "down"
         ? ["backoff", event.error ? `the connection was lost: ${event.error}` : "the connection closed"]
         : event.type === "halted"
-          ? ["backoff", `the reconnect budget is spent (${event.opens} opens in ${event.windowMs / 60_000} min); next try ${new Date(event.until).toISOString()}`]
+          ? [
+              "backoff",
+              `the reconnect budget is spent (${event.opens} opens in ${event.windowMs / 60_000} min); next try ${new Date(event.until).toISOString()}`,
+            ]
           : ["refused", event.error];
   // Every open is worth a line (a reconnect is news); a repeated backoff or refusal is not.
   if (from === to && event.type !== "opened") return null;

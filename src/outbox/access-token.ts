@@ -8,7 +8,9 @@ export class AccessTokenCache {
   constructor(private readonly sql: SqlStorage) {}
 
   get(now: number): string | null {
-    const row = this.sql.exec<{ token: string; expires_at: number }>("SELECT token, expires_at FROM access_token WHERE id = 1").toArray()[0];
+    const row = this.sql
+      .exec<{ token: string; expires_at: number }>("SELECT token, expires_at FROM access_token WHERE id = 1")
+      .toArray()[0];
     return row && row.expires_at - EARLY_MS > now ? row.token : null;
   }
 

@@ -12,11 +12,11 @@ import {
   robotApiRequest,
   sessionWebhookRequest,
 } from "../dingtalk/robot-send";
-import type { Clock } from "../lib/clock";
+import type { AlertEffect } from "../inbox/mode-machine";
 import { retryBackoffMs } from "../lib/backoff";
+import type { Clock } from "../lib/clock";
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { log } from "../lib/log";
-import type { AlertEffect } from "../inbox/mode-machine";
 import { AccessTokenCache } from "./access-token";
 import { directRoute, replyRoutes, type SendRoute } from "./routes";
 import { type SendRequest, type SendRow, SendStore } from "./send-store";
@@ -47,7 +47,10 @@ export class Outbox {
   private readonly store: SendStore;
   private readonly tokens: AccessTokenCache;
 
-  constructor(sql: SqlStorage, private readonly deps: OutboxDeps) {
+  constructor(
+    sql: SqlStorage,
+    private readonly deps: OutboxDeps,
+  ) {
     this.store = new SendStore(sql);
     this.tokens = new AccessTokenCache(sql);
   }
@@ -108,7 +111,14 @@ export class Outbox {
     } else if (result.kind === "refused" || result.kind === "impossible") {
       const code = result.kind === "refused" ? result.code : null;
       const message = result.kind === "refused" ? result.message : result.reason;
-      this.store.finish(row.key, "refused", { via: result.kind === "impossible" ? null : result.via, error: message, code, message, at: now, attempts });
+      this.store.finish(row.key, "refused", {
+        via: result.kind === "impossible" ? null : result.via,
+        error: message,
+        code,
+        message,
+        at: now,
+        attempts,
+      });
       log("warn", "send_refused", { app, key: row.key, code, message });
     } else if (now - row.createdAt >= GIVE_UP_AFTER_MS) {
       this.store.finish(row.key, "failed", { error: result.reason, at: now, attempts });
@@ -133,10 +143,15 @@ export class Outbox {
     const app = this.deps.app()!;
     if (request.to) return { routes: [directRoute(request.to, app.clientId)] };
     const event = this.deps.findEvent(request.replyTo!);
-    if (!event) return { error: { status: 404, code: "unknown_event", message: `replyTo: no stored event "${request.replyTo}" (it may be past retention)` } };
-    if (event.kind !== "robot") return { error: { status: 400, code: "not_a_robot_message", message: "replyTo: only robot messages can be replied to" } };
+    if (!event)
+      return {
+        error: { status: 404, code: "unknown_event", message: `replyTo: no stored event "${request.replyTo}" (it may be past retention)` },
+      };
+    if (event.kind !== "robot")
+      return { error: { status: 400, code: "not_a_robot_message", message: "replyTo: only robot messages can be replied to" } };
     const payload = parseJsonOrNull(event.payload);
-    if (!isRecord(payload)) return { error: { status: 400, code: "cannot_reply", message: "replyTo: the stored message is not a robot message" } };
+    if (!isRecord(payload))
+      return { error: { status: 400, code: "cannot_reply", message: "replyTo: the stored message is not a robot message" } };
     const routes = replyRoutes(payload, this.deps.clock.now(), this.deps.apiBase(), app.clientId);
     return "error" in routes ? { error: { status: 400, code: "cannot_reply", message: `replyTo: ${routes.error}` } } : routes;
   }
@@ -147,7 +162,8 @@ export class Outbox {
     if ("error" in found) return { kind: "impossible", reason: found.error.message };
     let last: Attempt = { kind: "impossible", reason: "no route" };
     for (const route of found.routes) {
-      const outcome = route.via === "sessionWebhook" ? await this.viaWebhook(route.url, request.message) : await this.viaRobotApi(route, request.message);
+      const outcome =
+        route.via === "sessionWebhook" ? await this.viaWebhook(route.url, request.message) : await this.viaRobotApi(route, request.message);
       last = { ...outcome, via: route.via };
       if (outcome.kind !== "refused") return last;
     }
@@ -186,7 +202,9 @@ export class Outbox {
       return token.token;
     }
     const judged = judgeRobotApi(res.status, res.body);
-    return judged.kind === "refused" ? { ...judged, message: `access token refused: ${judged.message}` } : { kind: "retry", reason: `access token: DingTalk answered ${res.status}` };
+    return judged.kind === "refused"
+      ? { ...judged, message: `access token refused: ${judged.message}` }
+      : { kind: "retry", reason: `access token: DingTalk answered ${res.status}` };
   }
 }
 
@@ -248,7 +266,9 @@ function answerFor(row: SendRow): SendAnswer {
     case "failed":
       return {
         status: 502,
-        body: { error: { code: "dingtalk_unreachable", message: `DingTalk could not be reached for 24 hours: ${row.lastError}`, key: row.key } },
+        body: {
+          error: { code: "dingtalk_unreachable", message: `DingTalk could not be reached for 24 hours: ${row.lastError}`, key: row.key },
+        },
       };
     default:
       return { status: 202, body: { state: "queued", key: row.key, retryAt: row.nextAt } };

@@ -17,11 +17,13 @@ export function replyRoutes(
   const routes: SendRoute[] = [];
   const webhook = allowedSessionWebhook(payload.sessionWebhook, apiBase);
   const expires = Number(payload.sessionWebhookExpiredTime);
-  if (webhook && Number.isFinite(expires) && expires - now > SESSION_WEBHOOK_MARGIN_MS) routes.push({ via: "sessionWebhook", url: webhook });
+  if (webhook && Number.isFinite(expires) && expires - now > SESSION_WEBHOOK_MARGIN_MS)
+    routes.push({ via: "sessionWebhook", url: webhook });
   const robotCode = typeof payload.robotCode === "string" && payload.robotCode ? payload.robotCode : clientId;
   const conversationId = typeof payload.conversationId === "string" ? payload.conversationId : "";
   const staffId = typeof payload.senderStaffId === "string" ? payload.senderStaffId : "";
-  if (payload.conversationType === "2" && conversationId) routes.push({ via: "robotApi", robotCode, target: { openConversationId: conversationId } });
+  if (payload.conversationType === "2" && conversationId)
+    routes.push({ via: "robotApi", robotCode, target: { openConversationId: conversationId } });
   else if (payload.conversationType === "1" && staffId) routes.push({ via: "robotApi", robotCode, target: { userIds: [staffId] } });
   if (routes.length) return { routes };
   return {

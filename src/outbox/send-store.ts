@@ -94,7 +94,11 @@ export class SendStore {
       .map(fromRaw);
   }
 
-  finish(key: string, state: "sent" | "refused" | "failed", f: { via?: string | null; error?: string | null; code?: string | null; message?: string | null; at: number; attempts: number }): void {
+  finish(
+    key: string,
+    state: "sent" | "refused" | "failed",
+    f: { via?: string | null; error?: string | null; code?: string | null; message?: string | null; at: number; attempts: number },
+  ): void {
     this.sql.exec(
       `UPDATE sends SET state = ?, via = ?, last_error = ?, dingtalk_code = ?, dingtalk_message = ?, done_at = ?, next_at = NULL, attempts = ?
         WHERE key = ?`,
@@ -110,7 +114,13 @@ export class SendStore {
   }
 
   requeue(key: string, nextAt: number, attempts: number, error: string): void {
-    this.sql.exec("UPDATE sends SET state = 'queued', next_at = ?, attempts = ?, last_error = ? WHERE key = ?", nextAt, attempts, error, key);
+    this.sql.exec(
+      "UPDATE sends SET state = 'queued', next_at = ?, attempts = ?, last_error = ? WHERE key = ?",
+      nextAt,
+      attempts,
+      error,
+      key,
+    );
   }
 
   nextDue(): number | null {

@@ -3,9 +3,9 @@
 // with its reason, so nothing DingTalk sent is dropped unseen.
 import { robotMessageSchema } from "../dingtalk/robot-message";
 import { parseJsonText, parseWith } from "../http/read-json";
-import { digestHex } from "../lib/digest";
 import { robotIngestRequest } from "../inbox/robot-ingest";
 import type { IngestRequest } from "../inbox/types";
+import { digestHex } from "../lib/digest";
 import type { FrameKind, StreamFrame } from "./frames";
 
 /** A dead letter keeps at most this much of the frame's data. */
@@ -20,7 +20,11 @@ export async function ingestRequestFor(app: string, frame: StreamFrame, kind: Fr
     }
   }
   if (frame.messageId === "") return deadLetter(app, frame, "not a Stream frame: not JSON, or no headers.messageId");
-  return deadLetter(app, frame, `a ${frame.type || "typeless"} frame on topic "${frame.topic.slice(0, 100)}": the link takes robot messages only`);
+  return deadLetter(
+    app,
+    frame,
+    `a ${frame.type || "typeless"} frame on topic "${frame.topic.slice(0, 100)}": the link takes robot messages only`,
+  );
 }
 
 /** The frame itself, its data as a string: always valid, shallow JSON, whatever the data was. */
@@ -32,7 +36,13 @@ async function deadLetter(app: string, frame: StreamFrame, reason: string): Prom
     source: "stream",
     dedupKey: `frame:${await digestHex("SHA-256", `${frame.type}\n${frame.topic}\n${frame.data}`)}`,
     payload: JSON.stringify({
-      invalidStreamFrame: { type: frame.type, topic: frame.topic, messageId: frame.messageId, data, truncated: data.length < frame.data.length },
+      invalidStreamFrame: {
+        type: frame.type,
+        topic: frame.topic,
+        messageId: frame.messageId,
+        data,
+        truncated: data.length < frame.data.length,
+      },
     }),
     conversationId: null,
     msgId: null,

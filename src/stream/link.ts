@@ -4,13 +4,13 @@
 // memory, checks the sockets and reconnects within the budget that keeps DingTalk routing.
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../config/load";
+import type { LinkEvent } from "../inbox/types";
 import { type Clock, systemClock } from "../lib/clock";
 import { log } from "../lib/log";
 import { backoffMs, HEALTHY_RESET_MS, planOpen, pruneOpens, REFUSED_RETRY_MS } from "./budget";
-import { ackFor, frameKind, parseFrame, type StreamFrame, unreadableFrame } from "./frames";
 import { ingestRequestFor } from "./frame-ingest";
+import { ackFor, frameKind, parseFrame, type StreamFrame, unreadableFrame } from "./frames";
 import { type LinkPhase, type LinkState, LinkStateStore } from "./link-state";
-import type { LinkEvent } from "../inbox/types";
 import { openRequest, readOpenResponse, socketUrl } from "./open-connection";
 import { send, upgrade } from "./socket";
 
@@ -142,7 +142,8 @@ export class StreamLink extends DurableObject<Env> {
     this.reportRestart();
     const now = this.clock.now();
     for (const sock of [...this.sockets]) {
-      if (now - sock.lastFrameAt > this.timing.deadAfterMs) this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`);
+      if (now - sock.lastFrameAt > this.timing.deadAfterMs)
+        this.closeSocket(sock, 4000, `no frame from DingTalk for ${this.timing.deadAfterMs / 1000} s`);
       else if (sock.drainingSince !== null && now - sock.drainingSince > this.timing.drainGraceMs) this.closeSocket(sock, 1000, "replaced");
     }
     const live = this.live();
@@ -198,7 +199,9 @@ export class StreamLink extends DurableObject<Env> {
     this.save();
     const { apiBase } = loadConfig(this.env);
     try {
-      const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), { signal: AbortSignal.timeout(this.timing.openTimeoutMs) });
+      const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), {
+        signal: AbortSignal.timeout(this.timing.openTimeoutMs),
+      });
       const outcome = await readOpenResponse(res);
       if (!outcome.ok) return outcome.refused ? await this.refused(outcome.error) : this.failed(outcome.error);
       const up = await upgrade(socketUrl(outcome.endpoint, outcome.ticket), this.timing.openTimeoutMs);

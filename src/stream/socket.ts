@@ -36,4 +36,3 @@ export function send(ws: WebSocket, text: string): void {
     // The socket is gone; DingTalk delivers the message again, and the inbox dedups it.
   }
 }
-

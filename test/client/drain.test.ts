@@ -5,9 +5,10 @@ import { drain } from "../../src/client/drain";
 import { BridgeAuthError, BridgeRequestError } from "../../src/client/errors";
 import { StreamHealth } from "../../src/client/stream-health";
 import type { BridgeEvent } from "../../src/client/types";
-import { BASE, consumerJson, freshApp } from "../support/dingtalk";
-import { ingestRobot, overrideTunables } from "../support/inbox";
-import { tokenFor } from "../support/test-env";
+import { tokenFor } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, consumerJson } from "../harness/workerd/dingtalk";
+import { ingestRobot, overrideTunables } from "../harness/workerd/inbox";
 
 function clientFor(app: string, consumer = "gw", token = tokenFor(app)) {
   return new BridgeClient({ url: BASE, token, app, consumer, fetch: (input, init) => SELF.fetch(input as string, init) });
@@ -19,10 +20,14 @@ describe("the TypeScript client", () => {
     for (let i = 0; i < 12; i++) await ingestRobot(app, `m${i}`);
     const seen: number[] = [];
     const stop = new AbortController();
-    const stats = await drain(clientFor(app), (e) => {
-      seen.push(e.seq);
-      if (seen.length === 12) stop.abort();
-    }, { signal: stop.signal, max: 5, waitMs: 1000 });
+    const stats = await drain(
+      clientFor(app),
+      (e) => {
+        seen.push(e.seq);
+        if (seen.length === 12) stop.abort();
+      },
+      { signal: stop.signal, max: 5, waitMs: 1000 },
+    );
     expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(stats.acked).toBe(12);
     expect((await consumerJson(app, "status")).depth).toBe(0);
@@ -33,11 +38,15 @@ describe("the TypeScript client", () => {
     await ingestRobot(app, "flaky");
     const attempts: number[] = [];
     const stop = new AbortController();
-    const stats = await drain(clientFor(app), (e) => {
-      attempts.push(e.attempt);
-      if (e.attempt < 3) throw new Error(`try ${e.attempt}`);
-      stop.abort();
-    }, { signal: stop.signal, waitMs: 500, retryDelayMs: () => 50, onError: () => {} });
+    const stats = await drain(
+      clientFor(app),
+      (e) => {
+        attempts.push(e.attempt);
+        if (e.attempt < 3) throw new Error(`try ${e.attempt}`);
+        stop.abort();
+      },
+      { signal: stop.signal, waitMs: 500, retryDelayMs: () => 50, onError: () => {} },
+    );
     expect(attempts).toEqual([1, 2, 3]);
     expect(stats).toMatchObject({ acked: 1, nacked: 2 });
   });
@@ -47,12 +56,16 @@ describe("the TypeScript client", () => {
     await ingestRobot(app, "slow");
     const stop = new AbortController();
     let rival: BridgeEvent[] = [];
-    await drain(clientFor(app), async () => {
-      await new Promise((r) => setTimeout(r, 1_600));
-      // Past the original 1 s lease: nobody else may have it.
-      rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
-      stop.abort();
-    }, { signal: stop.signal, leaseMs: 1_000, waitMs: 200 });
+    await drain(
+      clientFor(app),
+      async () => {
+        await new Promise((r) => setTimeout(r, 1_600));
+        // Past the original 1 s lease: nobody else may have it.
+        rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
+        stop.abort();
+      },
+      { signal: stop.signal, leaseMs: 1_000, waitMs: 200 },
+    );
     expect(rival).toEqual([]);
     expect((await consumerJson(app, "status")).depth).toBe(0);
   });
@@ -64,12 +77,16 @@ describe("the TypeScript client", () => {
     const stop = new AbortController();
     let lease = 0;
     let rival: BridgeEvent[] = [];
-    await drain(clientFor(app), async (e) => {
-      lease = e.leaseExpiresAt - e.receivedAt;
-      await new Promise((r) => setTimeout(r, 1_600));
-      rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
-      stop.abort();
-    }, { signal: stop.signal, waitMs: 200 });
+    await drain(
+      clientFor(app),
+      async (e) => {
+        lease = e.leaseExpiresAt - e.receivedAt;
+        await new Promise((r) => setTimeout(r, 1_600));
+        rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
+        stop.abort();
+      },
+      { signal: stop.signal, waitMs: 200 },
+    );
     expect(lease).toBeGreaterThanOrEqual(1_000);
     expect(lease).toBeLessThan(5_000);
     expect(rival).toEqual([]);
@@ -81,10 +98,14 @@ describe("the TypeScript client", () => {
     await clientFor(app, "gw-x").pull({ leaseMs: 600_000 });
     const stop = new AbortController();
     const got: number[] = [];
-    await drain(clientFor(app, "gw-x"), (e) => {
-      got.push(e.attempt);
-      stop.abort();
-    }, { signal: stop.signal, waitMs: 200 });
+    await drain(
+      clientFor(app, "gw-x"),
+      (e) => {
+        got.push(e.attempt);
+        stop.abort();
+      },
+      { signal: stop.signal, waitMs: 200 },
+    );
     expect(got).toEqual([2]);
   });
 
@@ -146,10 +167,14 @@ describe("the TypeScript client", () => {
     const stop = new AbortController();
     const got: number[] = [];
     let flippedAt = 0;
-    const running = drain(client, () => {
-      got.push(Date.now() - flippedAt);
-      stop.abort();
-    }, { signal: stop.signal, waitMs: 200, heartbeatMs: 300 });
+    const running = drain(
+      client,
+      () => {
+        got.push(Date.now() - flippedAt);
+        stop.abort();
+      },
+      { signal: stop.signal, waitMs: 200, heartbeatMs: 300 },
+    );
     await new Promise((r) => setTimeout(r, 400));
     expect((await consumerJson(app, "status")).mode).toBe("stream");
     // DingTalk flips to HTTP: the callback lands while the consumer sleeps out a 30 s hint.

@@ -1,17 +1,23 @@
 // The TypeScript client's sending: reply() derives one key per event and message, so a retried reply
 // is sent once; a refusal is a typed, non-retryable error.
-import { SELF, env } from "cloudflare:test";
-import { inject } from "vitest";
-import { describe, expect, it } from "vitest";
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, inject, it } from "vitest";
 import { BridgeClient } from "../../src/client/bridge-client";
 import { BridgeSendFailedError, BridgeSendRefusedError, errorForStatus } from "../../src/client/errors";
 import { replyKey } from "../../src/client/reply-key";
-import { BASE } from "../support/dingtalk";
-import { fake } from "../support/fake";
-import { tokenFor } from "../support/test-env";
+import { tokenFor } from "../harness/test-env";
+import { claimSendApp } from "../harness/workerd/apps";
+import { BASE } from "../harness/workerd/dingtalk";
+import { fake } from "../harness/workerd/fake";
 
-const APP = "s19";
-const client = new BridgeClient({ url: BASE, token: tokenFor(APP), app: APP, consumer: "gw", fetch: (i, init) => SELF.fetch(i as string, init) });
+const APP = await claimSendApp();
+const client = new BridgeClient({
+  url: BASE,
+  token: tokenFor(APP),
+  app: APP,
+  consumer: "gw",
+  fetch: (i, init) => SELF.fetch(i as string, init),
+});
 
 describe("client.send and client.reply", () => {
   it("derives the same reply key as the Python client, from the event and the canonical message", async () => {
@@ -36,7 +42,15 @@ describe("client.send and client.reply", () => {
       sessionWebhook: `${inject("fakeDingTalkUrl")}/robot/sendBySession?session=${msgId}`,
       sessionWebhookExpiredTime: Date.now() + 3_600_000,
     };
-    await env.INBOX.getByName(APP).ingest({ app: APP, kind: "robot", source: "webhook", dedupKey: `robot:${msgId}`, payload: JSON.stringify(payload), conversationId: "cid", msgId });
+    await env.INBOX.getByName(APP).ingest({
+      app: APP,
+      kind: "robot",
+      source: "webhook",
+      dedupKey: `robot:${msgId}`,
+      payload: JSON.stringify(payload),
+      conversationId: "cid",
+      msgId,
+    });
     const [event] = (await client.pull({ max: 1 })).events;
     const message = { msgtype: "text" as const, text: { content: `answer to ${msgId}` } };
     const first = await client.reply(event!, message);
@@ -51,7 +65,15 @@ describe("client.send and client.reply", () => {
     // A reply through the robot API as another app's robot: DingTalk refuses the robotCode.
     const msgId = `msg-${crypto.randomUUID()}`;
     const payload = { msgId, msgtype: "text", conversationType: "2", conversationId: "cid", robotCode: "someone-elses-robot" };
-    await env.INBOX.getByName(APP).ingest({ app: APP, kind: "robot", source: "webhook", dedupKey: `robot:${msgId}`, payload: JSON.stringify(payload), conversationId: "cid", msgId });
+    await env.INBOX.getByName(APP).ingest({
+      app: APP,
+      kind: "robot",
+      source: "webhook",
+      dedupKey: `robot:${msgId}`,
+      payload: JSON.stringify(payload),
+      conversationId: "cid",
+      msgId,
+    });
     const event = (await client.pull({ max: 1 })).events[0]!;
     const error = await client.reply(event, { msgtype: "text", text: { content: "x" } }).catch((e) => e);
     expect(error).toBeInstanceOf(BridgeSendRefusedError);

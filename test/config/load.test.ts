@@ -49,7 +49,10 @@ describe("configuration", () => {
   });
 
   it("coerces numeric vars given as strings", () => {
-    expect(parseConfig({ ...single, LEASE_MS: "5000", RETENTION_DAYS: "0.5" }).tunables).toMatchObject({ leaseMs: 5000, retentionMs: 43_200_000 });
+    expect(parseConfig({ ...single, LEASE_MS: "5000", RETENTION_DAYS: "0.5" }).tunables).toMatchObject({
+      leaseMs: 5000,
+      retentionMs: 43_200_000,
+    });
   });
 
   it.each([
@@ -66,7 +69,10 @@ describe("configuration", () => {
     [{ ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "hidden-secret"}}' }, "BRIDGE_APPS.b.consumerTokens"],
     [{ ...single, BRIDGE_APPS: '{"default": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["t"]}}' }, "BRIDGE_APPS"],
     [{ ...single, BRIDGE_CONSUMER_TOKENS: "good, has space" }, "BRIDGE_CONSUMER_TOKENS.1"],
-    [{ ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["user:pass"]}}' }, "BRIDGE_APPS.b.consumerTokens.0"],
+    [
+      { ...single, BRIDGE_APPS: '{"b": {"clientId": "b", "clientSecret": "s", "consumerTokens": ["user:pass"]}}' },
+      "BRIDGE_APPS.b.consumerTokens.0",
+    ],
     [{ ...single, RETENTION_DAYS: "0.01" }, "RETENTION_DAYS"],
     [{ ...single, EVENT_MAX_AGE_MS: String(8 * 86_400_000) }, "EVENT_MAX_AGE_MS"],
     [{ ...single, CONSUMER_SILENCE_MS: "500" }, "CONSUMER_SILENCE_MS"],
@@ -88,7 +94,11 @@ describe("configuration", () => {
     const c = parseConfig({ ...single, BRIDGE_APPS: JSON.stringify(apps) });
     expect([...c.apps.keys()].sort()).toEqual(["default", "good"]);
     expect(c.brokenApps.get("bad")!.message).toBe("BRIDGE_APPS.bad.clientSecret: is required");
-    const noSecret = parseConfig({ DINGTALK_CLIENT_ID: "x", BRIDGE_CONSUMER_TOKENS: "t", BRIDGE_APPS: JSON.stringify({ good: apps.good }) });
+    const noSecret = parseConfig({
+      DINGTALK_CLIENT_ID: "x",
+      BRIDGE_CONSUMER_TOKENS: "t",
+      BRIDGE_APPS: JSON.stringify({ good: apps.good }),
+    });
     expect([...noSecret.apps.keys()]).toEqual(["good"]);
     expect(noSecret.brokenApps.get("default")!.setting).toBe("DINGTALK_CLIENT_SECRET");
   });

@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import { buildAlertRequest, isDingTalkRobotUrl } from "../../src/dingtalk/alert-sink";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 
-const alert = { app: "default", incident: "stuck_routing", phase: "open", title: "Suspected stuck routing", text: "Switch to HTTP.", at: 1_700_000_000_000 };
+const alert = {
+  app: "default",
+  incident: "stuck_routing",
+  phase: "open",
+  title: "Suspected stuck routing",
+  text: "Switch to HTTP.",
+  at: 1_700_000_000_000,
+};
 
 describe("alert requests", () => {
   it("sends a DingTalk custom robot markdown, signed as section 4 describes", async () => {

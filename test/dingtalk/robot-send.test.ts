@@ -26,7 +26,10 @@ describe("the robot API and session webhooks, judged", () => {
 
   it("a one-to-one answer that throttled or did not know every recipient is not a send", () => {
     expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: ["u1"], invalidStaffIdList: [] }, 1).kind).toBe("retry");
-    expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: [], invalidStaffIdList: ["u1"] }, 1)).toMatchObject({ kind: "refused", code: "invalidStaffIdList" });
+    expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: [], invalidStaffIdList: ["u1"] }, 1)).toMatchObject({
+      kind: "refused",
+      code: "invalidStaffIdList",
+    });
     // Some of several users: sent (a retry would post twice to the others).
     expect(judgeRobotApi(200, { processQueryKey: "k", flowControlledStaffIdList: ["u1"], invalidStaffIdList: [] }, 2).kind).toBe("sent");
   });

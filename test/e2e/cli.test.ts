@@ -1,7 +1,7 @@
 // dtbridge end to end: simulate into tail, a consumer killed mid-lease, a failing drain --exec.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cliEnv, ndjson, runCli, startCli } from "./support/cli";
-import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
+import { cliEnv, ndjson, runCli, startCli } from "../harness/cli";
+import { type LocalBridge, startBridge } from "../harness/local-bridge";
 
 let bridge: LocalBridge;
 let env: NodeJS.ProcessEnv;

@@ -7,13 +7,22 @@ import { type Browser, type BrowserContext, chromium, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { type LocalBridge, ROOT, startBridge } from "../../scripts/lib/local-bridge";
-import { startAlertSink } from "./support/alert-sink";
-import { cliEnv, LOCAL, runCli } from "./support/cli";
+import { startAlertSink } from "../harness/alert-sink";
+import { cliEnv, LOCAL, runCli } from "../harness/cli";
+import { type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = join(ROOT, "artifacts/console");
-const ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless=new",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 
 let bridge: LocalBridge;
 let sink: Awaited<ReturnType<typeof startAlertSink>>;
@@ -49,7 +58,9 @@ const exotic = JSON.stringify(sampleRobotMessage({ msgtype: "text", msgId: "msg-
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: the console's browser test needs Debian's chromium; run \`apt-get install -y chromium\` (.ci/run does)`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: the console's browser test needs Debian's chromium; run \`apt-get install -y chromium\` (.ci/run does)`,
+    );
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   sink = await startAlertSink();
@@ -111,7 +122,13 @@ describe("the console", () => {
     const res = await fetch(`${bridge.url}/console`);
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy")!;
-    for (const d of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "require-trusted-types-for 'script'"]) {
+    for (const d of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'none'",
+      "require-trusted-types-for 'script'",
+    ]) {
       expect(csp).toContain(d);
     }
     expect(csp).not.toContain("unsafe-inline");
@@ -151,7 +168,9 @@ describe("the console", () => {
     expect(await transitions.first().innerText()).toContain(s.transitions[0].reason);
 
     // Alerts with their delivery state, in the order status lists them.
-    const deliveries = await page.locator("#alert-list [data-delivery]").evaluateAll((els) => els.map((e) => e.getAttribute("data-delivery")));
+    const deliveries = await page
+      .locator("#alert-list [data-delivery]")
+      .evaluateAll((els) => els.map((e) => e.getAttribute("data-delivery")));
     expect(deliveries).toEqual(s.alerts.map((a: any) => a.delivery));
     expect(deliveries).toContain("sent");
 
@@ -185,14 +204,20 @@ describe("the console", () => {
 
   it("redrives one dead letter after asking, and does nothing when the answer is no", async () => {
     const dialogs: string[] = [];
-    page.once("dialog", (d) => (dialogs.push(d.message()), d.dismiss()));
+    page.once("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     await page.locator("[data-action=purge-all]").click();
     await expect.poll(() => dialogs.length).toBe(1);
     expect(dialogs[0]).toContain("Delete all 2 dead letters");
     expect((await api("status")).deadLetters).toBe(2);
 
     await page.locator("#dead-letter-list > li").first().locator("input[type=checkbox]").check();
-    page.once("dialog", (d) => (dialogs.push(d.message()), d.accept()));
+    page.once("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
     await page.locator("[data-action=redrive-selected]").click();
     await expect.poll(() => field(page, "dead letters")).toBe("1");
     expect(dialogs[1]).toBe("Redrive 1 dead letter back into the queue?");
@@ -269,7 +294,10 @@ describe("the console", () => {
     });
     await expect.poll(polls, { timeout: 2_000 }).toBe(before + 1);
 
-    const [scrollWidth, clientWidth] = await phone.page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    const [scrollWidth, clientWidth] = await phone.page.evaluate(() => [
+      document.documentElement.scrollWidth,
+      document.documentElement.clientWidth,
+    ]);
     expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
     await phone.page.screenshot({ path: join(ARTIFACTS, "phone.png"), fullPage: true });
     expect(phone.problems).toEqual([]);

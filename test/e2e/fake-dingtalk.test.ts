@@ -1,8 +1,15 @@
 // The fake DingTalk, driven by a small real Stream client over 127.0.0.1 sockets.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type FakeApp, type FakeDingTalk, type FakeDingTalkOptions, type FakeState, ROBOT_TOPIC, startFakeDingTalk } from "../fake-dingtalk/index.ts";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages.ts";
+import {
+  type FakeApp,
+  type FakeDingTalk,
+  type FakeDingTalkOptions,
+  type FakeState,
+  ROBOT_TOPIC,
+  startFakeDingTalk,
+} from "../harness/fake-dingtalk/index.ts";
 
 const APP = { clientId: "ding-app-1", clientSecret: "secret-1", robotCode: "dingrobot1" } satisfies FakeApp;
 const OTHER: FakeApp = { clientId: "ding-app-2", clientSecret: "secret-2" };
@@ -28,7 +35,11 @@ async function until<T>(probe: () => T | undefined | null | false, what: string,
 }
 
 // `any` for answers: the tests match them against DingTalk's shapes, which is the point of them.
-async function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; text: string; json: any }> {
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; json: any }> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "application/json", ...headers },
@@ -94,7 +105,9 @@ class Client {
   }
 
   ack(frame: Frame, data: string, code = 200): void {
-    this.ws.send(JSON.stringify({ code, headers: { contentType: "application/json", messageId: frame.headers.messageId }, message: "OK", data }));
+    this.ws.send(
+      JSON.stringify({ code, headers: { contentType: "application/json", messageId: frame.headers.messageId }, message: "OK", data }),
+    );
   }
 
   callbacks(): Frame[] {
@@ -140,7 +153,13 @@ describe("connections/open and tickets", () => {
     expect(res.json.endpoint).toBe(`${fake.url.replace("http", "ws")}/connect`);
     expect(typeof res.json.ticket).toBe("string");
     expect(fake.opens).toEqual([
-      expect.objectContaining({ kind: "ticket", clientId: APP.clientId, subscriptions: ROBOT_SUB, ua: "fake-dingtalk-test/1", localIp: "127.0.0.1" }),
+      expect.objectContaining({
+        kind: "ticket",
+        clientId: APP.clientId,
+        subscriptions: ROBOT_SUB,
+        ua: "fake-dingtalk-test/1",
+        localIp: "127.0.0.1",
+      }),
     ]);
   });
 
@@ -330,7 +349,9 @@ describe("Stream frames", () => {
     client.ack(frame, JSON.stringify({ response: null }));
     client.ws.send(JSON.stringify({ code: 200, headers: { messageId: "x" }, message: "OK", data: { response: null } }));
     await until(() => fake.violations.length >= 5, "violations");
-    expect(fake.violations.join("\n")).toMatch(/not JSON[\s\S]*unknown messageId nope[\s\S]*ack code 500[\s\S]*duplicate ack[\s\S]*unknown messageId x/);
+    expect(fake.violations.join("\n")).toMatch(
+      /not JSON[\s\S]*unknown messageId nope[\s\S]*ack code 500[\s\S]*duplicate ack[\s\S]*unknown messageId x/,
+    );
     expect(fake.acked(JSON.parse(frame.data).msgId)).toBe(false);
   });
 
@@ -408,7 +429,11 @@ describe("sending APIs", () => {
     const short = await start({ tokenTtlMs: 60, invalidTokenStatus: 400 });
     const t = (await post(`${short.url}/v1.0/oauth2/accessToken`, { appKey: APP.clientId, appSecret: APP.clientSecret })).json.accessToken;
     await sleep(80);
-    const res = await post(`${short.url}/v1.0/robot/groupMessages/send`, { robotCode: APP.clientId, openConversationId: "c", ...text("x") }, { "x-acs-dingtalk-access-token": t });
+    const res = await post(
+      `${short.url}/v1.0/robot/groupMessages/send`,
+      { robotCode: APP.clientId, openConversationId: "c", ...text("x") },
+      { "x-acs-dingtalk-access-token": t },
+    );
     expect(res).toMatchObject({ status: 400, json: { code: "InvalidAuthentication" } });
   });
 
@@ -418,12 +443,24 @@ describe("sending APIs", () => {
     const cases: [Promise<{ status: number; json: any }>, string][] = [
       [group(t, { openConversationId: "c", ...text("x") }), "invalidParameter.robotCode.empty"],
       [group(t2, { robotCode: APP.robotCode, openConversationId: "c", ...text("x") }), "invalidParameter.robotCode.auth"],
-      [group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleNope", msgParam: "{}" }), "invalidParameter.msgKey.invalid"],
-      [group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleText", msgParam: { content: "obj" } }), "invalidParameter.msgParam.invalid"],
-      [group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleMarkdown", msgParam: '{"text":"no title"}' }), "invalidParameter.msgParam.invalid"],
+      [
+        group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleNope", msgParam: "{}" }),
+        "invalidParameter.msgKey.invalid",
+      ],
+      [
+        group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleText", msgParam: { content: "obj" } }),
+        "invalidParameter.msgParam.invalid",
+      ],
+      [
+        group(t, { robotCode: APP.clientId, openConversationId: "c", msgKey: "sampleMarkdown", msgParam: '{"text":"no title"}' }),
+        "invalidParameter.msgParam.invalid",
+      ],
       [group(t, { robotCode: APP.clientId, ...text("x") }), "invalidParameter.param.invalid"],
       [oto(t, { robotCode: APP.clientId, userIds: [], ...text("x") }), "invalidParameter.userIds.empty"],
-      [oto(t, { robotCode: APP.clientId, userIds: Array.from({ length: 21 }, (_, i) => `u${i}`), ...text("x") }), "invalidParameter.userIds.overMax"],
+      [
+        oto(t, { robotCode: APP.clientId, userIds: Array.from({ length: 21 }, (_, i) => `u${i}`), ...text("x") }),
+        "invalidParameter.userIds.overMax",
+      ],
     ];
     for (const [call, code] of cases) expect(await call).toMatchObject({ status: 400, json: { code } });
     expect(fake.robotSends).toEqual([]);

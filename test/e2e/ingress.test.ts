@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
+import { type LocalBridge, startBridge } from "../harness/local-bridge";
 
 const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";
@@ -39,7 +39,9 @@ describe("wrangler dev with the shipped local config", () => {
     const { events } = (await res.json()) as { events: { payload: unknown }[] };
     expect(events.map((e) => e.payload)).toEqual(messages);
 
-    const status = (await (await fetch(`${bridge.url}/v1/default/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as any;
+    const status = (await (
+      await fetch(`${bridge.url}/v1/default/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).json()) as any;
     expect(status).toMatchObject({ app: "default", mode: "webhook", depth: 20, leased: 0, deadLetters: 0 });
     expect(status.counters.duplicates).toBe(1);
   });
@@ -51,15 +53,30 @@ describe("npm run dev, as a newcomer runs it", () => {
     const { existsSync, mkdtempSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const { freePort, ROOT, stopTree } = await import("../../scripts/lib/local-bridge");
+    const { freePort, ROOT, stopTree } = await import("../harness/local-bridge");
     expect(existsSync(join(ROOT, ".dev.vars"))).toBe(true);
     const port = await freePort();
-    const dev = spawn("npm", ["run", "dev", "--", "--port", String(port), "--persist-to", mkdtempSync(join(tmpdir(), "dtbridge-dev-")), "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false"], {
-      cwd: ROOT,
-      detached: true,
-      stdio: "ignore",
-      env: { ...process.env, CI: "true" },
-    });
+    const dev = spawn(
+      "npm",
+      [
+        "run",
+        "dev",
+        "--",
+        "--port",
+        String(port),
+        "--persist-to",
+        mkdtempSync(join(tmpdir(), "dtbridge-dev-")),
+        "--inspector-port",
+        String(await freePort()),
+        "--show-interactive-dev-session=false",
+      ],
+      {
+        cwd: ROOT,
+        detached: true,
+        stdio: "ignore",
+        env: { ...process.env, CI: "true" },
+      },
+    );
     try {
       let health: Response | null = null;
       for (let i = 0; i < 300 && !health; i++) {

@@ -4,9 +4,9 @@ import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { startAlertSink } from "./support/alert-sink";
-import { LOCAL } from "./support/cli";
-import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
+import { startAlertSink } from "../harness/alert-sink";
+import { LOCAL } from "../harness/cli";
+import { type LocalBridge, startBridge } from "../harness/local-bridge";
 
 const WEBHOOK_SILENCE = 1500;
 const CONSUMER_SILENCE = 2500;
@@ -38,7 +38,11 @@ afterAll(async () => {
 
 const auth = { authorization: `Bearer ${LOCAL.token}`, "content-type": "application/json" };
 const api = async (path: string, body?: unknown) => {
-  const res = await fetch(`${bridge.url}/v1/default/${path}`, { method: body ? "POST" : "GET", headers: auth, body: body ? JSON.stringify(body) : undefined });
+  const res = await fetch(`${bridge.url}/v1/default/${path}`, {
+    method: body ? "POST" : "GET",
+    headers: auth,
+    body: body ? JSON.stringify(body) : undefined,
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as any;
 };
@@ -69,7 +73,7 @@ const lag: Record<string, number> = {};
 describe("a scripted flip of DingTalk's delivery path", () => {
   it("follows every path and raises each alert once, in order", async () => {
     // 1. The gateway's Stream connection reports traffic; no callback ever came: stream at once.
-    let hb = await heartbeat({ lastMessageAt: Date.now() });
+    const hb = await heartbeat({ lastMessageAt: Date.now() });
     expect(hb).toMatchObject({ mode: "stream", pollHintMs: 1250 });
 
     // 2. The operator switches the robot to HTTP: the first signed callback flips the mode.

@@ -4,8 +4,8 @@ import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
-import { LOCAL } from "./support/cli";
+import { LOCAL } from "../harness/cli";
+import { type LocalBridge, startBridge } from "../harness/local-bridge";
 
 let bridge: LocalBridge;
 let doc: any;
@@ -29,13 +29,19 @@ async function conforms(path: string, method: "get" | "post", res: Response) {
   const schema = { ...answer.content["application/json"].schema, components: doc.components };
   const body = await res.json();
   const validate = ajv.compile({ $id: `${method} ${path} ${res.status} ${Math.random()}`, ...schema });
-  expect(validate(body), `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`).toBe(true);
+  expect(validate(body), `${method} ${path} ${res.status}: ${JSON.stringify(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`).toBe(
+    true,
+  );
   return body;
 }
 
 const auth = { authorization: `Bearer ${LOCAL.token}`, "content-type": "application/json" };
 const api = (path: string, body?: unknown, headers: Record<string, string> = auth) =>
-  fetch(`${bridge.url}/v1/default/${path}`, { method: body === undefined ? "GET" : "POST", headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(`${bridge.url}/v1/default/${path}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
 
 describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1, served at /openapi.json", () => {
@@ -53,7 +59,11 @@ describe("the OpenAPI document", () => {
     await conforms("/dingtalk/{app}/robot", "post", await fetch(`${bridge.url}/dingtalk/default/robot`, { method: "POST", body: "{}" }));
     await conforms("/health", "get", await fetch(`${bridge.url}/health`));
 
-    await conforms("/v1/{app}/heartbeat", "post", await api("heartbeat", { consumer: "oa", stream: { connected: true, lastMessageAt: Date.now() } }));
+    await conforms(
+      "/v1/{app}/heartbeat",
+      "post",
+      await api("heartbeat", { consumer: "oa", stream: { connected: true, lastMessageAt: Date.now() } }),
+    );
     const pulled = await conforms("/v1/{app}/pull", "post", await api("pull", { consumer: "oa", max: 1 }));
     await conforms("/v1/{app}/extend", "post", await api("extend", { leaseIds: [pulled.events[0].leaseId], leaseMs: 30_000 }));
     await conforms("/v1/{app}/nack", "post", await api("nack", { leaseIds: [pulled.events[0].leaseId], reason: "to the dead letters" }));
@@ -62,7 +72,11 @@ describe("the OpenAPI document", () => {
     const dead = await conforms("/v1/{app}/dead-letters", "get", await api("dead-letters"));
     await conforms("/v1/{app}/dead-letters/redrive", "post", await api("dead-letters/redrive", { ids: [dead.events[0].id] }));
     await conforms("/v1/{app}/dead-letters/purge", "post", await api("dead-letters/purge", { all: true }));
-    const queued = await conforms("/v1/{app}/send", "post", await api("send", { to: { openConversationId: "c" }, message: { msgtype: "text", text: { content: "x" } } }));
+    const queued = await conforms(
+      "/v1/{app}/send",
+      "post",
+      await api("send", { to: { openConversationId: "c" }, message: { msgtype: "text", text: { content: "x" } } }),
+    );
     await conforms("/v1/{app}/send/{key}", "get", await api(`send/${encodeURIComponent(queued.key)}`));
     await conforms("/v1/{app}/send/{key}", "get", await api("send/unknown-key"));
     await conforms("/v1/{app}/status", "get", await api("status"));

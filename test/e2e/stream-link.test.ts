@@ -1,15 +1,15 @@
 // The Stream link end to end: wrangler dev with STREAM_LINK=on against the fake DingTalk, a gateway
 // that only drains (dtbridge tail), and the changeovers DingTalk puts a connection through.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
-import { type LocalBridge, startBridge } from "../../scripts/lib/local-bridge";
-import { startFakeDingTalk } from "../fake-dingtalk/index.ts";
-import type { FakeDingTalk } from "../fake-dingtalk/index.ts";
+
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "../../scripts/lib/local-bridge";
-import { cliEnv, LOCAL, ndjson, runCli, startCli } from "./support/cli";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
+import { cliEnv, LOCAL, ndjson, runCli, startCli } from "../harness/cli";
+import type { FakeDingTalk } from "../harness/fake-dingtalk/index.ts";
+import { startFakeDingTalk } from "../harness/fake-dingtalk/index.ts";
+import { type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
 
 const CLIENT_ID = "dinglocaldevclient";
 // One app per disruption: each link has its own budget of 3 opens in 10 minutes.
@@ -26,7 +26,9 @@ beforeAll(async () => {
     redeliverAfterMs: 2_000,
     disconnectGraceMs: 1_000,
   });
-  const apps = Object.fromEntries(APPS.map((a) => [a, { clientId: clientIdOf(a), clientSecret: LOCAL.secret, consumerTokens: [LOCAL.token] }]));
+  const apps = Object.fromEntries(
+    APPS.map((a) => [a, { clientId: clientIdOf(a), clientSecret: LOCAL.secret, consumerTokens: [LOCAL.token] }]),
+  );
   envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-link-")), "link.env");
   writeFileSync(
     envFile,
@@ -104,11 +106,15 @@ describe("with STREAM_LINK=on", () => {
     for (const app of APPS) {
       const events = await drainAll(sent[app]!.length, app);
       const got = new Set(events.map((e) => e.payload.msgId));
-      expect(sent[app]!.filter((id) => !got.has(id)), app).toEqual([]);
+      expect(
+        sent[app]!.filter((id) => !got.has(id)),
+        app,
+      ).toEqual([]);
     }
     expect(dingtalk.violations).toEqual([]);
     // Nobody spent more than the budget: first open, the changeover or the drop, and the restart.
-    for (const app of APPS) expect(dingtalk.opens.filter((o) => o.kind === "ticket" && o.clientId === clientIdOf(app)).length).toBeLessThanOrEqual(3);
+    for (const app of APPS)
+      expect(dingtalk.opens.filter((o) => o.kind === "ticket" && o.clientId === clientIdOf(app)).length).toBeLessThanOrEqual(3);
   });
 
   it("a storm of gateway kills opens no Stream connection at all", async () => {
@@ -151,7 +157,11 @@ describe("replies through the bridge", () => {
   it("dtbridge send replies by the session webhook, and sends to a conversation by the robot API", async () => {
     await runCli(["status", "--json"], cliEnv(bridge.url));
     await until("the default app's link", () => live().length === 1);
-    const message = { ...sampleRobotMessage({ text: "ping" }), sessionWebhook: dingtalk.sessionWebhookUrl("e2e-session"), sessionWebhookExpiredTime: Date.now() + 3_600_000 };
+    const message = {
+      ...sampleRobotMessage({ text: "ping" }),
+      sessionWebhook: dingtalk.sessionWebhookUrl("e2e-session"),
+      sessionWebhookExpiredTime: Date.now() + 3_600_000,
+    };
     dingtalk.sendRobotMessage(message, { clientId: CLIENT_ID });
     const [event] = await drainAll(1);
     const reply = await runCli(["send", "--reply-to", event.id, "--text", "pong"], cliEnv(bridge.url));
@@ -159,12 +169,16 @@ describe("replies through the bridge", () => {
     expect(JSON.parse(reply.stdout)).toMatchObject({ state: "sent", via: "sessionWebhook" });
     expect(dingtalk.sessionSends.filter((s) => s.session === "e2e-session").map((s) => s.body.text?.content)).toEqual(["pong"]);
     // Sent again, the default key from the event and the message makes it a no-op.
-    expect(JSON.parse((await runCli(["send", "--reply-to", event.id, "--text", "pong"], cliEnv(bridge.url))).stdout).key).toBe(JSON.parse(reply.stdout).key);
+    expect(JSON.parse((await runCli(["send", "--reply-to", event.id, "--text", "pong"], cliEnv(bridge.url))).stdout).key).toBe(
+      JSON.parse(reply.stdout).key,
+    );
     expect(dingtalk.sessionSends.filter((s) => s.session === "e2e-session")).toHaveLength(1);
 
     const group = await runCli(["send", "--to-conversation", "cid-e2e", "--markdown", "**hi**", "--title", "Hi"], cliEnv(bridge.url));
     expect(JSON.parse(group.stdout)).toMatchObject({ state: "sent", via: "robotApi" });
-    expect(dingtalk.robotSends.at(-1)).toMatchObject({ body: { robotCode: CLIENT_ID, openConversationId: "cid-e2e", msgKey: "sampleMarkdown" } });
+    expect(dingtalk.robotSends.at(-1)).toMatchObject({
+      body: { robotCode: CLIENT_ID, openConversationId: "cid-e2e", msgKey: "sampleMarkdown" },
+    });
     const usage = await runCli(["send", "--text", "x"], cliEnv(bridge.url));
     expect(usage.code).toBe(2);
   });
@@ -173,12 +187,16 @@ describe("replies through the bridge", () => {
 describe("npm run demo", () => {
   it("shows messages sent over a fake Stream arriving through dtbridge tail", async () => {
     const { spawn } = await import("node:child_process");
-    const { freePort } = await import("../../scripts/lib/local-bridge");
+    const { freePort } = await import("../harness/local-bridge");
     const port = await freePort();
-    const child = spawn(join(ROOT, "node_modules/.bin/tsx"), ["scripts/demo.ts", "--count", "2", "--every", "300", "--port", String(port)], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      join(ROOT, "node_modules/.bin/tsx"),
+      ["scripts/demo.ts", "--count", "2", "--every", "300", "--port", String(port)],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const code = await new Promise<number | null>((r) => child.on("close", r));

@@ -2,15 +2,16 @@
 // error shape, and nothing a refused request sent changes the inbox.
 import { createExecutionContext, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { robotSign } from "../../src/dingtalk/robot-sign";
-import { eventSignature } from "../../src/dingtalk/event-signature";
-import { BASE, freshApp, postEvent, postRobot, robotMessage } from "../support/dingtalk";
-import { breakBytes, mutate, Rng } from "../support/hostile";
 import { encryptEvent, eventCipherKey } from "../../src/dingtalk/event-cipher";
 import { sealEnvelope } from "../../src/dingtalk/event-envelope";
-import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../support/test-env";
-import { inboxWithClock } from "../support/inbox";
+import { eventSignature } from "../../src/dingtalk/event-signature";
+import { robotSign } from "../../src/dingtalk/robot-sign";
 import worker from "../../src/index";
+import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, postEvent, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { breakBytes, mutate, Rng } from "../harness/workerd/hostile";
+import { inboxWithClock } from "../harness/workerd/inbox";
 
 // The Worker's own fetch handler, called in workerd with the real bindings. (SELF.fetch slows
 // down with every call in this pool version, which thousands of cases cannot afford.)
@@ -24,9 +25,7 @@ const LONG = { timeout: 180_000 };
 async function snapshot(app: string): Promise<string> {
   return runInDurableObject(env.INBOX.getByName(app), (_i, state) =>
     JSON.stringify(
-      state.storage.sql
-        .exec("SELECT seq, state, attempt, dedup_key, lease_id, visible_at, payload FROM events ORDER BY seq")
-        .toArray(),
+      state.storage.sql.exec("SELECT seq, state, attempt, dedup_key, lease_id, visible_at, payload FROM events ORDER BY seq").toArray(),
     ),
   );
 }
@@ -67,7 +66,7 @@ describe("fuzz", () => {
     // Mutations that still make a valid callback are stored; everything else left no trace.
     const after = JSON.parse(await snapshot(app)) as unknown[];
     expect(after.length).toBe(1 + accepted.size);
-    expect(JSON.stringify(after.slice(0, 1))).toBe(before.slice(0, -1) + "]");
+    expect(JSON.stringify(after.slice(0, 1))).toBe(`${before.slice(0, -1)}]`);
   });
 
   it(`event route: ${CASES / 3} hostile pushes`, LONG, async () => {
@@ -160,12 +159,25 @@ describe("fuzz", () => {
 
   it("hostile paths, methods and auth headers", LONG, async () => {
     const rng = new Rng(7);
-    const paths = ["/", "/dingtalk", "/dingtalk//robot", "/dingtalk/%00/robot", "/v1/default", "/v1/default/pull/x", "/v1/../v1/default/status", `/dingtalk/${"a".repeat(5000)}/robot`];
+    const paths = [
+      "/",
+      "/dingtalk",
+      "/dingtalk//robot",
+      "/dingtalk/%00/robot",
+      "/v1/default",
+      "/v1/default/pull/x",
+      "/v1/../v1/default/status",
+      `/dingtalk/${"a".repeat(5000)}/robot`,
+    ];
     for (let i = 0; i < 300; i++) {
       const path = rng.pick(paths);
       const method = rng.pick(["GET", "POST", "PUT", "DELETE", "PATCH"]);
       const auth = rng.pick(["", "Bearer", "Bearer ", "bearer test-token-a", `Bearer ${"x".repeat(10000)}`, "Basic Zm9vOmJhcg=="]);
-      const res = await SELF.fetch(`${BASE}${path}`, { method, headers: auth ? { authorization: auth } : {}, body: method === "GET" ? undefined : "{}" });
+      const res = await SELF.fetch(`${BASE}${path}`, {
+        method,
+        headers: auth ? { authorization: auth } : {},
+        body: method === "GET" ? undefined : "{}",
+      });
       await expectRefusalShape(res, `${method} ${path}`);
     }
   });

@@ -1,7 +1,8 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, consumerFetch, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
-import { DEFAULT_TOKENS } from "../support/test-env";
+import { DEFAULT_TOKENS } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, consumerFetch, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
 
 describe("consumer API auth", () => {
   it("opens with any of the app's tokens, for rotation", async () => {

@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { decryptEvent, encryptEvent, eventCipherKey } from "../../src/dingtalk/event-cipher";
 import { openEnvelope, sealEnvelope } from "../../src/dingtalk/event-envelope";
 import { eventSignature } from "../../src/dingtalk/event-signature";
-import { BASE, consumerJson, freshApp, postEvent } from "../support/dingtalk";
-import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN } from "../support/test-env";
+import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, consumerJson, postEvent } from "../harness/workerd/dingtalk";
 
 const CHECK = {
   signature: "03044561471240d4a14bb09372dfcfd4fd0e40cb",
@@ -102,7 +103,10 @@ describe("POST /dingtalk/:app/events", () => {
   it("reads base64 wrapped with line breaks as the same ciphertext", async () => {
     const app = freshApp();
     const cipher = (await eventCipherKey(EVENT_AES_KEY))!;
-    const encrypt = await encryptEvent(cipher, sealEnvelope(JSON.stringify({ EventType: "user_add_org", eventId: "wrapped" }), EVENT_OWNER_KEY));
+    const encrypt = await encryptEvent(
+      cipher,
+      sealEnvelope(JSON.stringify({ EventType: "user_add_org", eventId: "wrapped" }), EVENT_OWNER_KEY),
+    );
     const wrapped = encrypt.replace(/(.{76})/g, "$1\n");
     expect(wrapped).toContain("\n");
     await expectSuccessReply(await postSigned(app, wrapped));
@@ -140,15 +144,37 @@ describe("POST /dingtalk/:app/events", () => {
     expect(((await res.json()) as any).error.code).toBe("stale_timestamp");
     await expectSuccessReply(await postEvent(app, { EventType: "check_url" }, { timestamp: old }));
     // Seconds, as some pushes send, read as seconds.
-    await expectSuccessReply(await postEvent(app, { EventType: "user_add_org", eventId: "secs" }, { timestamp: String(Math.floor(Date.now() / 1000)) }));
+    await expectSuccessReply(
+      await postEvent(app, { EventType: "user_add_org", eventId: "secs" }, { timestamp: String(Math.floor(Date.now() / 1000)) }),
+    );
   });
 
   it.each([
     ["no query", (a: string) => SELF.fetch(`${BASE}/dingtalk/${a}/events`, { method: "POST", body: "{}" }), 401, "missing_signature"],
-    ["wrong signature", (a: string) => postCheckValue(a, `msg_signature=${"0".repeat(40)}&timestamp=${CHECK.timestamp}&nonce=${CHECK.nonce}`), 401, "bad_signature"],
-    ["changed nonce", (a: string) => postCheckValue(a, `msg_signature=${CHECK.signature}&timestamp=${CHECK.timestamp}&nonce=x`), 401, "bad_signature"],
-    ["no encrypt", (a: string) => SELF.fetch(`${BASE}/dingtalk/${a}/events?msg_signature=a&timestamp=1&nonce=n`, { method: "POST", body: "{}" }), 400, "invalid_body"],
-    ["not JSON", (a: string) => SELF.fetch(`${BASE}/dingtalk/${a}/events?msg_signature=a&timestamp=1&nonce=n`, { method: "POST", body: "][" }), 400, "invalid_json"],
+    [
+      "wrong signature",
+      (a: string) => postCheckValue(a, `msg_signature=${"0".repeat(40)}&timestamp=${CHECK.timestamp}&nonce=${CHECK.nonce}`),
+      401,
+      "bad_signature",
+    ],
+    [
+      "changed nonce",
+      (a: string) => postCheckValue(a, `msg_signature=${CHECK.signature}&timestamp=${CHECK.timestamp}&nonce=x`),
+      401,
+      "bad_signature",
+    ],
+    [
+      "no encrypt",
+      (a: string) => SELF.fetch(`${BASE}/dingtalk/${a}/events?msg_signature=a&timestamp=1&nonce=n`, { method: "POST", body: "{}" }),
+      400,
+      "invalid_body",
+    ],
+    [
+      "not JSON",
+      (a: string) => SELF.fetch(`${BASE}/dingtalk/${a}/events?msg_signature=a&timestamp=1&nonce=n`, { method: "POST", body: "][" }),
+      400,
+      "invalid_json",
+    ],
   ])("refuses %s", async (_n, send, status, code) => {
     const app = freshApp();
     const res = await send(app);
@@ -156,7 +182,6 @@ describe("POST /dingtalk/:app/events", () => {
     expect(((await res.json()) as any).error.code).toBe(code);
     expect((await consumerJson(app, "status")).depth).toBe(0);
   });
-
 
   it("answers 404 while the app has no event token and key", async () => {
     const res = await postCheckValue("noevents");

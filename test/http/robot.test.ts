@@ -1,9 +1,10 @@
 import { env, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
 import { robotSign } from "../../src/dingtalk/robot-sign";
-import { deepNest } from "../support/hostile";
-import { ROBOT_SECRET } from "../support/test-env";
+import { ROBOT_SECRET } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { deepNest } from "../harness/workerd/hostile";
 
 async function history(app: string) {
   return (await consumerJson(app, "events?limit=500")).events as any[];
@@ -18,7 +19,6 @@ function withBytes(text: string, marker: string, bytes: number[]): Uint8Array {
   out.set(after!, before!.length + bytes.length);
   return out;
 }
-
 
 describe("POST /dingtalk/:app/robot", () => {
   it("commits a signed callback and answers the empty reply", async () => {
@@ -106,10 +106,26 @@ describe("POST /dingtalk/:app/robot", () => {
       ["numeric msgId", (a) => postRobot(a, { msgId: 5, msgtype: "text" }), 400, "invalid_body"],
       ["text without content", (a) => postRobot(a, { msgId: "m", msgtype: "text", text: {} }), 400, "invalid_body"],
       ["createAt not a time", (a) => postRobot(a, { msgId: "m", msgtype: "text", createAt: "soon" }), 400, "invalid_body"],
-      ["over 1 MiB", (a) => postRobot(a, null, { rawBody: JSON.stringify({ ...robotMessage(), pad: "x".repeat(1024 * 1024) }) }), 413, "body_too_large"],
+      [
+        "over 1 MiB",
+        (a) => postRobot(a, null, { rawBody: JSON.stringify({ ...robotMessage(), pad: "x".repeat(1024 * 1024) }) }),
+        413,
+        "body_too_large",
+      ],
       ["six minutes ahead", (a) => postRobot(a, robotMessage(), { timestamp: String(Date.now() + 360_000) }), 401, "stale_timestamp"],
-      ["invalid UTF-8", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", [0xc3, 0x28]) }), 400, "invalid_utf8"],
-      ["733 KB of 0xFF", (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", new Array(733_000).fill(0xff)) }), 400, "invalid_utf8"],
+      [
+        "invalid UTF-8",
+        (a) => postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", [0xc3, 0x28]) }),
+        400,
+        "invalid_utf8",
+      ],
+      [
+        "733 KB of 0xFF",
+        (a) =>
+          postRobot(a, null, { rawBody: withBytes(JSON.stringify(robotMessage({ text: "@@" })), "@@", new Array(733_000).fill(0xff)) }),
+        400,
+        "invalid_utf8",
+      ],
       ["a leading byte-order mark", (a) => postRobot(a, null, { rawBody: `\ufeff${JSON.stringify(robotMessage())}` }), 400, "invalid_json"],
       ["JSON nested 65 deep", (a) => postRobot(a, { ...robotMessage(), deep: deepNest(64) }), 400, "too_deep"],
       ["JSON nested 3000 deep", (a) => postRobot(a, { ...robotMessage(), deep: deepNest(2999) }), 400, "too_deep"],
@@ -132,7 +148,7 @@ describe("POST /dingtalk/:app/robot", () => {
 
   it("stores exactly the bytes that came: non-ASCII, escapes and nesting up to 64 levels", async () => {
     const app = freshApp();
-    const raw = JSON.stringify({ ...robotMessage({ text: "表情 🚀 \u00e9" }), deep: deepNest(63), esc: "\u0000\"" });
+    const raw = JSON.stringify({ ...robotMessage({ text: "表情 🚀 \u00e9" }), deep: deepNest(63), esc: '\u0000"' });
     expect((await postRobot(app, null, { rawBody: raw })).status).toBe(200);
     const text = await (await SELF.fetch(`${BASE}/v1/${app}/events`, { headers: { authorization: `Bearer token-${app}` } })).text();
     expect(text).toContain(raw);
@@ -170,8 +186,9 @@ describe("POST /dingtalk/:app/robot", () => {
     await postRobot(a, robotMessage());
     expect(await history(b)).toHaveLength(0);
     const stub = env.INBOX.getByName(a);
-    const depth = await runInDurableObject(stub, (_i, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events").one().n,
+    const depth = await runInDurableObject(
+      stub,
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events").one().n,
     );
     expect(depth).toBe(1);
   });

@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE } from "../support/dingtalk";
+import { BASE } from "../harness/workerd/dingtalk";
 
 describe("the console and the OpenAPI document, served by the Worker", () => {
   it("serves the console page, its script and stylesheet with the security headers, without a token", async () => {

@@ -2,9 +2,10 @@
 // poll was handed a moment too late comes straight back.
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { BASE, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
-import { tokenFor } from "../support/test-env";
-import { ingestRobot, inboxWithClock } from "../support/inbox";
+import { tokenFor } from "../harness/test-env";
+import { freshApp } from "../harness/workerd/apps";
+import { BASE, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,11 +35,7 @@ async function waitersGone(app: string) {
 describe("abandoned long polls", () => {
   it("three aborted pulls, named and anonymous, then a callback: nothing is leased to the dead polls", async () => {
     const app = freshApp();
-    await Promise.all([
-      abandonedPull(app, { consumer: "gw-a" }, 100),
-      abandonedPull(app, {}, 100),
-      abandonedPull(app, {}, 100),
-    ]);
+    await Promise.all([abandonedPull(app, { consumer: "gw-a" }, 100), abandonedPull(app, {}, 100), abandonedPull(app, {}, 100)]);
     await sleep(100);
     const body = robotMessage({ text: "after the aborts" });
     expect((await postRobot(app, body)).status).toBe(200);

@@ -1,7 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { AlarmSchedule } from "../../src/inbox/alarm-schedule";
-import { freshApp } from "../support/dingtalk";
+import { freshApp } from "../harness/workerd/apps";
 
 it("keeps an alarm that is due now when a request asks for a later one", async () => {
   await runInDurableObject(env.INBOX.getByName(freshApp()), async (_inbox, state) => {
@@ -34,7 +34,13 @@ it("forgets the alarm that is running, so the next request can arm one", async (
     await schedule.arm(now + 1_000);
     // The alarm runs and fails to re-arm itself: nothing is set any more.
     await state.storage.deleteAlarm();
-    await schedule.run(async () => {}, () => { throw new Error("no next wake"); }, () => {});
+    await schedule.run(
+      async () => {},
+      () => {
+        throw new Error("no next wake");
+      },
+      () => {},
+    );
     expect(schedule.next).toBeNull();
     await schedule.arm(now + 120_000);
     expect(await state.storage.getAlarm()).toBe(now + 120_000);

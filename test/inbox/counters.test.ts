@@ -1,8 +1,9 @@
 // The counters in status tell the truth: every path into the dead letters counts, and so does every
 // Stream duplicate, whenever it was noticed.
 import { describe, expect, it } from "vitest";
-import { consumerJson, freshApp } from "../support/dingtalk";
-import { ingestRobot, inboxWithClock } from "../support/inbox";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerJson } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 describe("counters", () => {
   it("deadLettered counts dead letters made by nack, by lease expiry and by release", async () => {

@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
 
 describe("the inbox keeps what it acknowledged", () => {
   it("an event survives the object's eviction", async () => {

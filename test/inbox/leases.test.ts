@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { consumerJson, freshApp } from "../support/dingtalk";
-import { inboxWithClock, ingestRobot } from "../support/inbox";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerJson } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 const pull = (app: string, body: Record<string, unknown> = {}) => consumerJson(app, "pull", body);
 

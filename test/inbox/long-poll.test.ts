@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
-import { inboxWithClock, ingestRobot } from "../support/inbox";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 describe("long poll", () => {
   it("answers as soon as an event commits, not at the end of waitMs", async () => {

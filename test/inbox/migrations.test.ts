@@ -2,7 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { migrate, SCHEMA_VERSION } from "../../src/inbox/migrations";
 import { SignUses } from "../../src/inbox/sign-uses";
-import { freshApp } from "../support/dingtalk";
+import { freshApp } from "../harness/workerd/apps";
 
 /** Empties the object's schema (the runtime's own _cf_ tables stay) and builds it up to `version`. */
 function rebuildAt(sql: SqlStorage, version: number): void {
@@ -30,8 +30,8 @@ it("upgrades a version 4 inbox in place: its events and used signatures are kept
     expect([signs.claim("1796000000000", "m2"), signs.claim("1796000000000", "m1")]).toEqual([false, true]);
     expect(sql.exec("SELECT id FROM events ORDER BY seq").toArray()).toEqual([{ id: "evt_1" }, { id: "evt_2" }]);
     // Only the event made visible later than it arrived is in the delayed index.
-    expect(sql.exec("SELECT id FROM events INDEXED BY events_delayed WHERE state = 'ready' AND visible_at > received_at").toArray()).toEqual([
-      { id: "evt_2" },
-    ]);
+    expect(
+      sql.exec("SELECT id FROM events INDEXED BY events_delayed WHERE state = 'ready' AND visible_at > received_at").toArray(),
+    ).toEqual([{ id: "evt_2" }]);
   });
 });

@@ -137,7 +137,8 @@ describe("consumers", () => {
 
 describe("stuck routing", () => {
   const reconnects = [100_000, 200_000, 300_000];
-  const stuck = () => run([beat(50_000, { connected: true, lastMessageAt: 50_000 }), beat(300_000, { connected: true, lastMessageAt: 50_000, reconnects })]);
+  const stuck = () =>
+    run([beat(50_000, { connected: true, lastMessageAt: 50_000 }), beat(300_000, { connected: true, lastMessageAt: 50_000, reconnects })]);
 
   it("finds the end of a burst of STALL_RESTARTS reconnects within STALL_WINDOW_MS", () => {
     expect(burstEnd(reconnects, T)).toBe(300_000);

@@ -1,8 +1,9 @@
 // The mode machine inside the inbox: transitions fired by the alarm with no request arriving.
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
-import { inboxWithClock, ingestRobot } from "../support/inbox";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 const status = (app: string) => consumerJson(app, "status");
 const heartbeat = (app: string, body: Record<string, unknown>) => consumerJson(app, "heartbeat", { consumer: "gw", ...body });
@@ -149,7 +150,9 @@ describe("alerts", () => {
     expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", delivery: "no_sink", sentAt: null });
     expect(s.alerts[0].lastError).toMatch(/ALERT_WEBHOOK_URL/);
     // Nothing is left pending: the alarm does not keep waking for it.
-    expect(await runInDurableObject(inbox.stub, (_i, st) => st.storage.sql.exec("SELECT 1 FROM alerts WHERE outcome IS NULL").toArray())).toEqual([]);
+    expect(
+      await runInDurableObject(inbox.stub, (_i, st) => st.storage.sql.exec("SELECT 1 FROM alerts WHERE outcome IS NULL").toArray()),
+    ).toEqual([]);
   });
 
   it("retry with backoff from the alarm when the sink fails, never blocking the callback", async () => {
@@ -162,8 +165,9 @@ describe("alerts", () => {
     let s = await status(app);
     expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", attempts: 1, sentAt: null, delivery: "pending" });
     expect(s.alerts[0].lastError).not.toContain("secret-token");
-    const stored = await runInDurableObject(inbox.stub, (_i, st) =>
-      st.storage.sql.exec<{ next_at: number }>("SELECT next_at FROM alerts").one().next_at,
+    const stored = await runInDurableObject(
+      inbox.stub,
+      (_i, st) => st.storage.sql.exec<{ next_at: number }>("SELECT next_at FROM alerts").one().next_at,
     );
     expect(stored).toBe(inbox.clock.now() + 5_000);
     await inbox.advance(5_000);

@@ -2,8 +2,9 @@
 // letters go only when purged, and the object's storage is watched.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerFetch, consumerJson, freshApp, postRobot, robotMessage } from "../support/dingtalk";
-import { ingestRobot, inboxWithClock } from "../support/inbox";
+import { freshApp } from "../harness/workerd/apps";
+import { consumerFetch, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 const DAY = 86_400_000;
 
@@ -68,7 +69,12 @@ describe("retention", () => {
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["x", "y", "z"]) await ingestRobot(app, id);
     const leased = (await inbox.stub.pull({ app, max: 3, waitMs: 0, release: false })).events;
-    await inbox.stub.nack(app, leased.map((e) => e.lease_id!), 0, "poison");
+    await inbox.stub.nack(
+      app,
+      leased.map((e) => e.lease_id!),
+      0,
+      "poison",
+    );
     const res = await consumerFetch(app, "dead-letters/purge", {});
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toMatch(/^ids: name the dead letters/);

@@ -25,7 +25,12 @@ describe("which way a reply goes", () => {
   });
 
   it("by the robot API alone at 5 minutes or less; one-to-one to the sender's staffId", () => {
-    const r = replyRoutes(message({ conversationType: "1", sessionWebhookExpiredTime: now + 5 * 60_000, robotCode: undefined }), now, base, "client");
+    const r = replyRoutes(
+      message({ conversationType: "1", sessionWebhookExpiredTime: now + 5 * 60_000, robotCode: undefined }),
+      now,
+      base,
+      "client",
+    );
     expect(r).toEqual({ routes: [{ via: "robotApi", robotCode: "client", target: { userIds: ["staff1"] } }] });
   });
 

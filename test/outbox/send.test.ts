@@ -2,15 +2,13 @@
 // the robot API otherwise, access tokens cached and refetched once, one send per key, retries for
 // what DingTalk cannot take now, and DingTalk's refusals passed on as 502 dingtalk_refused.
 import { env, runInDurableObject } from "cloudflare:test";
-import { inject } from "vitest";
-import { describe, expect, it } from "vitest";
-import { consumerFetch, consumerJson } from "../support/dingtalk";
-import { fake } from "../support/fake";
-import { inboxWithClock } from "../support/inbox";
-import { SEND_APPS, sendCredentials } from "../support/test-env";
+import { describe, expect, inject, it } from "vitest";
+import { sendCredentials } from "../harness/test-env";
+import { claimSendApp } from "../harness/workerd/apps";
+import { consumerFetch, consumerJson } from "../harness/workerd/dingtalk";
+import { fake } from "../harness/workerd/fake";
+import { inboxWithClock } from "../harness/workerd/inbox";
 
-let next = 0;
-const sendApp = () => SEND_APPS[next++]!;
 const MIN = 60_000;
 
 /** A robot message as DingTalk would send it, stored in the app's inbox; answers the event's id. */
@@ -50,7 +48,7 @@ const sends = async () => (await fake("state")) as any;
 
 describe("POST /v1/:app/send", () => {
   it("replies to a fresh message through its session webhook", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const id = await storedMessage(app, {});
     const res = await send(app, { replyTo: id, message: text("pong"), key: "k-fresh" });
     expect(res).toEqual({ status: 200, body: { via: "sessionWebhook", state: "sent", key: "k-fresh" } });
@@ -59,12 +57,18 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("replies through the robot API when the session webhook has under 5 minutes left: group and one-to-one", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     const group = await storedMessage(app, { sessionWebhookExpiredTime: Date.now() + 4 * MIN });
-    const oto = await storedMessage(app, { conversationType: "1", conversationId: "cid-single", sessionWebhookExpiredTime: Date.now() - MIN });
+    const oto = await storedMessage(app, {
+      conversationType: "1",
+      conversationId: "cid-single",
+      sessionWebhookExpiredTime: Date.now() - MIN,
+    });
     expect((await send(app, { replyTo: group, message: text("to the group") })).body).toMatchObject({ via: "robotApi", state: "sent" });
-    expect((await send(app, { replyTo: oto, message: { msgtype: "markdown", markdown: { title: "T", text: "**one**" } } })).body).toMatchObject({ via: "robotApi" });
+    expect(
+      (await send(app, { replyTo: oto, message: { msgtype: "markdown", markdown: { title: "T", text: "**one**" } } })).body,
+    ).toMatchObject({ via: "robotApi" });
     const s = await sends();
     const mine = s.robotSends.filter((r: any) => r.body.robotCode === clientId);
     expect(mine.map((r: any) => [r.path, r.body.openConversationId ?? r.body.userIds, r.body.msgKey, r.param])).toEqual([
@@ -76,7 +80,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("sends proactively to a conversation or to users through the robot API", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     expect((await send(app, { to: { openConversationId: "cid-x" }, message: text("hello group") })).status).toBe(200);
     expect((await send(app, { to: { userIds: ["u1", "u2"] }, message: text("hello you") })).status).toBe(200);
@@ -85,7 +89,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("fetches a new access token once when DingTalk refuses the cached one", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     await send(app, { to: { openConversationId: "c" }, message: text("one") });
     await fake("expire-tokens", {});
@@ -96,7 +100,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("sends once per key: a repeat answers the first result and sends nothing", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     const body = { to: { openConversationId: "c" }, message: text("only once"), key: "reply:evt_1:abc" };
     const first = await send(app, body);
@@ -106,7 +110,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("three 5xx answers end in one delivered message, retried from the alarm with backoff", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     const inbox = await inboxWithClock(app);
     await fake("fail-next", { route: "groupSend", count: 3, status: 503, clientId });
@@ -127,7 +131,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("a throttled send is retried, not refused", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const inbox = await inboxWithClock(app);
     await fake("throttle-next", { route: "otoSend", count: 1, clientId: sendCredentials(app).clientId });
     expect((await send(app, { to: { userIds: ["u"] }, message: text("later"), key: "k-throttle" })).status).toBe(202);
@@ -136,23 +140,34 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("a 4xx from DingTalk answers 502 dingtalk_refused with DingTalk's code and message, and is not retried", async () => {
-    const app = sendApp();
-    await fake("fail-next", { route: "groupSend", count: 1, status: 400, clientId: sendCredentials(app).clientId, body: { code: "invalidParameter.openConversationId", message: "no such group" } });
+    const app = await claimSendApp();
+    await fake("fail-next", {
+      route: "groupSend",
+      count: 1,
+      status: 400,
+      clientId: sendCredentials(app).clientId,
+      body: { code: "invalidParameter.openConversationId", message: "no such group" },
+    });
     const res = await send(app, { to: { openConversationId: "nope" }, message: text("x"), key: "k-refused" });
     expect(res.status).toBe(502);
-    expect(res.body.error).toMatchObject({ code: "dingtalk_refused", dingtalkCode: "invalidParameter.openConversationId", dingtalkMessage: "no such group", key: "k-refused" });
+    expect(res.body.error).toMatchObject({
+      code: "dingtalk_refused",
+      dingtalkCode: "invalidParameter.openConversationId",
+      dingtalkMessage: "no such group",
+      key: "k-refused",
+    });
     expect(await consumerJson(app, "send/k-refused")).toMatchObject({ state: "refused", attempts: 1, retryAt: null });
     expect((await send(app, { to: { openConversationId: "nope" }, message: text("x"), key: "k-refused" })).status).toBe(502);
   });
 
   it("treats a session webhook on a foreign host as missing, and replies through the robot API", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const id = await storedMessage(app, { sessionWebhook: "https://attacker.example/steal?session=1" });
     expect((await send(app, { replyTo: id, message: text("safe") })).body).toMatchObject({ via: "robotApi", state: "sent" });
   });
 
   it("gives up after 24 hours of failures, with an alert, and the key answers 502 from then on", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const inbox = await inboxWithClock(app);
     await fake("fail-next", { route: "groupSend", count: 1000, status: 500, clientId: sendCredentials(app).clientId });
     try {
@@ -166,11 +181,13 @@ describe("POST /v1/:app/send", () => {
     expect(fate.state).toBe("failed");
     const s = await consumerJson(app, "status");
     expect(s.alerts.find((a: any) => a.incident === "send_failed")).toMatchObject({ title: "A message could not be sent to DingTalk" });
-    expect((await send(app, { to: { openConversationId: "c" }, message: text("doomed"), key: "k-doomed" })).body.error.code).toBe("dingtalk_unreachable");
+    expect((await send(app, { to: { openConversationId: "c" }, message: text("doomed"), key: "k-doomed" })).body.error.code).toBe(
+      "dingtalk_unreachable",
+    );
   });
 
   it("refuses what can never be sent with a 4xx naming why, and takes no key", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const external = await storedMessage(app, { conversationType: "1", senderStaffId: "", sessionWebhookExpiredTime: Date.now() });
     const cases: [Record<string, unknown>, number, string][] = [
       [{ replyTo: "evt_nope", message: text("x") }, 404, "unknown_event"],
@@ -189,7 +206,7 @@ describe("POST /v1/:app/send", () => {
   });
 
   it("never shows an access token in an answer, in status, or in storage outside its one row", async () => {
-    const app = sendApp();
+    const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     const answer = await send(app, { to: { openConversationId: "c" }, message: text("x") });
     const status = await consumerJson(app, "status");
@@ -197,7 +214,9 @@ describe("POST /v1/:app/send", () => {
     expect(tokens.length).toBeGreaterThan(0);
     const everything = JSON.stringify([answer, status, await consumerJson(app, `send/${answer.body.key}`)]);
     for (const token of tokens) expect(everything).not.toContain(token);
-    const rows = await runInDurableObject(env.INBOX.getByName(app), (_i, st) => JSON.stringify(st.storage.sql.exec("SELECT * FROM sends").toArray()));
+    const rows = await runInDurableObject(env.INBOX.getByName(app), (_i, st) =>
+      JSON.stringify(st.storage.sql.exec("SELECT * FROM sends").toArray()),
+    );
     for (const token of tokens) expect(rows).not.toContain(token);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { frameKind, parseFrame, ROBOT_TOPIC, unreadableFrame } from "../../src/stream/frames";
 import { ingestRequestFor } from "../../src/stream/frame-ingest";
+import { frameKind, parseFrame, ROBOT_TOPIC, unreadableFrame } from "../../src/stream/frames";
 
 function robotFrame(data: string, topic = ROBOT_TOPIC, type = "CALLBACK") {
   return parseFrame(JSON.stringify({ type, headers: { topic, messageId: "mid-1" }, data }))!;

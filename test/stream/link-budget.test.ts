@@ -3,20 +3,19 @@
 // and silence raise the stuck-routing suspicion with the URL to paste.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerJson, postRobot, robotMessage } from "../support/dingtalk";
-import { fake, fakeView, sendOverStream, until } from "../support/fake";
-import { overrideTunables } from "../support/inbox";
-import { LINK_APPS, linkCredentials } from "../support/test-env";
+import { linkCredentials } from "../harness/test-env";
+import { claimLinkApp } from "../harness/workerd/apps";
+import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { fake, fakeView, sendOverStream, until } from "../harness/workerd/fake";
+import { overrideTunables } from "../harness/workerd/inbox";
 
 // This file's apps at the shared fake DingTalk: l10-l19.
-let next = 10; // l10 on
-const linkApp = () => LINK_APPS[next++]!;
 const link = (app: string) => env.LINKS.getByName(app);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("the Stream link's budget", () => {
   it("a storm of closes gets at most 3 opens in 10 minutes, then the link waits and alerts", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     const { clientId } = linkCredentials(app);
     await link(app).ensure(app);
     const stormEnd = Date.now() + 8_000;
@@ -31,7 +30,10 @@ describe("the Stream link's budget", () => {
     expect(s.link.state).toBe("backoff");
     expect(s.link.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000 - 8_000);
     expect(s.incidents.map((i: any) => i.incident)).toContain("stream_link");
-    expect(s.alerts.find((a: any) => a.incident === "stream_link")).toMatchObject({ phase: "open", title: expect.stringMatching(/reconnect budget/) });
+    expect(s.alerts.find((a: any) => a.incident === "stream_link")).toMatchObject({
+      phase: "open",
+      title: expect.stringMatching(/reconnect budget/),
+    });
 
     // The budget is in SQLite: a restart of the link object does not reset it.
     await runInDurableObject(link(app), (_l, state) => state.abort("restarted by the test")).catch(() => {});
@@ -59,9 +61,13 @@ describe("the Stream link's budget", () => {
   });
 
   it("a refresh that must wait for the budget leaves a live link connected, with no incident", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await link(app).ensure(app);
-    await until("open", () => fakeView(app), (v) => v.live.length === 1);
+    await until(
+      "open",
+      () => fakeView(app),
+      (v) => v.live.length === 1,
+    );
     await runInDurableObject(link(app), (l) => {
       l.timing.refreshAfterMs = 100;
       l.timing.drainGraceMs = 100;
@@ -79,9 +85,15 @@ describe("the Stream link's budget", () => {
   });
 
   it("replaces an old connection make before break on refresh, never holding more than two", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await link(app).ensure(app);
-    const first = (await until("open", () => fakeView(app), (v) => v.live.length === 1)).live[0];
+    const first = (
+      await until(
+        "open",
+        () => fakeView(app),
+        (v) => v.live.length === 1,
+      )
+    ).live[0];
     await runInDurableObject(link(app), (l) => {
       l.timing.refreshAfterMs = 100;
       l.timing.drainGraceMs = 300;
@@ -95,32 +107,58 @@ describe("the Stream link's budget", () => {
     });
     await sleep(400);
     await runDurableObjectAlarm(link(app));
-    const after = await until("the old one closed", () => fakeView(app), (v) => v.live.length === 1);
+    const after = await until(
+      "the old one closed",
+      () => fakeView(app),
+      (v) => v.live.length === 1,
+    );
     expect(after.live[0].id).not.toBe(first.id);
     await sendOverStream(app, robotMessage({ text: "after refresh" }));
-    await until("delivered", async () => (await consumerJson(app, "events")).events, (e: any[]) => e.length === 1);
+    await until(
+      "delivered",
+      async () => (await consumerJson(app, "events")).events,
+      (e: any[]) => e.length === 1,
+    );
   });
 });
 
 describe("stuck routing, first hand", () => {
   it("the link's own reconnects and silence raise the suspicion with the robot URL spelled out; a message clears it", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     const { clientId, clientSecret } = linkCredentials(app);
     await overrideTunables(app, { stallRestarts: 3, stallWindowMs: 60_000, stallSilenceMs: 1_500 });
     await consumerJson(app, "pull", { waitMs: 0 }); // the bridge learns its own URL from a request
     await link(app).ensure(app);
-    await until("open", () => fakeView(app), (v) => v.live.length === 1);
+    await until(
+      "open",
+      () => fakeView(app),
+      (v) => v.live.length === 1,
+    );
     await sendOverStream(app, robotMessage({ text: "before the storm" }));
-    await until("mode stream", () => consumerJson(app, "status"), (s) => s.mode === "stream");
+    await until(
+      "mode stream",
+      () => consumerJson(app, "status"),
+      (s) => s.mode === "stream",
+    );
     for (let i = 0; i < 2; i++) {
       await fake("drop", { clientId });
-      await until("reconnected", () => fakeView(app), (v) => v.live.length === 1 && v.opens.length === i + 2);
+      await until(
+        "reconnected",
+        () => fakeView(app),
+        (v) => v.live.length === 1 && v.opens.length === i + 2,
+      );
     }
-    const s = await until("suspected stuck", () => consumerJson(app, "status"), (x) => x.routing === "suspected_stuck", 8_000);
+    const s = await until(
+      "suspected stuck",
+      () => consumerJson(app, "status"),
+      (x) => x.routing === "suspected_stuck",
+      8_000,
+    );
     const alert = s.alerts.find((a: any) => a.incident === "stuck_routing");
     expect(alert.title).toBe("Suspected stuck DingTalk Stream routing");
-    const text = (await runInDurableObject(env.INBOX.getByName(app), (_i, st) =>
-      st.storage.sql.exec<{ text: string }>("SELECT text FROM alerts WHERE incident = 'stuck_routing'").one().text,
+    const text = (await runInDurableObject(
+      env.INBOX.getByName(app),
+      (_i, st) => st.storage.sql.exec<{ text: string }>("SELECT text FROM alerts WHERE incident = 'stuck_routing'").one().text,
     )) as string;
     expect(text).toContain(`https://bridge.test/dingtalk/${app}/robot`);
     expect((await postRobot(app, robotMessage(), { secret: clientSecret })).status).toBe(200);

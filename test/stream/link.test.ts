@@ -2,29 +2,36 @@
 // robot message before acking it, and survives disconnects, drops and its own restarts.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { consumerJson, postRobot, robotMessage } from "../support/dingtalk";
-import { fake, fakeView, sendOverStream, until } from "../support/fake";
 import { ROBOT_TOPIC } from "../../src/stream/frames";
-import { LINK_APPS, linkCredentials } from "../support/test-env";
+import { linkCredentials } from "../harness/test-env";
+import { claimLinkApp } from "../harness/workerd/apps";
+import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { fake, fakeView, sendOverStream, until } from "../harness/workerd/fake";
 
 // This file's apps at the shared fake DingTalk: l00-l09.
-let next = 0; // l00-l09
-const linkApp = () => LINK_APPS[next++]!;
 
 const link = (app: string) => env.LINKS.getByName(app);
 const history = async (app: string) => (await consumerJson(app, "events?limit=500")).events as any[];
 
 async function connected(app: string) {
   await link(app).ensure(app);
-  return until("an open link", () => fakeView(app), (v) => v.live.length === 1);
+  return until(
+    "an open link",
+    () => fakeView(app),
+    (v) => v.live.length === 1,
+  );
 }
 
 describe("the Stream link", () => {
   it("opens a connection subscribed to the robot topic, answers pings, and shows in status", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     const status = await link(app).ensure(app);
     expect(status.state).toBe("open");
-    const view = await until("two pings answered", () => fakeView(app), (v) => v.pings.filter((p: any) => p.echoed).length >= 2);
+    const view = await until(
+      "two pings answered",
+      () => fakeView(app),
+      (v) => v.pings.filter((p: any) => p.echoed).length >= 2,
+    );
     expect(view.opens).toHaveLength(1);
     expect(view.opens[0].subscriptions).toEqual([{ type: "CALLBACK", topic: ROBOT_TOPIC }]);
     expect(view.violations).toEqual([]);
@@ -35,12 +42,16 @@ describe("the Stream link", () => {
   });
 
   it("commits each robot message to the inbox before acking it, with source stream", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
     const body = robotMessage({ text: "over stream" });
     const sent = await sendOverStream(app, body);
     expect(sent.routedTo).not.toBeNull();
-    const view = await until("the ack", () => fakeView(app), (v) => v.deliveries.some((d: any) => d.ackedAt));
+    const view = await until(
+      "the ack",
+      () => fakeView(app),
+      (v) => v.deliveries.some((d: any) => d.ackedAt),
+    );
     const [event] = await history(app);
     expect(event).toMatchObject({ kind: "robot", source: "stream", dedupKey: `robot:${body.msgId}`, payload: body });
     expect(view.deliveries[0].ackedAt).toBeGreaterThanOrEqual(event.receivedAt);
@@ -53,12 +64,16 @@ describe("the Stream link", () => {
   });
 
   it("stores a message that arrives both ways once, under the path that brought it first", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
     const body = robotMessage({ text: "both ways" });
     expect((await postRobot(app, body, { secret: linkCredentials(app).clientSecret })).status).toBe(200);
     await sendOverStream(app, body);
-    await until("the ack", () => fakeView(app), (v) => v.deliveries.some((d: any) => d.ackedAt));
+    await until(
+      "the ack",
+      () => fakeView(app),
+      (v) => v.deliveries.some((d: any) => d.ackedAt),
+    );
     const events = await history(app);
     expect(events).toHaveLength(1);
     expect(events[0].source).toBe("webhook");
@@ -66,34 +81,66 @@ describe("the Stream link", () => {
   });
 
   it("keeps a frame that is not a valid robot message as a dead letter, then acks it", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
-    const frame = { specVersion: "1.0", type: "CALLBACK", headers: { topic: ROBOT_TOPIC, messageId: "bad-frame-1", contentType: "application/json" }, data: '{"msgtype":"text"}' };
+    const frame = {
+      specVersion: "1.0",
+      type: "CALLBACK",
+      headers: { topic: ROBOT_TOPIC, messageId: "bad-frame-1", contentType: "application/json" },
+      data: '{"msgtype":"text"}',
+    };
     await fake("raw-frame", { frame, clientId: linkCredentials(app).clientId });
-    const dead = await until("a dead letter", async () => (await consumerJson(app, "dead-letters")).events, (e: any[]) => e.length === 1);
-    expect(dead[0]).toMatchObject({ source: "stream", state: "dead", lastReason: expect.stringMatching(/^not a valid robot message: msgId/) });
+    const dead = await until(
+      "a dead letter",
+      async () => (await consumerJson(app, "dead-letters")).events,
+      (e: any[]) => e.length === 1,
+    );
+    expect(dead[0]).toMatchObject({
+      source: "stream",
+      state: "dead",
+      lastReason: expect.stringMatching(/^not a valid robot message: msgId/),
+    });
     expect(dead[0].payload.invalidStreamFrame).toMatchObject({ messageId: "bad-frame-1", data: '{"msgtype":"text"}' });
     const acks = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "bad-frame-1");
     expect(acks).toHaveLength(1);
     // A frame with nothing to ack it by is still kept; a SYSTEM frame the link does not know is acked, never stored.
     await fake("raw-frame", { frame: "not a frame at all", clientId: linkCredentials(app).clientId });
-    await fake("raw-frame", { frame: { type: "SYSTEM", headers: { topic: "KEEPALIVE", messageId: "ka-1" }, data: "{}" }, clientId: linkCredentials(app).clientId });
-    const both = await until("two dead letters", async () => (await consumerJson(app, "dead-letters")).events, (e: any[]) => e.length === 2);
+    await fake("raw-frame", {
+      frame: { type: "SYSTEM", headers: { topic: "KEEPALIVE", messageId: "ka-1" }, data: "{}" },
+      clientId: linkCredentials(app).clientId,
+    });
+    const both = await until(
+      "two dead letters",
+      async () => (await consumerJson(app, "dead-letters")).events,
+      (e: any[]) => e.length === 2,
+    );
     expect(both[1].lastReason).toMatch(/^not a Stream frame/);
     const keepalive = (await fake("state")).clientFrames.filter((f: any) => f.frame?.headers?.messageId === "ka-1");
     expect(keepalive).toHaveLength(1);
   });
 
   it("on DingTalk's disconnect opens the next connection before the old one closes, losing nothing", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     const first = (await connected(app)).live[0];
     await fake("disconnect", { connectionId: first.id });
-    const during = await until("a second connection beside the draining one", () => fakeView(app), (v) => v.live.length === 2);
+    const during = await until(
+      "a second connection beside the draining one",
+      () => fakeView(app),
+      (v) => v.live.length === 2,
+    );
     expect(during.live.find((c: any) => c.id === first.id).state).toBe("draining");
     const msgs = [robotMessage({ text: "a" }), robotMessage({ text: "b" })];
     for (const m of msgs) await sendOverStream(app, m);
-    await until("the old one closed", () => fakeView(app), (v) => v.live.length === 1 && v.live[0].id !== first.id);
-    await until("both committed", () => history(app), (e) => e.length === 2);
+    await until(
+      "the old one closed",
+      () => fakeView(app),
+      (v) => v.live.length === 1 && v.live[0].id !== first.id,
+    );
+    await until(
+      "both committed",
+      () => history(app),
+      (e) => e.length === 2,
+    );
     const view = await fakeView(app);
     expect(view.opens).toHaveLength(2);
     expect(view.violations).toEqual([]);
@@ -101,13 +148,17 @@ describe("the Stream link", () => {
   });
 
   it("a connection outlives its open timeout, however it was opened", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await runInDurableObject(link(app), (l) => {
       l.timing.openTimeoutMs = 300;
     });
     const first = (await connected(app)).live[0];
     await fake("disconnect", { connectionId: first.id });
-    await until("the replacement", () => fakeView(app), (v) => v.live.length === 1 && v.live[0].id !== first.id);
+    await until(
+      "the replacement",
+      () => fakeView(app),
+      (v) => v.live.length === 1 && v.live[0].id !== first.id,
+    );
     await new Promise((r) => setTimeout(r, 800));
     const view = await fakeView(app);
     expect(view.live).toHaveLength(1);
@@ -115,13 +166,21 @@ describe("the Stream link", () => {
   });
 
   it("after an abrupt drop reconnects with backoff, and messages sent meanwhile arrive", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
     await fake("drop", { clientId: linkCredentials(app).clientId });
     const m = robotMessage({ text: "while down" });
     await sendOverStream(app, m);
-    await until("reconnected", () => fakeView(app), (v) => v.live.length === 1 && v.opens.length === 2);
-    await until("the message", () => history(app), (e) => e.length === 1);
+    await until(
+      "reconnected",
+      () => fakeView(app),
+      (v) => v.live.length === 1 && v.opens.length === 2,
+    );
+    await until(
+      "the message",
+      () => history(app),
+      (e) => e.length === 1,
+    );
     const s = await consumerJson(app, "status");
     expect(s.link).toMatchObject({ state: "open" });
     expect(s.stream.connected).toBe(true);
@@ -130,15 +189,24 @@ describe("the Stream link", () => {
   });
 
   it("a restart of the link object mid-stream loses nothing: the alarm reconnects and DingTalk redelivers", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
     await runInDurableObject(link(app), (_i, state) => state.abort("restarted by the test")).catch(() => {});
     // Sent while the object is gone: the fake routes to the dead socket or queues it; either way unacked.
     const m = robotMessage({ text: "across the restart" });
     await sendOverStream(app, m);
     await runDurableObjectAlarm(link(app));
-    await until("reconnected", () => fakeView(app), (v) => v.live.length === 1 && v.opens.length === 2);
-    await until("redelivered and committed", () => history(app), (e) => e.length === 1, 15_000);
+    await until(
+      "reconnected",
+      () => fakeView(app),
+      (v) => v.live.length === 1 && v.opens.length === 2,
+    );
+    await until(
+      "redelivered and committed",
+      () => history(app),
+      (e) => e.length === 1,
+      15_000,
+    );
     expect((await history(app))[0].payload.msgId).toBe(m.msgId);
     // The inbox heard that the connection went with the restart, then that a new one opened.
     const s = await consumerJson(app, "status");
@@ -148,7 +216,7 @@ describe("the Stream link", () => {
   });
 
   it("treats a socket with no frame for 90 s as dead, closes it and opens another", async () => {
-    const app = linkApp();
+    const app = await claimLinkApp();
     await connected(app);
     await runInDurableObject(link(app), (l) => {
       expect(l.timing.deadAfterMs).toBe(90_000);
@@ -157,7 +225,11 @@ describe("the Stream link", () => {
     await fake("mute", { clientId: linkCredentials(app).clientId });
     await new Promise((r) => setTimeout(r, 1_600));
     await runDurableObjectAlarm(link(app));
-    const view = await until("a fresh connection", () => fakeView(app), (v) => v.opens.length === 2 && v.live.length === 1);
+    const view = await until(
+      "a fresh connection",
+      () => fakeView(app),
+      (v) => v.opens.length === 2 && v.live.length === 1,
+    );
     expect(view.connections.filter((c: any) => c.state === "closed")).toHaveLength(1);
   });
 });

@@ -8,7 +8,11 @@ describe("connections/open", () => {
     expect(req.url).toBe("http://127.0.0.1:9/v1.0/gateway/connections/open");
     expect(req.headers.get("accept")).toBe("application/json");
     const body = (await req.json()) as any;
-    expect(body).toMatchObject({ clientId: "ding-id", clientSecret: "ding-secret", subscriptions: [{ type: "CALLBACK", topic: ROBOT_TOPIC }] });
+    expect(body).toMatchObject({
+      clientId: "ding-id",
+      clientSecret: "ding-secret",
+      subscriptions: [{ type: "CALLBACK", topic: ROBOT_TOPIC }],
+    });
   });
 
   it("reads an endpoint and ticket; a refusal of credentials apart from other failures", async () => {

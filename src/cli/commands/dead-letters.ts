@@ -1,4 +1,4 @@
-import { type Command, CONNECTION_HELP, connect, EXIT, parse, UsageError, writeLine } from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, parse, printHelp, UsageError, writeLine } from "../common";
 
 export const deadLetters: Command = {
   name: "dead-letters",
@@ -14,7 +14,7 @@ purge     deletes the named dead letters (or --all) for good: retention never de
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values, positionals } = parse(argv, { id: { type: "string", multiple: true }, all: { type: "boolean" } }, true);
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const action = positionals[0] ?? "list";
     const client = connect(values);
     if (action === "list") {
@@ -32,7 +32,11 @@ ${CONNECTION_HELP}`,
       if (!values.all && !values.id?.length) throw new UsageError(`${action} needs --id ID (repeatable) or --all`);
       const ids = values.all ? undefined : values.id;
       const answer = action === "redrive" ? await client.redrive(ids) : await client.purge(ids);
-      process.stderr.write(`${Object.entries(answer).map(([k, v]) => `${k}: ${v}`).join(", ")}\n`);
+      process.stderr.write(
+        `${Object.entries(answer)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(", ")}\n`,
+      );
       await writeLine(JSON.stringify(answer));
       return EXIT.ok;
     }

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { drain, retryDelayMs } from "../../client/drain";
 import type { BridgeEvent } from "../../client/types";
 import {
-  type Command,
   CONNECTION_HELP,
+  type Command,
   connect,
   DRAIN_FLAGS_HELP,
   drainFlags,
@@ -11,6 +11,7 @@ import {
   EXIT,
   intOption,
   parse,
+  printHelp,
   UsageError,
 } from "../common";
 
@@ -40,7 +41,7 @@ ${CONNECTION_HELP}`,
       timeout: { type: "string" },
       "retry-delay": { type: "string" },
     });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     if (!values.exec) throw new UsageError("drain needs --exec CMD");
     const client = connect(values);
     const timeoutMs = intOption(values.timeout, "timeout", 300_000, 1);

@@ -1,4 +1,4 @@
-import { type Command, CONNECTION_HELP, connect, EXIT, intOption, parse, writeLine } from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, intOption, parse, printHelp, writeLine } from "../common";
 
 export const history: Command = {
   name: "history",
@@ -13,7 +13,7 @@ Options:
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, { "after-seq": { type: "string" }, limit: { type: "string" } });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const client = connect(values);
     let after = intOption(values["after-seq"], "after-seq", 0);
     let left = intOption(values.limit, "limit", Number.MAX_SAFE_INTEGER, 1);

@@ -1,5 +1,5 @@
 import type { OutMessage, SendRequest } from "../../client/types";
-import { type Command, CONNECTION_HELP, connect, EXIT, parse, UsageError, writeLine } from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, parse, printHelp, UsageError, writeLine } from "../common";
 
 export const send: Command = {
   name: "send",
@@ -34,7 +34,7 @@ ${CONNECTION_HELP}`,
       key: { type: "string" },
       fate: { type: "string" },
     });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const client = connect(values);
     if (values.fate) {
       await writeLine(JSON.stringify(await client.sendFate(values.fate)));
@@ -45,8 +45,13 @@ ${CONNECTION_HELP}`,
     const message = messageFrom(values);
     const result = values["reply-to"]
       ? await client.reply({ id: values["reply-to"] }, message, values.key)
-      : await client.send({ to: values["to-conversation"] ? { openConversationId: values["to-conversation"] } : { userIds: values["to-user"]! }, message, ...(values.key ? { key: values.key } : {}) } satisfies SendRequest);
-    if (result.state === "queued") process.stderr.write(`dtbridge send: DingTalk cannot be reached now; the bridge retries (key ${result.key})\n`);
+      : await client.send({
+          to: values["to-conversation"] ? { openConversationId: values["to-conversation"] } : { userIds: values["to-user"]! },
+          message,
+          ...(values.key ? { key: values.key } : {}),
+        } satisfies SendRequest);
+    if (result.state === "queued")
+      process.stderr.write(`dtbridge send: DingTalk cannot be reached now; the bridge retries (key ${result.key})\n`);
     await writeLine(JSON.stringify(result));
     return EXIT.ok;
   },

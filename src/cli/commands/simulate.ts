@@ -1,6 +1,6 @@
 import { robotSign } from "../../dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../dingtalk/sample-messages";
-import { bridgeUrl, type Command, EXIT, intOption, parse, UsageError, writeLine } from "../common";
+import { bridgeUrl, type Command, EXIT, intOption, parse, printHelp, UsageError, writeLine } from "../common";
 
 export const simulate: Command = {
   name: "simulate",
@@ -33,7 +33,7 @@ Options:
       text: { type: "string" },
       ndjson: { type: "boolean" },
     });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const url = bridgeUrl(values);
     const secret = values.secret ?? process.env.DTBRIDGE_CLIENT_SECRET;
     if (!secret) throw new UsageError("no client secret: pass --secret or set DTBRIDGE_CLIENT_SECRET");

@@ -1,4 +1,5 @@
-import { type Command, CONNECTION_HELP, connect, EXIT, parse } from "../common";
+import type { StatusDocument } from "../../client/types";
+import { CONNECTION_HELP, type Command, connect, EXIT, parse, printHelp } from "../common";
 
 export const status: Command = {
   name: "status",
@@ -13,7 +14,7 @@ Options:
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, { json: { type: "boolean" } });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const s = await connect(values).status();
     if (values.json || !process.stdout.isTTY) process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
     else process.stdout.write(render(s));
@@ -27,7 +28,7 @@ function ago(now: number, t: number | null | undefined): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
-function linkLine(now: number, link: Record<string, any> | undefined): string {
+function linkLine(now: number, link: StatusDocument | undefined): string {
   if (!link || link.state === "off") return "off (the gateway holds Stream, or DingTalk delivers over HTTP)";
   const parts = [`${link.state}`, `last frame ${ago(now, link.lastFrameAt)}`, `last message ${ago(now, link.lastMessageAt)}`];
   parts.push(`${link.opens?.length ?? 0} opens in the last hour`);
@@ -35,7 +36,7 @@ function linkLine(now: number, link: Record<string, any> | undefined): string {
   return parts.join(", ");
 }
 
-function render(s: Record<string, any>): string {
+function render(s: StatusDocument): string {
   const now = s.now ?? Date.now();
   const rows: [string, string][] = [
     ["app", s.app],
@@ -50,7 +51,7 @@ function render(s: Record<string, any>): string {
     ["last pull", ago(now, s.lastPullAt)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
-  let out = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n";
+  let out = `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n")}\n`;
   out += `\nincidents: ${s.incidents?.length ? "" : "none"}\n`;
   for (const i of s.incidents ?? []) out += `  ! ${i.incident} since ${new Date(i.since).toISOString()}\n`;
   out += "\nrecent transitions:\n";

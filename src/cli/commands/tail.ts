@@ -1,7 +1,7 @@
 import { drain } from "../../client/drain";
 import {
-  type Command,
   CONNECTION_HELP,
+  type Command,
   connect,
   DRAIN_FLAGS_HELP,
   drainFlags,
@@ -9,6 +9,7 @@ import {
   EXIT,
   intOption,
   parse,
+  printHelp,
   writeLine,
 } from "../common";
 
@@ -26,7 +27,7 @@ ${DRAIN_FLAGS_HELP}
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, { ...drainFlags, limit: { type: "string" } });
-    if (values.help) return (process.stdout.write(`${this.help}\n`), EXIT.ok);
+    if (values.help) return printHelp(this.help);
     const client = connect(values);
     const limit = intOption(values.limit, "limit", Number.MAX_SAFE_INTEGER, 1);
     const stop = new AbortController();

@@ -2,9 +2,9 @@
 // time (npm run static) into the Worker's static files: the JSON Schema generator never reaches the
 // Worker's bundle.
 import { APP_NAME } from "../../config/apps";
-import * as z from "../../lib/zod";
 import { eventPushBodySchema } from "../../dingtalk/event-push";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
+import * as z from "../../lib/zod";
 import {
   ackSchema,
   extendSchema,
@@ -39,7 +39,13 @@ const consumerErrors = {
 };
 const appParam = { name: "app", in: "path", required: true, schema: { type: "string", pattern: APP_NAME.source } };
 
-function consumer(method: "get" | "post", summary: string, body: [string, Schema] | null, ok: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+function consumer(
+  method: "get" | "post",
+  summary: string,
+  body: [string, Schema] | null,
+  ok: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return {
     [method]: {
       summary,
@@ -70,7 +76,10 @@ export function openApiDocument(version: string) {
         ],
         requestBody: { required: true, ...json(ref("RobotMessage", robotMessageSchema, "input")) },
         responses: {
-          "200": { description: "Committed (or already stored): no reply, or the offline reply text.", ...json(ref("RobotCallbackAnswer", answers.robotCallbackAnswer)) },
+          "200": {
+            description: "Committed (or already stored): no reply, or the offline reply text.",
+            ...json(ref("RobotCallbackAnswer", answers.robotCallbackAnswer)),
+          },
           "400": error("Not UTF-8, not JSON, nested deeper than 64, or not a robot message."),
           "401": error("A missing, stale or wrong signature, or a signature already used for another message."),
           "404": error("No such app."),
@@ -90,47 +99,95 @@ export function openApiDocument(version: string) {
         ],
         requestBody: { required: true, ...json(ref("EventPush", eventPushBodySchema, "input")) },
         responses: {
-          "200": { description: "Accepted: the encrypted, signed answer DingTalk expects.", ...json(ref("EventPushAnswer", answers.eventPushAnswer)) },
+          "200": {
+            description: "Accepted: the encrypted, signed answer DingTalk expects.",
+            ...json(ref("EventPushAnswer", answers.eventPushAnswer)),
+          },
           "400": error("Malformed body."),
           "401": error("A wrong signature, a stale timestamp, or a push that does not decrypt for this app."),
           "404": error("No such app, or no event token and AES key configured."),
         },
       },
     },
-    "/v1/{app}/pull": consumer("post", "Lease up to `max` ready events, oldest first; with `waitMs`, a long poll", ["PullRequest", pullSchema], {
-      "200": { description: "The leased events, the mode and the poll hint.", ...json(ref("PullAnswer", answers.pullAnswer)) },
+    "/v1/{app}/pull": consumer(
+      "post",
+      "Lease up to `max` ready events, oldest first; with `waitMs`, a long poll",
+      ["PullRequest", pullSchema],
+      {
+        "200": { description: "The leased events, the mode and the poll hint.", ...json(ref("PullAnswer", answers.pullAnswer)) },
+      },
+    ),
+    "/v1/{app}/ack": consumer("post", "Complete leased events", ["AckRequest", ackSchema], {
+      "200": { description: "Acked, and stale lease ids.", ...json(ref("AckAnswer", answers.ackAnswer)) },
     }),
-    "/v1/{app}/ack": consumer("post", "Complete leased events", ["AckRequest", ackSchema], { "200": { description: "Acked, and stale lease ids.", ...json(ref("AckAnswer", answers.ackAnswer)) } }),
     "/v1/{app}/nack": consumer("post", "Return leased events to the queue", ["NackRequest", nackSchema], {
       "200": { description: "Requeued, dead-lettered, and stale lease ids.", ...json(ref("NackAnswer", answers.nackAnswer)) },
     }),
     "/v1/{app}/extend": consumer("post", "Keep events leased longer", ["ExtendRequest", extendSchema], {
       "200": { description: "Extended lease ids and the new expiry.", ...json(ref("ExtendAnswer", answers.extendAnswer)) },
     }),
-    "/v1/{app}/heartbeat": consumer("post", "Liveness, and what the gateway's own Stream connection saw", ["HeartbeatRequest", heartbeatSchema], {
-      "200": { description: "The mode and poll hint.", ...json(ref("HeartbeatAnswer", answers.heartbeatAnswer)) },
-    }),
+    "/v1/{app}/heartbeat": consumer(
+      "post",
+      "Liveness, and what the gateway's own Stream connection saw",
+      ["HeartbeatRequest", heartbeatSchema],
+      {
+        "200": { description: "The mode and poll hint.", ...json(ref("HeartbeatAnswer", answers.heartbeatAnswer)) },
+      },
+    ),
     "/v1/{app}/status": consumer("get", "The app's mode, link, consumers, queue, incidents, alerts and outbox", null, {
       "200": { description: "The status document.", ...json(ref("Status", answers.statusAnswer)) },
     }),
-    "/v1/{app}/events": consumer("get", "History within retention, oldest first (read-only)", null, { "200": { description: "A page of events.", ...json(ref("EventPage", answers.pageAnswer)) } }, { parameters: page }),
-    "/v1/{app}/dead-letters": consumer("get", "Dead letters, oldest first", null, { "200": { description: "A page of dead letters.", ...json(ref("EventPage", answers.pageAnswer)) } }, { parameters: page }),
-    "/v1/{app}/dead-letters/redrive": consumer("post", "Dead letters back into the queue with fresh attempts", ["RedriveRequest", redriveSchema], {
-      "200": { description: "How many came back.", ...json(ref("RedriveAnswer", answers.redriveAnswer)) },
-    }),
+    "/v1/{app}/events": consumer(
+      "get",
+      "History within retention, oldest first (read-only)",
+      null,
+      { "200": { description: "A page of events.", ...json(ref("EventPage", answers.pageAnswer)) } },
+      { parameters: page },
+    ),
+    "/v1/{app}/dead-letters": consumer(
+      "get",
+      "Dead letters, oldest first",
+      null,
+      { "200": { description: "A page of dead letters.", ...json(ref("EventPage", answers.pageAnswer)) } },
+      { parameters: page },
+    ),
+    "/v1/{app}/dead-letters/redrive": consumer(
+      "post",
+      "Dead letters back into the queue with fresh attempts",
+      ["RedriveRequest", redriveSchema],
+      {
+        "200": { description: "How many came back.", ...json(ref("RedriveAnswer", answers.redriveAnswer)) },
+      },
+    ),
     "/v1/{app}/dead-letters/purge": consumer("post", "Delete dead letters for good: the named ids, or all", ["PurgeRequest", purgeSchema], {
       "200": { description: "How many were deleted.", ...json(ref("PurgeAnswer", answers.purgeAnswer)) },
     }),
-    "/v1/{app}/send": consumer("post", "Send as the robot, once per key: a reply, or a message to a conversation or users", ["SendRequest", sendSchema], {
-      "200": { description: "DingTalk took it.", ...json(ref("SendSent", answers.sendSent)) },
-      "202": { description: "DingTalk cannot be reached now: kept in the outbox and retried for 24 h.", ...json(ref("SendQueued", answers.sendQueued)) },
-      "404": error("replyTo names no stored event."),
-      "502": error("dingtalk_refused: DingTalk refused the message (its code and message included); dingtalk_unreachable: given up after 24 h."),
-    }),
-    "/v1/{app}/send/{key}": consumer("get", "What became of a send", null, {
-      "200": { description: "Its state.", ...json(ref("SendFate", answers.sendFate)) },
-      "404": error("No send with this key within retention."),
-    }, { parameters: [{ name: "key", in: "path", required: true, schema: { type: "string" } }] }),
+    "/v1/{app}/send": consumer(
+      "post",
+      "Send as the robot, once per key: a reply, or a message to a conversation or users",
+      ["SendRequest", sendSchema],
+      {
+        "200": { description: "DingTalk took it.", ...json(ref("SendSent", answers.sendSent)) },
+        "202": {
+          description: "DingTalk cannot be reached now: kept in the outbox and retried for 24 h.",
+          ...json(ref("SendQueued", answers.sendQueued)),
+        },
+        "404": error("replyTo names no stored event."),
+        "502": error(
+          "dingtalk_refused: DingTalk refused the message (its code and message included); dingtalk_unreachable: given up after 24 h.",
+        ),
+      },
+    ),
+    "/v1/{app}/send/{key}": consumer(
+      "get",
+      "What became of a send",
+      null,
+      {
+        "200": { description: "Its state.", ...json(ref("SendFate", answers.sendFate)) },
+        "404": error("No send with this key within retention."),
+      },
+      { parameters: [{ name: "key", in: "path", required: true, schema: { type: "string" } }] },
+    ),
     "/health": {
       get: {
         summary: "Configuration and every inbox reachable; no token, no app names",

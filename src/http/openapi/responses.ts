@@ -97,7 +97,9 @@ export const statusAnswer = z.object({
   retention: z.object({ retentionMs: ms, pastRetention: z.boolean() }),
   storage: z.object({ bytes: z.int(), alertAtBytes: z.int(), limitBytes: z.int() }),
   outbox: z.object({ queued: z.int(), oldestQueuedAgeMs: msOrNull, recent: z.array(sendFate) }),
-  transitions: z.array(z.object({ at: ms, subject: z.enum(["mode", "consumers", "routing", "link"]), from: z.string(), to: z.string(), reason: z.string() })),
+  transitions: z.array(
+    z.object({ at: ms, subject: z.enum(["mode", "consumers", "routing", "link"]), from: z.string(), to: z.string(), reason: z.string() }),
+  ),
   alerts: z.array(
     z.object({
       at: ms,

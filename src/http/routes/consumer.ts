@@ -2,7 +2,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import type { StoredEventRow } from "../../inbox/event-store";
-import type { BridgeEnv } from "../context";
+import type { PullResult } from "../../inbox/types";
+import { newId } from "../../lib/ids";
+import type { SendAnswer } from "../../outbox/outbox";
 import {
   ackSchema,
   extendSchema,
@@ -16,14 +18,13 @@ import {
   sendKey,
   sendSchema,
 } from "../consumer-schemas";
+import type { BridgeEnv } from "../context";
+import { errorResponse } from "../errors";
 import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
 import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES } from "../middleware";
 import { parseWith, readBody } from "../read-json";
 import { robotUrlFor } from "../robot-url";
-import { errorResponse } from "../errors";
-import type { SendAnswer } from "../../outbox/outbox";
-import { newId } from "../../lib/ids";
 
 /** Answers carry message payloads: no browser or proxy keeps a copy. */
 const noStore: MiddlewareHandler<BridgeEnv> = async (c, next) => {
@@ -49,7 +50,7 @@ consumerRoutes.post("/v1/:app/pull", async (c) => {
   const signal = c.req.raw.signal;
   const cancel = () => c.executionCtx.waitUntil(inbox.cancelPull(app, pollId));
   signal.addEventListener("abort", cancel, { once: true });
-  let result;
+  let result: PullResult;
   try {
     result = await inbox.pull({ app, ...body, pollId, robotUrl: robotUrlFor(c) });
   } finally {

@@ -1,5 +1,6 @@
 // POST /dingtalk/:app/events: the encrypted event subscription push (dingtalk-protocol.md section 2).
 import { Hono } from "hono/tiny";
+import type { AppConfig } from "../../config/apps";
 import { decryptEvent, type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";
 import { openEnvelope } from "../../dingtalk/event-envelope";
 import {
@@ -15,7 +16,6 @@ import {
 } from "../../dingtalk/event-push";
 import { eventReply } from "../../dingtalk/event-reply";
 import { checkEventSignature } from "../../dingtalk/event-signature";
-import type { AppConfig } from "../../config/apps";
 import type { BridgeEnv } from "../context";
 import { BridgeError } from "../errors";
 import { inboxFor } from "../inbox-stub";

@@ -5,6 +5,7 @@ import { Hono } from "hono/tiny";
 import { type BridgeConfig, loadConfig } from "../../config/load";
 import { log } from "../../lib/log";
 import type { BridgeEnv } from "../context";
+import { wakeLink } from "../link-wake";
 
 export const healthRoutes = new Hono<BridgeEnv>();
 
@@ -17,6 +18,8 @@ healthRoutes.get("/health", async (c) => {
   } catch {
     return c.json({ ok: false, checks: { config: "failed", inboxes: "not checked" } }, 503);
   }
+  // A bridge with no cron (dtbridge serve) starts its links from the first health check.
+  for (const app of config.apps.values()) wakeLink(c, app);
   const names = [...config.apps.keys()];
   const reached = await Promise.all(names.map((name) => reach(c.env, name)));
   const checks = {

@@ -1,11 +1,11 @@
 // POST /dingtalk/:app/robot: a robot message callback in HTTP mode (dingtalk-protocol.md section 1).
 import { Hono } from "hono/tiny";
 import { SIGN_FUTURE_SKEW_MS } from "../../config/tunables";
-import { checkRobotSign } from "../../dingtalk/robot-sign";
 import { robotMessageSchema } from "../../dingtalk/robot-message";
+import { checkRobotSign } from "../../dingtalk/robot-sign";
+import { robotIngestRequest } from "../../inbox/robot-ingest";
 import type { BridgeEnv } from "../context";
 import { BridgeError } from "../errors";
-import { robotIngestRequest } from "../../inbox/robot-ingest";
 import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
 import { parseWith, readJsonText } from "../read-json";

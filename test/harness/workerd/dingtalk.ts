@@ -1,11 +1,11 @@
 // Signed DingTalk requests for tests, built with the bridge's own protocol code.
 import { SELF } from "cloudflare:test";
-import { eventCipherKey, encryptEvent } from "../../src/dingtalk/event-cipher";
-import { sealEnvelope } from "../../src/dingtalk/event-envelope";
-import { eventSignature } from "../../src/dingtalk/event-signature";
-import { robotSign } from "../../src/dingtalk/robot-sign";
-import { sampleRobotMessage, type SampleOptions } from "../../src/dingtalk/sample-messages";
-import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "./test-env";
+import { encryptEvent, eventCipherKey } from "../../../src/dingtalk/event-cipher";
+import { sealEnvelope } from "../../../src/dingtalk/event-envelope";
+import { eventSignature } from "../../../src/dingtalk/event-signature";
+import { robotSign } from "../../../src/dingtalk/robot-sign";
+import { type SampleOptions, sampleRobotMessage } from "../../../src/dingtalk/sample-messages";
+import { EVENT_AES_KEY, EVENT_OWNER_KEY, EVENT_TOKEN, ROBOT_SECRET, tokenFor } from "../test-env";
 
 export const BASE = "https://bridge.test";
 
@@ -61,11 +61,4 @@ export async function consumerJson<T = any>(app: string, path: string, body?: un
   const res = await consumerFetch(app, path, body);
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
   return res.json() as Promise<T>;
-}
-
-let next = 0;
-/** A fresh app for each test: its own inbox object, never shared. */
-export function freshApp(): string {
-  const name = `t${String(next++).padStart(2, "0")}`;
-  return name;
 }

@@ -1,7 +1,7 @@
 // The HTTP control API under /_fake/: the in-process API, reachable from another process
 // (tests inside workerd, a demo script). Each route calls the same method a Node test would.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type SampleOptions, sampleRobotMessage } from "../../src/dingtalk/sample-messages.ts";
+import { type SampleOptions, sampleRobotMessage } from "../../../src/dingtalk/sample-messages.ts";
 import type { FakeContext } from "./context.ts";
 import { isObject, parseJson, readText, sendJson } from "./http-io.ts";
 import { hexId } from "./ids.ts";
@@ -12,6 +12,8 @@ type Body = Record<string, unknown>;
 type Handler = (body: Body) => unknown;
 
 export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string, Handler> {
+  // Test files running side by side claim app names here, the one process they all share.
+  const claimed = new Map<string, Set<string>>();
   return new Map<string, Handler>([
     ["GET /_fake/state", () => fake.state()],
     [
@@ -46,6 +48,18 @@ export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string,
     ["POST /_fake/expire-tokens", () => void fake.expireTokens()],
     ["POST /_fake/clear-failures", () => void fake.clearFailures()],
     ["POST /_fake/reset", () => void fake.reset()],
+    [
+      "POST /_fake/claim",
+      (b) => {
+        const pool = str(b, "pool");
+        if (!Array.isArray(b.names)) throw new Error("names must be an array");
+        const taken = claimed.get(pool) ?? new Set<string>();
+        claimed.set(pool, taken);
+        const name = (b.names as unknown[]).find((n): n is string => typeof n === "string" && !taken.has(n)) ?? null;
+        if (name !== null) taken.add(name);
+        return { name };
+      },
+    ],
   ]);
 }
 

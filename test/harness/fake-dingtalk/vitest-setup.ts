@@ -1,7 +1,7 @@
 // The vitest global setup for the workerd tests: one fake DingTalk for the whole run, on the port
 // the config chose (the Worker's DINGTALK_API_BASE points at it), its URL provided to the tests.
 import type { TestProject } from "vitest/node";
-import { LINK_APPS, linkCredentials, SEND_APPS, sendCredentials } from "../support/test-env.ts";
+import { LINK_APPS, linkCredentials, SEND_APPS, sendCredentials } from "../test-env.ts";
 import { startFakeDingTalk } from "./server.ts";
 
 export default async function setup(project: TestProject) {
@@ -16,4 +16,3 @@ export default async function setup(project: TestProject) {
   project.provide("fakeDingTalkUrl", fake.url);
   return () => fake.close();
 }
-

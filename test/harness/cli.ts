@@ -1,7 +1,7 @@
 // Runs the built dtbridge command against a local bridge.
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { ROOT } from "../../../scripts/lib/local-bridge";
+import { ROOT } from "./local-bridge";
 
 export const LOCAL = { secret: "local-dev-client-secret", token: "local-dev-consumer-token" };
 const BIN = join(ROOT, "dist/dtbridge.js");
@@ -31,5 +31,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
 }
 
 export function ndjson(text: string): any[] {
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }

@@ -1,8 +1,8 @@
 // Direct access to one app's inbox object, with a clock the test moves by hand.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { ManualClock } from "../../src/lib/clock";
-import type { Inbox } from "../../src/inbox/inbox";
-import type { Tunables } from "../../src/config/tunables";
+import type { Tunables } from "../../../src/config/tunables";
+import type { Inbox } from "../../../src/inbox/inbox";
+import { ManualClock } from "../../../src/lib/clock";
 
 export async function inboxWithClock(app: string, start = Date.now()) {
   const stub = env.INBOX.getByName(app);

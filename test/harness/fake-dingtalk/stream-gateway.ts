@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { isDeepStrictEqual } from "node:util";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import type { FakeContext } from "./context.ts";
-import { type Ack, type DownstreamFrame, ROBOT_TOPIC, buildFrame, readAck } from "./frames.ts";
+import { type Ack, buildFrame, type DownstreamFrame, ROBOT_TOPIC, readAck } from "./frames.ts";
 import { parseJson } from "./http-io.ts";
 import { hexId, opaque } from "./ids.ts";
 import type { TicketBook } from "./open-api.ts";
@@ -94,9 +94,7 @@ export class StreamGateway {
   }
 
   live(clientId?: string): Connection[] {
-    return [...this.conns.values()].filter(
-      (c) => c.info.state !== "closed" && (clientId === undefined || c.info.clientId === clientId),
-    );
+    return [...this.conns.values()].filter((c) => c.info.state !== "closed" && (clientId === undefined || c.info.clientId === clientId));
   }
 
   /** Open, not draining, and subscribed to the robot topic: DingTalk only pushes what was subscribed. */
@@ -117,28 +115,30 @@ export class StreamGateway {
   }
 
   sendPing(connectionId?: string): string[] {
-    return this.targets(connectionId).filter((conn) => !conn.muted).map((conn) => {
-      const record: PingRecord = {
-        messageId: "",
-        connectionId: conn.info.id,
-        at: Date.now(),
-        opaque: opaque(),
-        ackedAt: null,
-        echoed: null,
-      };
-      const data = JSON.stringify({ opaque: record.opaque });
-      const frame = buildFrame("SYSTEM", "ping", data);
-      record.messageId = frame.headers.messageId;
-      this.ctx.records.pings.push(record);
-      this.send(conn, frame, "ping", (ack) => {
-        record.ackedAt = Date.now();
-        // Compared parsed: the Python SDK re-serialises the data with spaces after the colons.
-        const parsed = parseJson(data);
-        record.echoed = ack.dataProblem === null && parsed.ok && isDeepStrictEqual(ack.body, parsed.value);
-        if (!record.echoed) this.ctx.violation(`ping ack ${record.messageId} on ${conn.info.id} does not echo the ping's data`);
+    return this.targets(connectionId)
+      .filter((conn) => !conn.muted)
+      .map((conn) => {
+        const record: PingRecord = {
+          messageId: "",
+          connectionId: conn.info.id,
+          at: Date.now(),
+          opaque: opaque(),
+          ackedAt: null,
+          echoed: null,
+        };
+        const data = JSON.stringify({ opaque: record.opaque });
+        const frame = buildFrame("SYSTEM", "ping", data);
+        record.messageId = frame.headers.messageId;
+        this.ctx.records.pings.push(record);
+        this.send(conn, frame, "ping", (ack) => {
+          record.ackedAt = Date.now();
+          // Compared parsed: the Python SDK re-serialises the data with spaces after the colons.
+          const parsed = parseJson(data);
+          record.echoed = ack.dataProblem === null && parsed.ok && isDeepStrictEqual(ack.body, parsed.value);
+          if (!record.echoed) this.ctx.violation(`ping ack ${record.messageId} on ${conn.info.id} does not echo the ping's data`);
+        });
+        return conn.info.id;
       });
-      return conn.info.id;
-    });
   }
 
   sendDisconnect(connectionId?: string, reason = "connection is expired"): string[] {

@@ -1,9 +1,9 @@
-// Standalone fake DingTalk: `tsx test/fake-dingtalk/cli.ts --port 9999 --app id:secret`.
+// Standalone fake DingTalk: `tsx test/harness/fake-dingtalk/cli.ts --port 9999 --app id:secret`.
 import { parseArgs } from "node:util";
 import { startFakeDingTalk } from "./server.ts";
 import type { FakeApp } from "./types.ts";
 
-const HELP = `Usage: tsx test/fake-dingtalk/cli.ts [options]
+const HELP = `Usage: tsx test/harness/fake-dingtalk/cli.ts [options]
 
 A fake DingTalk: Stream gateway (connections/open + WebSocket), oauth2 access tokens,
 robot send APIs, a session-webhook sink, and a control API under /_fake/.

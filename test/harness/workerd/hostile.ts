@@ -5,7 +5,8 @@ export class Rng {
   constructor(private state: number) {}
   next(): number {
     // mulberry32
-    let t = (this.state += 0x6d2b79f5);
+    this.state += 0x6d2b79f5;
+    let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -36,6 +37,7 @@ const STRINGS = [
   "msgMxpQ+qegFQ4MpgOyu0UFrQ==",
   "=?utf-8?",
 ];
+// biome-ignore lint/correctness/noPrecisionLoss: 2^53 + 3 on purpose, a number JSON cannot carry exactly
 const NUMBERS = [0, -1, -0, 1e308, -1e308, 2 ** 53 + 1, 1.5, 0.0001, 25_001, 101, 9_007_199_254_740_993];
 
 export function hostileValue(rng: Rng, depth = 0): unknown {
@@ -56,7 +58,23 @@ export function hostileValue(rng: Rng, depth = 0): unknown {
       return Array.from({ length: rng.int(4) }, () => hostileValue(rng, depth + 1));
     case 7: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--) o[rng.pick(["msgId", "msgtype", "text", "content", "leaseIds", "max", "waitMs", "consumer", "stream", "__proto__", "constructor", rng.pick(STRINGS)])] = hostileValue(rng, depth + 1);
+      for (let i = rng.int(4); i > 0; i--)
+        o[
+          rng.pick([
+            "msgId",
+            "msgtype",
+            "text",
+            "content",
+            "leaseIds",
+            "max",
+            "waitMs",
+            "consumer",
+            "stream",
+            "__proto__",
+            "constructor",
+            rng.pick(STRINGS),
+          ])
+        ] = hostileValue(rng, depth + 1);
       return o;
     }
     default:

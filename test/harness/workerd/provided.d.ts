@@ -1,4 +1,4 @@
-// What the vitest global setup (test/fake-dingtalk/vitest-setup.ts) provides to the workerd tests.
+// What the vitest global setup (test/harness/fake-dingtalk/vitest-setup.ts) provides to the workerd tests.
 export {};
 
 declare module "vitest" {

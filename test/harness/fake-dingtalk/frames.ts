@@ -1,6 +1,7 @@
 // Stream frames: what the server sends, and how a client's ack is read.
-import { hexId } from "./ids.ts";
+
 import { isObject, parseJson } from "./http-io.ts";
+import { hexId } from "./ids.ts";
 
 export const ROBOT_TOPIC = "/v1.0/im/bot/messages/get";
 

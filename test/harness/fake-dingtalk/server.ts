@@ -1,10 +1,10 @@
 // Wiring: one HTTP server carries DingTalk's HTTP APIs, the Stream WebSocket and the control API.
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CallbackRouter } from "./callback-router.ts";
 import { FakeContext } from "./context.ts";
 import { controlRoutes, handleControl } from "./control.ts";
-import { FailureSwitches, answerFailure } from "./failures.ts";
+import { answerFailure, FailureSwitches } from "./failures.ts";
 import { dingError, readText } from "./http-io.ts";
 import { OpenApi, TicketBook } from "./open-api.ts";
 import { GROUP_SEND_PATH, OTO_SEND_PATH, RobotApi, SESSION_PATH } from "./robot-api.ts";

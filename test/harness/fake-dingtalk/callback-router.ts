@@ -1,7 +1,7 @@
 // Robot CALLBACK routing as DingTalk does it: one random routable connection per message, never
 // fan-out; an unacked message comes again with the same msgId and a new transport messageId.
 import type { FakeContext } from "./context.ts";
-import { ROBOT_TOPIC, buildFrame, newMessageId } from "./frames.ts";
+import { buildFrame, newMessageId, ROBOT_TOPIC } from "./frames.ts";
 import { hexId } from "./ids.ts";
 import type { Connection, StreamGateway } from "./stream-gateway.ts";
 import type { DeliveryRecord, SendResult } from "./types.ts";

@@ -1,6 +1,6 @@
 // The fake DingTalk from inside workerd: its control API over HTTP (it runs in Node beside the tests).
 import { inject } from "vitest";
-import { linkCredentials } from "./test-env";
+import { linkCredentials } from "../test-env";
 
 export async function fake<T = any>(path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${inject("fakeDingTalkUrl")}/_fake/${path}`, {
@@ -31,7 +31,10 @@ export async function fakeView(app: string) {
 
 /** Routes one robot message to one of the app's connections, as DingTalk would. */
 export function sendOverStream(app: string, data: Record<string, unknown>) {
-  return fake<{ messageId: string; msgId: string; routedTo: string | null }>("robot-message", { data, clientId: linkCredentials(app).clientId });
+  return fake<{ messageId: string; msgId: string; routedTo: string | null }>("robot-message", {
+    data,
+    clientId: linkCredentials(app).clientId,
+  });
 }
 
 export async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {

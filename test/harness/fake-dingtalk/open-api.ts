@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FakeContext } from "./context.ts";
 import { dingError, isObject, readApiBody, sendJson, sendText } from "./http-io.ts";
-import { requestId, ticket as newTicket } from "./ids.ts";
+import { ticket as newTicket, requestId } from "./ids.ts";
 import type { Subscription } from "./types.ts";
 
 export interface TicketGrant {
