@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { migrate, SCHEMA_VERSION } from "../../src/inbox/migrations";
+import { INBOX_SCHEMA_VERSION, migrateInbox } from "../../src/inbox/migrations";
 import { SignUses } from "../../src/inbox/sign-uses";
 import { freshApp } from "../harness/workerd/apps";
 
@@ -10,7 +10,7 @@ function rebuildAt(sql: SqlStorage, version: number): void {
     .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'sqlite_%'")
     .toArray();
   for (const { name } of tables) sql.exec(`DROP TABLE ${name}`);
-  migrate(sql, version);
+  migrateInbox(sql, version);
 }
 
 it("upgrades a version 4 inbox in place: its events and used signatures are kept", async () => {
@@ -23,8 +23,8 @@ it("upgrades a version 4 inbox in place: its events and used signatures are kept
       `INSERT INTO events (id, kind, dedup_key, received_at, payload, state, visible_at)
        VALUES ('evt_1', 'robot', 'robot:m1', 1, '{}', 'ready', 1), ('evt_2', 'robot', 'robot:m2', 1, '{}', 'ready', 9)`,
     );
-    migrate(sql);
-    expect(sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version).toBe(SCHEMA_VERSION);
+    migrateInbox(sql);
+    expect(sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version).toBe(INBOX_SCHEMA_VERSION);
     expect(sql.exec("SELECT timestamp, msg_id FROM robot_signs").toArray()).toEqual([{ timestamp: 1796000000000, msg_id: "m1" }]);
     const signs = new SignUses(sql);
     expect([signs.claim("1796000000000", "m2"), signs.claim("1796000000000", "m1")]).toEqual([false, true]);
