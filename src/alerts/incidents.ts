@@ -15,6 +15,14 @@ export type Incident =
   | "sign_reused"
   /** Dead letters of one source past its cap: the oldest were dropped. */
   | "dead_letters_dropped"
+  /** Settings that were malformed and fell back to their defaults. */
+  | "config"
+  /** Consumers are attached, yet the oldest event they could take waits longer than BACKLOG_STALL_MS. */
+  | "backlog_stalled"
+  /** The month's DingTalk API calls passed 80% of DINGTALK_API_MONTHLY_QUOTA. */
+  | "api_quota"
+  /** DingTalk refused a call from this server's egress IP (the app's IP allowlist). */
+  | "ip_not_allowed"
   /** A send the outbox gave up on: a one-off, never resolved. */
   | "send_failed";
 

@@ -1,9 +1,14 @@
 // The one config loader: parses the Worker's env once per isolate and names any bad setting
-// without echoing its value. A bad app disables that app alone; bad tunables disable the bridge.
+// without echoing its value. A bad app disables that app alone; a malformed setting that has a
+// default (the tunables, and the bridge's own switches) falls back to it and is reported, so no
+// such mistake takes ingress down. Only a bridge with no app at all refuses everything.
+
 import { log } from "../lib/log";
+import { isLoopback } from "../lib/loopback";
 import * as z from "../lib/zod";
-import { APP_NAME, type AppConfig, appSchema, orderingSchema, toAppConfig } from "./apps";
-import { type Tunables, toTunables, tunablesSchema } from "./tunables";
+import { APP_NAME, type AppConfig, appSchema, type Ordering, orderingSchema, toAppConfig } from "./apps";
+import { readSettings, type SettingProblem, type SettingSpec } from "./settings";
+import { readTunables, type Tunables } from "./tunables";
 
 export interface BridgeConfig {
   apps: ReadonlyMap<string, AppConfig>;
@@ -14,6 +19,8 @@ export interface BridgeConfig {
   apiBase: string;
   /** The bridge's public origin for URLs in alerts, when configured. */
   publicUrl: string | undefined;
+  /** Settings that were malformed and fell back to their defaults: named in status, logs and a `config` alert. */
+  problems: readonly SettingProblem[];
 }
 
 export class ConfigError extends Error {
@@ -37,6 +44,7 @@ export function loadConfig(env: object): BridgeConfig {
       for (const [name, error] of result.brokenApps) {
         log("error", "config_error", { app: name, setting: error.setting, message: error.message });
       }
+      for (const p of result.problems) log("error", "config_error", { setting: p.setting, message: `${p.setting}: ${p.problem}` });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       log("error", "config_error", { setting: error.setting, message: error.message });
@@ -48,25 +56,35 @@ export function loadConfig(env: object): BridgeConfig {
   return result;
 }
 
-const bridgeSchema = z.object({
-  STREAM_LINK: z._default(z.enum(["on", "off"], "must be on or off"), "off"),
-  DINGTALK_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.dingtalk.com"),
-  PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
-  ORDERING: z._default(orderingSchema, "conversation"),
-});
+const apiBase = z
+  .url({ protocol: /^https?$/ })
+  .check(
+    z.refine(
+      (u) => u.startsWith("https:") || (URL.canParse(u) && isLoopback(new URL(u).hostname)),
+      "must be https (plain http only for a loopback host)",
+    ),
+  );
+
+/** The bridge's own switches; each has a default, like the tunables. */
+const BRIDGE_SETTINGS = {
+  STREAM_LINK: { schema: z.enum(["on", "off"]), rule: "on or off", fallback: "off" } as SettingSpec<"on" | "off">,
+  DINGTALK_API_BASE: { schema: apiBase, rule: "an https URL (plain http only for a loopback host)", fallback: "https://api.dingtalk.com" },
+  PUBLIC_URL: { schema: z.optional(z.url({ protocol: /^https?$/ })), rule: "an http(s) URL", fallback: undefined } as SettingSpec<
+    string | undefined
+  >,
+  ORDERING: { schema: orderingSchema, rule: "conversation, sender or off", fallback: "conversation" } as SettingSpec<Ordering>,
+} satisfies Record<string, SettingSpec<unknown>>;
 
 export function parseConfig(env: Record<string, unknown>): BridgeConfig {
   const vars = blankToUndefined(env);
-  const tunables = tunablesSchema.safeParse(vars);
-  if (!tunables.success) throw fromIssue(tunables.error, "");
-  const bridge = bridgeSchema.safeParse(vars);
-  if (!bridge.success) throw fromIssue(bridge.error, "");
+  const { tunables, problems: tunableProblems } = readTunables(vars);
+  const { values: bridge, problems: bridgeProblems } = readSettings(BRIDGE_SETTINGS, vars);
 
   const apps = new Map<string, AppConfig>();
   const broken = new Map<string, ConfigError>();
   const add = (name: string, value: unknown, prefix: string, rename?: Record<string, string>) => {
     const parsed = appSchema.safeParse(value);
-    const defaults = { streamLink: bridge.data.STREAM_LINK === "on", ordering: bridge.data.ORDERING };
+    const defaults = { streamLink: bridge.STREAM_LINK === "on", ordering: bridge.ORDERING };
     if (parsed.success) apps.set(name, toAppConfig(name, parsed.data, defaults));
     else broken.set(name, fromIssue(parsed.error, prefix, rename));
   };
@@ -115,9 +133,10 @@ export function parseConfig(env: Record<string, unknown>): BridgeConfig {
   return {
     apps,
     brokenApps: broken,
-    tunables: toTunables(tunables.data),
-    apiBase: bridge.data.DINGTALK_API_BASE.replace(/\/+$/, ""),
-    publicUrl: bridge.data.PUBLIC_URL?.replace(/\/+$/, ""),
+    tunables,
+    apiBase: bridge.DINGTALK_API_BASE.replace(/\/+$/, ""),
+    publicUrl: bridge.PUBLIC_URL?.replace(/\/+$/, ""),
+    problems: [...bridgeProblems, ...tunableProblems],
   };
 }
 

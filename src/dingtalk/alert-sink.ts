@@ -1,7 +1,11 @@
 // Sends one alert to the configured sink: a DingTalk custom group robot (markdown, optionally
 // signed, dingtalk-protocol.md section 4) when the URL's path is /robot/send, plain JSON otherwise.
 import { isRecord, parseJsonOrNull } from "../lib/json";
+import { callOut, isRedirect } from "../lib/outbound";
 import { robotSign } from "./robot-sign";
+
+/** An alert sink that does not answer within this is a failed try, retried later. */
+export const ALERT_TIMEOUT_MS = 5_000;
 
 export interface AlertMessage {
   app: string;
@@ -44,20 +48,16 @@ export async function buildAlertRequest(sinkUrl: string, secret: string | undefi
 }
 
 /** Sends and answers null on success, or what went wrong; DingTalk answers 200 with errcode on failure. */
-export async function sendAlert(request: Request, timeoutMs = 5_000): Promise<string | null> {
-  try {
-    const response = await fetch(request, { signal: AbortSignal.timeout(timeoutMs) });
-    const text = await response.text();
-    if (!response.ok) return `sink answered ${response.status}`;
-    if (isDingTalkRobotUrl(new URL(request.url))) {
-      const body = parseJsonOrNull(text);
-      const errcode = isRecord(body) ? body.errcode : undefined;
-      if (typeof errcode === "number" && errcode !== 0) return `DingTalk robot answered errcode ${errcode}`;
-    }
-    return null;
-  } catch (error) {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : "send failed";
-    // The query string of a DingTalk robot URL carries its access token: never log or store it.
-    return message.replace(/\?[^\s]*/g, "?…");
+export async function sendAlert(request: Request, timeoutMs = ALERT_TIMEOUT_MS): Promise<string | null> {
+  const res = await callOut(request, timeoutMs);
+  // Never the URL: the query string of a DingTalk robot URL carries its access token.
+  if ("error" in res) return `the sink did not answer (${res.error})`;
+  if (res.status < 200 || res.status >= 300)
+    return `sink answered ${res.status}${isRedirect(res.status) ? " (a redirect, never followed)" : ""}`;
+  if (isDingTalkRobotUrl(new URL(request.url))) {
+    const body = parseJsonOrNull(res.text);
+    const errcode = isRecord(body) ? body.errcode : undefined;
+    if (typeof errcode === "number" && errcode !== 0) return `DingTalk robot answered errcode ${errcode}`;
   }
+  return null;
 }

@@ -59,13 +59,28 @@ export function readAccessToken(status: number, body: unknown): { token: string;
   return { token: body.accessToken, expiresInMs: seconds * 1000 };
 }
 
+/** DingTalk's code when an app restricts API calls to listed server egress IPs and the caller is not one. */
+export const IP_NOT_ALLOWED = "IpNotInWhiteList";
+export const IP_NOT_ALLOWED_MESSAGE =
+  "DingTalk refused the call from this server's IP: the app only accepts API calls from the server egress IPs listed in its " +
+  "settings (服务器出口IP). A Worker on Cloudflare has no fixed egress IP: run the bridge with `dtbridge serve` on a host with " +
+  "one and list it, or remove the restriction in the DingTalk developer console";
+
+/** The allowlist refusal, in the new API's code or the old API's Chinese message. */
+export function isIpNotAllowed(code: string, message: string): boolean {
+  return /IpNotInWhiteList/i.test(code) || /IpNotInWhiteList|白名单/.test(message);
+}
+
 /**
  * Judges a robot API answer by its status and DingTalk's `code`. One-to-one sends answer 200 with
  * the users DingTalk throttled or did not know: when that is every user the send had, it is not sent.
  */
 export function judgeRobotApi(status: number, body: unknown, users = 0): CallOutcome {
-  const code = isRecord(body) && typeof body.code === "string" ? body.code : "";
-  const message = isRecord(body) && typeof body.message === "string" ? body.message : "";
+  const code = isRecord(body) && typeof body.code === "string" ? body.code.slice(0, 256) : "";
+  const message = isRecord(body) && typeof body.message === "string" ? body.message.slice(0, 256) : "";
+  if (status >= 300 && status < 400)
+    return { kind: "retry", reason: `DingTalk answered a redirect (${status}), which the bridge never follows` };
+  if (isIpNotAllowed(code, message)) return { kind: "refused", code: IP_NOT_ALLOWED, message: IP_NOT_ALLOWED_MESSAGE };
   if (status >= 200 && status < 300) {
     const listed = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key].length : 0);
     if (users > 0 && listed("flowControlledStaffIdList") >= users)
@@ -85,6 +100,8 @@ export function judgeRobotApi(status: number, body: unknown, users = 0): CallOut
 /** Session webhooks answer HTTP 200 with an `errcode`; 0 is success. */
 export function judgeSessionWebhook(status: number, body: unknown): FinalOutcome {
   if (status >= 500 || status === 429) return { kind: "retry", reason: `the session webhook answered ${status}` };
+  if (status >= 300 && status < 400)
+    return { kind: "retry", reason: `the session webhook answered a redirect (${status}), which the bridge never follows` };
   const errcode = isRecord(body) ? body.errcode : undefined;
   const errmsg = isRecord(body) && typeof body.errmsg === "string" ? body.errmsg : "";
   if (status === 200 && (errcode === 0 || errcode === "0")) return { kind: "sent" };
@@ -93,9 +110,13 @@ export function judgeSessionWebhook(status: number, body: unknown): FinalOutcome
   return { kind: "refused", code: String(errcode ?? `http_${status}`), message: errmsg || `the session webhook answered ${status}` };
 }
 
+/** DingTalk's own path for a message's session webhook. */
+export const SESSION_WEBHOOK_PATH = "/robot/sendBySession";
+
 /**
- * Session webhooks are called only on DingTalk's own hosts, or on the host of DINGTALK_API_BASE (a
- * local fake DingTalk): a URL from a payload must not make the bridge call anywhere else.
+ * Session webhooks are called only as DingTalk gives them: https on a DingTalk host, on the default
+ * port, at DingTalk's own path; or at that path on the host of DINGTALK_API_BASE (a local fake
+ * DingTalk in tests). A URL from a payload must not make the bridge call anywhere else.
  */
 export function allowedSessionWebhook(url: unknown, apiBase: string): string | null {
   if (typeof url !== "string") return null;
@@ -105,11 +126,9 @@ export function allowedSessionWebhook(url: unknown, apiBase: string): string | n
   } catch {
     return null;
   }
-  if (parsed.username || parsed.password) return null;
+  if (parsed.username || parsed.password || parsed.pathname !== SESSION_WEBHOOK_PATH) return null;
   const base = new URL(apiBase);
   if (parsed.host === base.host && parsed.protocol === base.protocol) return parsed.toString();
-  if (parsed.protocol === "https:" && (parsed.hostname === "dingtalk.com" || parsed.hostname.endsWith(".dingtalk.com"))) {
-    return parsed.toString();
-  }
-  return null;
+  const dingtalk = parsed.hostname === "dingtalk.com" || parsed.hostname.endsWith(".dingtalk.com");
+  return parsed.protocol === "https:" && parsed.port === "" && dingtalk ? parsed.toString() : null;
 }

@@ -11,13 +11,18 @@ import { errorBody, errorResponse, HttpError } from "./errors";
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 export const MAX_CONSUMER_BODY_BYTES = 256 * 1024;
 
-/** The app named `name`; a broken app (or an unreadable BRIDGE_APPS) answers 503 naming the setting. */
+/**
+ * The app named `name`. A broken app (or an unreadable BRIDGE_APPS) answers 503 for itself alone,
+ * telling a caller nothing of which setting is wrong: the operator finds that in the logs and in the
+ * `config_error` line they carry.
+ */
 function lookup(config: BridgeConfig, name: string): AppConfig | undefined {
   if (!APP_NAME.test(name)) return undefined;
   const app = config.apps.get(name);
   if (app) return app;
-  const broken = config.brokenApps.get(name) ?? config.brokenApps.get("*");
-  if (broken) throw broken;
+  if (config.brokenApps.has(name) || config.brokenApps.has("*")) {
+    throw new HttpError(503, "bridge_misconfigured", `app "${name}" is not configured correctly; the bridge's logs name the setting`);
+  }
   return undefined;
 }
 

@@ -47,6 +47,23 @@ export class EventPages {
       .toArray();
   }
 
+  /**
+   * When the oldest event a consumer could take right now arrived: visible, and the front of its key
+   * (held or free) or without one. Null when nothing is leasable.
+   */
+  oldestLeasableReceivedAt(now: number): number | null {
+    const unkeyed = this.sql
+      .exec<{ t: number }>(
+        "SELECT received_at AS t FROM events WHERE state = 'ready' AND okey IS NULL AND visible_at <= ? ORDER BY seq LIMIT 1",
+        now,
+      )
+      .toArray()[0]?.t;
+    const front = this.keys.oldestVisibleFrontSeq(now);
+    const keyed =
+      front === null ? undefined : this.sql.exec<{ t: number }>("SELECT received_at AS t FROM events WHERE seq = ?", front).one().t;
+    return min(unkeyed ?? null, keyed ?? null);
+  }
+
   counts(): QueueCounts {
     const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
     const receivedAt = (q: string, ...params: unknown[]) => this.sql.exec<{ t: number | null }>(q, ...params).toArray()[0]?.t ?? null;

@@ -31,6 +31,7 @@ import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
 import { type InboxParts, Turn } from "./turn";
 import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
+import { watchApiQuota, watchIpAllowlist } from "./watch";
 
 export class Inbox extends DurableObject<Env> {
   /** Replaced by tests that drive time-based behaviour by hand. */
@@ -77,8 +78,10 @@ export class Inbox extends DurableObject<Env> {
       schedule: new AlarmSchedule(ctx.storage),
       state,
       sweeps: { nextAt: 0 },
+      deliveries: { running: null },
       tunables,
       app,
+      configProblems: () => loadConfig(this.env).problems,
     };
     void ctx.blockConcurrencyWhile(() => this.parts.schedule.load());
   }
@@ -128,7 +131,11 @@ export class Inbox extends DurableObject<Env> {
   /** Sends through DingTalk once per key; what DingTalk cannot take now waits in the outbox. */
   async send(key: string, request: SendRequest): Promise<SendOutcome> {
     const outcome = await this.parts.outbox.send(key, request);
-    await this.turn((t) => t.wakeBy(this.parts.outbox.nextDue()));
+    await this.turn((t) => {
+      t.wakeBy(this.parts.outbox.nextDue());
+      watchApiQuota(t);
+      watchIpAllowlist(t);
+    });
     return outcome;
   }
 
@@ -160,6 +167,8 @@ export class Inbox extends DurableObject<Env> {
       tunables: this.tunables(),
       modeView: consume.modeView(parts),
       ordering: this.appConfig()?.ordering ?? "conversation",
+      configProblems: parts.configProblems(),
+      apiUsage: parts.outbox.apiUsage(now),
       nextAlarmAt: parts.schedule.next,
     });
   }

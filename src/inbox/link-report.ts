@@ -47,6 +47,12 @@ export function linkAlerts(open: OpenIncidents, event: LinkEvent, robotUrl: stri
           `If messages are not arriving, set the robot's message receive mode to HTTP in the DingTalk console and paste ${url}`,
       });
     case "refused":
+      if (event.why === "ip_not_allowed") {
+        return openIncident(open, "stream_link", event.at, {
+          title: "DingTalk refused the Stream link from this server's IP",
+          text: `${event.error}. The link tries again at ${new Date(event.retryAt).toISOString()}, every 10 minutes.`,
+        });
+      }
       return openIncident(open, "stream_link", event.at, {
         title: "DingTalk refused the app's credentials for the Stream link",
         text:

@@ -18,6 +18,8 @@ export interface StatusParts {
   tunables: Tunables;
   modeView: { mode: string; pollHintMs: number };
   ordering: string;
+  configProblems: readonly { setting: string; problem: string }[];
+  apiUsage: { month: string; thisMonth: number; thisMinute: number; previousMinute: number };
   nextAlarmAt: number | null;
 }
 
@@ -59,6 +61,8 @@ export function statusView(p: StatusParts) {
     transitions: p.transitions,
     alerts: p.alerts,
     counters: p.state.counters,
+    config: { problems: p.configProblems },
+    dingtalkApi: { ...p.apiUsage, monthlyQuota: p.tunables.apiMonthlyQuota },
     nextAlarmAt: p.nextAlarmAt,
   };
 }

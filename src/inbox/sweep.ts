@@ -32,7 +32,7 @@ function sweep(t: Turn): void {
   parts.consumers.sweep(cutoff);
   parts.alerts.sweep(cutoff);
   parts.offlineReplies.sweep(cutoff);
-  parts.outbox.sweep(cutoff);
+  parts.outbox.sweep(cutoff, now);
   parts.signs.sweep(now - tunables.signWindowMs - HOUR);
   setAsideResolved(t);
   const counts = parts.pages.counts();

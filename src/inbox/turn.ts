@@ -3,8 +3,9 @@
 // leasable to waiting polls, and at its end saves the app's state and arms the alarm for the
 // earliest deadline the work met. Raising an alert is a deadline too: alerts leave from the alarm.
 import type { AlertQueue } from "../alerts/alert-queue";
-import type { AlertEffect } from "../alerts/incidents";
+import { type AlertEffect, openIncident, resolveIncident } from "../alerts/incidents";
 import type { AppConfig } from "../config/apps";
+import type { SettingProblem } from "../config/settings";
 import type { Tunables } from "../config/tunables";
 import type { AlarmSchedule } from "../lib/alarm-schedule";
 import { log } from "../lib/log";
@@ -39,9 +40,13 @@ export interface InboxParts {
   readonly state: AppState;
   /** When this object instance sweeps next; 0 until its first alarm has swept. */
   readonly sweeps: { nextAt: number };
+  /** Alerts and send retries under way beside the alarm, if any. */
+  readonly deliveries: { running: Promise<void> | null };
   tunables(): Tunables;
   /** This app's settings; undefined when the configuration no longer has it. */
   app(): AppConfig | undefined;
+  /** Settings that were malformed and fell back to their defaults. */
+  configProblems(): readonly SettingProblem[];
 }
 
 export class Turn {
@@ -121,6 +126,27 @@ export class Turn {
     log("warn", "dead_letter", { app: this.state.app, count: n, reason: reason.slice(0, 200) });
   }
 
+  /** A malformed setting raises one `config` alert per app, and its resolution once fixed. */
+  private reviewConfig(): void {
+    const problems = this.parts.configProblems();
+    const open = this.state.incidents;
+    if (problems.length && open.config === undefined) {
+      this.raise(
+        openIncident(open, "config", this.now, {
+          title: "Some settings are malformed: the bridge uses their defaults",
+          text: `${problems.map((p) => `${p.setting}: ${p.problem}`).join("\n")}\nEvery app keeps taking messages. Fix the settings and deploy again.`,
+        }),
+      );
+    } else if (!problems.length && open.config !== undefined) {
+      this.raise(
+        resolveIncident(open, "config", this.now, {
+          title: "The settings are well-formed again",
+          text: "No setting falls back to its default.",
+        }),
+      );
+    }
+  }
+
   /**
    * The end of the call: whatever the work made leasable goes to the polls waiting for it (in the
    * same synchronous step, so their leases commit with the work), the state is saved once, and the
@@ -128,6 +154,7 @@ export class Turn {
    */
   async end(): Promise<void> {
     this.serveWaiters();
+    this.reviewConfig();
     this.parts.appState.save(this.state);
     if (this.wakeAt !== null) await this.parts.schedule.arm(this.wakeAt);
   }

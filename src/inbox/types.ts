@@ -66,4 +66,5 @@ export type LinkEvent =
   | { type: "opened"; at: number }
   | { type: "down"; at: number; error: string | null }
   | { type: "halted"; at: number; until: number; opens: number; windowMs: number }
-  | { type: "refused"; at: number; error: string; retryAt: number };
+  /** DingTalk refused the app: its credentials, or this server's egress IP (an allowlist). */
+  | { type: "refused"; at: number; why: "credentials" | "ip_not_allowed"; error: string; retryAt: number };

@@ -1,10 +1,12 @@
 // One attempt at a send: each path in turn (a refused session webhook falls back to the robot API),
-// with the robot API's access token cached and fetched again once when DingTalk turns it down.
-
+// with the robot API's access token cached and fetched again once when DingTalk turns it down. Every
+// call to DingTalk's API is counted against the month's quota, and a refusal by IP allowlist is kept
+// until a call goes through.
 import type { AppConfig } from "../config/apps";
-import type { FinalOutcome } from "../dingtalk/robot-send";
 import {
   accessTokenRequest,
+  type FinalOutcome,
+  IP_NOT_ALLOWED,
   judgeRobotApi,
   judgeSessionWebhook,
   type OutMessage,
@@ -14,9 +16,12 @@ import {
 } from "../dingtalk/robot-send";
 import type { Clock } from "../lib/clock";
 import { parseJsonOrNull } from "../lib/json";
+import { callOut } from "../lib/outbound";
 import { AccessTokenCache } from "./access-token";
+import type { ApiUsageStore } from "./api-usage";
 import type { SendPath } from "./send-paths";
 
+/** A send's call to DingTalk that does not answer within this is tried again later. */
 const CALL_TIMEOUT_MS = 10_000;
 
 /** How one attempt ended, and by which path. */
@@ -27,9 +32,12 @@ export type Attempt =
 
 export class DingTalkSender {
   private readonly tokens: AccessTokenCache;
+  /** When DingTalk last refused an API call by IP allowlist, until a call goes through. */
+  ipRefusedAt: number | null = null;
 
   constructor(
     sql: SqlStorage,
+    private readonly usage: ApiUsageStore,
     private readonly deps: { clock: Clock; app(): AppConfig | undefined; apiBase(): string },
   ) {
     this.tokens = new AccessTokenCache(sql);
@@ -47,17 +55,17 @@ export class DingTalkSender {
   }
 
   private async viaWebhook(url: string, message: OutMessage): Promise<FinalOutcome> {
-    const res = await call(sessionWebhookRequest(url, message));
-    return "reason" in res ? { kind: "retry", reason: res.reason } : judgeSessionWebhook(res.status, res.body);
+    const res = await callOut(sessionWebhookRequest(url, message), CALL_TIMEOUT_MS);
+    return "error" in res ? unreachable(res.error) : judgeSessionWebhook(res.status, parseJsonOrNull(res.text));
   }
 
   private async viaRobotApi(path: Extract<SendPath, { via: "robotApi" }>, message: OutMessage): Promise<FinalOutcome> {
     for (let fresh = false; ; fresh = true) {
       const token = await this.accessToken(fresh);
       if (typeof token !== "string") return token;
-      const res = await call(robotApiRequest(this.deps.apiBase(), token, path.robotCode, path.target, message));
+      const res = await this.callApi(robotApiRequest(this.deps.apiBase(), token, path.robotCode, path.target, message));
       const users = "userIds" in path.target ? path.target.userIds.length : 0;
-      const outcome = "reason" in res ? ({ kind: "retry", reason: res.reason } as const) : judgeRobotApi(res.status, res.body, users);
+      const outcome = "error" in res ? unreachable(res.error) : judgeRobotApi(res.status, res.body, users);
       if (outcome.kind !== "bad_token") return outcome;
       // An expired or revoked token: fetched again once, never more.
       this.tokens.drop();
@@ -70,8 +78,8 @@ export class DingTalkSender {
     const cached = fresh ? null : this.tokens.get(now);
     if (cached) return cached;
     const app = this.deps.app()!;
-    const res = await call(accessTokenRequest(this.deps.apiBase(), app.clientId, app.clientSecret));
-    if ("reason" in res) return { kind: "retry", reason: `access token: ${res.reason}` };
+    const res = await this.callApi(accessTokenRequest(this.deps.apiBase(), app.clientId, app.clientSecret));
+    if ("error" in res) return { kind: "retry", reason: `access token: ${unreachable(res.error).reason}` };
     const token = readAccessToken(res.status, res.body);
     if (token) {
       this.tokens.put(token.token, now + token.expiresInMs);
@@ -80,17 +88,23 @@ export class DingTalkSender {
     const judged = judgeRobotApi(res.status, res.body);
     return judged.kind === "refused"
       ? { ...judged, message: `access token refused: ${judged.message}` }
-      : { kind: "retry", reason: `access token: DingTalk answered ${res.status}` };
+      : { kind: "retry", reason: `access token: ${judged.kind === "retry" ? judged.reason : `DingTalk answered ${res.status}`}` };
+  }
+
+  /** A call to DingTalk's API: counted, and watched for a refusal by IP allowlist. */
+  private async callApi(request: Request): Promise<{ status: number; body: unknown } | { error: string }> {
+    this.usage.count(this.deps.clock.now());
+    const res = await callOut(request, CALL_TIMEOUT_MS);
+    if ("error" in res) return res;
+    const body = parseJsonOrNull(res.text);
+    const judged = judgeRobotApi(res.status, body);
+    if (judged.kind === "refused" && judged.code === IP_NOT_ALLOWED) this.ipRefusedAt = this.deps.clock.now();
+    else if (res.status >= 200 && res.status < 300) this.ipRefusedAt = null;
+    return { status: res.status, body };
   }
 }
 
-/** One HTTP call to DingTalk: status and JSON body, or why there was no answer. */
-async function call(request: Request): Promise<{ status: number; body: unknown } | { reason: string }> {
-  try {
-    const res = await fetch(request, { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
-    return { status: res.status, body: parseJsonOrNull(await res.text()) };
-  } catch (error) {
-    // Never the URL: a session webhook's query is a credential.
-    return { reason: `DingTalk unreachable (${error instanceof Error ? error.name : "error"})` };
-  }
+/** No answer at all: kept and tried again. Never the URL, since a session webhook's query is a credential. */
+function unreachable(error: string): { kind: "retry"; reason: string } {
+  return { kind: "retry", reason: `DingTalk unreachable (${error})` };
 }

@@ -4,11 +4,13 @@
 // the HTTP route decides what status each one is.
 import type { SendGivenUp } from "../alerts/incidents";
 import type { AppConfig } from "../config/apps";
+import { IP_NOT_ALLOWED_MESSAGE } from "../dingtalk/robot-send";
 import { retryBackoffMs } from "../lib/backoff";
 import { canonicalJson } from "../lib/canonical-json";
 import type { Clock } from "../lib/clock";
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { log } from "../lib/log";
+import { type ApiUsage, ApiUsageStore } from "./api-usage";
 import { type Attempt, DingTalkSender } from "./dingtalk-sender";
 import { directPath, replyPaths, type SendPath } from "./send-paths";
 import { type SendRequest, type SendRow, SendStore } from "./send-store";
@@ -43,13 +45,29 @@ export type SendOutcome =
 export class Outbox {
   private readonly store: SendStore;
   private readonly sender: DingTalkSender;
+  private readonly usage: ApiUsageStore;
 
   constructor(
     sql: SqlStorage,
     private readonly deps: OutboxDeps,
   ) {
     this.store = new SendStore(sql);
-    this.sender = new DingTalkSender(sql, deps);
+    this.usage = new ApiUsageStore(sql);
+    this.sender = new DingTalkSender(sql, this.usage, deps);
+  }
+
+  /** DingTalk API calls this month and minute, against the quota. */
+  apiUsage(now: number): ApiUsage {
+    return this.usage.usage(now);
+  }
+
+  /** When DingTalk last refused a call by IP allowlist, while no call has gone through since. */
+  ipRefusedAt(): number | null {
+    return this.sender.ipRefusedAt;
+  }
+
+  ipRefusalText(): string {
+    return `${IP_NOT_ALLOWED_MESSAGE}. Sends wait in the outbox meanwhile only when DingTalk was unreachable; refused ones are final.`;
   }
 
   async send(key: string, request: SendRequest): Promise<SendOutcome> {
@@ -96,8 +114,9 @@ export class Outbox {
     return this.store.recent(limit).map(fateOf);
   }
 
-  sweep(cutoff: number): void {
+  sweep(cutoff: number, now: number): void {
     this.store.sweep(cutoff);
+    this.usage.sweep(now);
   }
 
   /** One attempt, and what it leaves in the table; `paths` when the caller has just worked them out. */

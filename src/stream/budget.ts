@@ -1,11 +1,16 @@
 // When the link may open its next connection. Rapid reconnects are what make DingTalk stop routing,
 // so opens obey a budget (3 in any 10 minutes, 10 in any hour) on top of a jittered backoff
-// (1 s doubling to 60 s, reset after 5 minutes of healthy connection). Pure: time and randomness in.
+// (1 s doubling to 60 s, reset after 5 minutes of healthy connection). Opens DingTalk asked for (an
+// answer to its `disconnect`) and the first open after the link restarted (a deploy) are not the
+// link's own reconnects and spend none of that budget; a ceiling over every open (20 an hour) still
+// holds. Pure: time and randomness in.
 
 export const BUDGET = [
   { windowMs: 10 * 60_000, max: 3 },
   { windowMs: 60 * 60_000, max: 10 },
 ] as const;
+/** Every open, asked for or not, stays under this. */
+export const CEILING = { windowMs: 60 * 60_000, max: 20 } as const;
 export const BACKOFF_BASE_MS = 1_000;
 export const BACKOFF_MAX_MS = 60_000;
 export const HEALTHY_RESET_MS = 5 * 60_000;
@@ -13,8 +18,10 @@ export const HEALTHY_RESET_MS = 5 * 60_000;
 export const REFUSED_RETRY_MS = 10 * 60_000;
 
 export interface OpenHistory {
-  /** When each recent open was attempted, ascending. */
+  /** When each recent open that the budget counts was attempted, ascending. */
   opens: readonly number[];
+  /** Every recent open, counted or not, ascending: for the ceiling. */
+  allOpens: readonly number[];
   /** Not before this: set once per failure from `reconnectDelayMs`, so a retried plan does not re-roll the jitter. */
   retryAt: number | null;
 }
@@ -23,7 +30,7 @@ export type OpenPlan =
   | { at: number; why: "now" }
   | { at: number; why: "backoff" }
   /** The budget is spent: the link waits, and an operator hears of it. */
-  | { at: number; why: "budget"; window: { windowMs: number; max: number } };
+  | { at: number; why: "budget"; window: { readonly windowMs: number; readonly max: number } };
 
 /** The jittered backoff after `failures` consecutive failures: between half and all of the step. */
 export function reconnectDelayMs(failures: number, random: () => number): number {
@@ -32,16 +39,21 @@ export function reconnectDelayMs(failures: number, random: () => number): number
   return Math.round(step / 2 + (random() * step) / 2);
 }
 
-/** The earliest moment the next open is allowed, and why it is not now. */
-export function planOpen(h: OpenHistory, now: number): OpenPlan {
-  for (const window of BUDGET) {
-    const inWindow = h.opens.filter((t) => t > now - window.windowMs);
+/**
+ * The earliest moment the next open is allowed, and why it is not now. `exempt`: an open DingTalk
+ * asked for, or the first after a restart, which the ceiling alone limits.
+ */
+export function planOpen(h: OpenHistory, now: number, exempt = false): OpenPlan {
+  const windows = exempt ? [] : BUDGET;
+  for (const [window, opens] of [...windows.map((w) => [w, h.opens] as const), [CEILING, h.allOpens] as const]) {
+    const inWindow = opens.filter((t) => t > now - window.windowMs);
     if (inWindow.length >= window.max) {
       // Free again when the oldest open that fills the window leaves it.
       return { at: inWindow[inWindow.length - window.max]! + window.windowMs, why: "budget", window };
     }
   }
-  if (h.retryAt !== null && h.retryAt > now) return { at: h.retryAt, why: "backoff" };
+  // The wait set by the budget or a failure is the link's own; an open it did not ask for does not wait.
+  if (!exempt && h.retryAt !== null && h.retryAt > now) return { at: h.retryAt, why: "backoff" };
   return { at: now, why: "now" };
 }
 

@@ -2,6 +2,7 @@
 // time, never more than two sockets; a ticket from connections/open, then the WebSocket upgrade.
 import { loadConfig } from "../config/load";
 import { log } from "../lib/log";
+import { callOut } from "../lib/outbound";
 import { planOpen, pruneOpens, REFUSED_RETRY_MS, reconnectDelayMs } from "./budget";
 import { type DialReason, describe, type LinkCore } from "./link-core";
 import { takeSocket } from "./link-sockets";
@@ -25,7 +26,10 @@ async function open(core: LinkCore, reason: DialReason): Promise<void> {
   if (!app) return;
   const s = core.state;
   s.opens = pruneOpens(s.opens, now);
-  const plan = planOpen(s, now);
+  s.allOpens = pruneOpens(s.allOpens, now);
+  // DingTalk asked for this one, or the link has just restarted (a deploy): not a reconnect of its own.
+  const exempt = reason === "disconnect" || core.firstOpenAfterRestart;
+  const plan = planOpen(s, now, exempt);
   if (plan.why !== "now") {
     if (!core.live().length && s.phase !== "refused") s.phase = "backoff";
     if (plan.why === "budget") {
@@ -41,16 +45,15 @@ async function open(core: LinkCore, reason: DialReason): Promise<void> {
     return;
   }
   // The attempt counts before the network is touched: a crash mid-open must not reset the budget.
-  s.opens.push(now);
+  if (!exempt) s.opens.push(now);
+  s.allOpens.push(now);
+  core.firstOpenAfterRestart = false;
   if (!core.live().length) s.phase = "connecting";
   core.save();
   const { apiBase } = loadConfig(core.env);
   try {
-    const res = await fetch(openRequest(apiBase, app.clientId, app.clientSecret), {
-      signal: AbortSignal.timeout(core.timing.openTimeoutMs),
-    });
-    const outcome = await readOpenResponse(res);
-    if (!outcome.ok) return outcome.refused ? await refused(core, outcome.error) : failed(core, outcome.error);
+    const outcome = readOpenResponse(await callOut(openRequest(apiBase, app.clientId, app.clientSecret), core.timing.openTimeoutMs));
+    if (!outcome.ok) return outcome.refused ? await refused(core, outcome.refused, outcome.error) : failed(core, outcome.error);
     const up = await upgrade(socketUrl(outcome.endpoint, outcome.ticket), core.timing.openTimeoutMs);
     if (typeof up === "string") return failed(core, up);
     up.accept();
@@ -71,7 +74,7 @@ function failed(core: LinkCore, error: string): void {
   log("warn", "link_open_failed", { app: s.app, error: s.lastError, failures: s.failures, retryAt: s.retryAt });
 }
 
-async function refused(core: LinkCore, error: string): Promise<void> {
+async function refused(core: LinkCore, why: "credentials" | "ip_not_allowed", error: string): Promise<void> {
   const now = core.now();
   const s = core.state;
   s.retryAt = now + REFUSED_RETRY_MS;
@@ -79,5 +82,5 @@ async function refused(core: LinkCore, error: string): Promise<void> {
   if (!core.live().length) s.phase = "refused";
   core.save();
   log("error", "link_refused", { app: s.app, error });
-  await core.tellInbox({ type: "refused", at: now, error, retryAt: s.retryAt });
+  await core.tellInbox({ type: "refused", at: now, why, error, retryAt: s.retryAt });
 }

@@ -9,8 +9,19 @@ import type { FrameKind, StreamFrame } from "./frames";
 
 /** A dead letter keeps at most this much of the frame's data. */
 const MAX_KEPT_DATA = 256 * 1024;
+/** A robot message over this could not be stored whole (an HTTP callback's limit too). */
+export const MAX_FRAME_DATA = 1024 * 1024;
+/** What a dead letter keeps of a frame too large to store. */
+const TOO_LARGE_KEPT = 64 * 1024;
 
 export async function ingestRequestFor(frame: StreamFrame, kind: FrameKind): Promise<IngestRequest> {
+  if (frame.data.length > MAX_FRAME_DATA) {
+    return deadLetter(
+      frame,
+      `too_large: the frame's data is ${frame.data.length} characters, over the ${MAX_FRAME_DATA} a message may have`,
+      TOO_LARGE_KEPT,
+    );
+  }
   if (kind === "robot") {
     const read = readRobotMessage(frame.data);
     return read.ok
@@ -25,8 +36,8 @@ export async function ingestRequestFor(frame: StreamFrame, kind: FrameKind): Pro
 }
 
 /** The frame itself, its data as a string: always valid, shallow JSON, whatever the data was. */
-async function deadLetter(frame: StreamFrame, reason: string): Promise<IngestRequest> {
-  const data = frame.data.slice(0, MAX_KEPT_DATA);
+async function deadLetter(frame: StreamFrame, reason: string, keep = MAX_KEPT_DATA): Promise<IngestRequest> {
+  const data = frame.data.slice(0, keep);
   return {
     kind: frame.type === "EVENT" ? "event" : "robot",
     source: "stream",
@@ -37,6 +48,7 @@ async function deadLetter(frame: StreamFrame, reason: string): Promise<IngestReq
         topic: frame.topic,
         messageId: frame.messageId,
         data,
+        size: frame.data.length,
         truncated: data.length < frame.data.length,
       },
     }),

@@ -36,6 +36,8 @@ export class LinkCore {
   sockets: LinkSocket[] = [];
   /** The open in progress: one at a time. */
   connecting: Promise<void> | null = null;
+  /** The object has just started (a deploy or an eviction): its first open is not a reconnect of its own. */
+  firstOpenAfterRestart = true;
   /** The last report to the inbox, so the next waits for it. */
   private reports: Promise<void> = Promise.resolve();
 

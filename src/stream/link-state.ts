@@ -10,8 +10,10 @@ export interface LinkState {
   connectedAt: number | null;
   lastFrameAt: number | null;
   lastMessageAt: number | null;
-  /** Recent open attempts, ascending, for the budget. */
+  /** Recent open attempts the budget counts, ascending. */
   opens: number[];
+  /** Every recent open attempt, ascending, for the ceiling. */
+  allOpens: number[];
   /** Failed opens and lost connections since the last healthy stretch. */
   failures: number;
   /** No open before this (backoff, budget or refused credentials). */
@@ -27,6 +29,7 @@ export const initialLinkState: LinkState = {
   lastFrameAt: null,
   lastMessageAt: null,
   opens: [],
+  allOpens: [],
   failures: 0,
   retryAt: null,
   lastError: null,

@@ -19,7 +19,10 @@ export interface LinkStatus {
   connectedAt: number | null;
   lastFrameAt: number | null;
   lastMessageAt: number | null;
+  /** Every open of the last hour. */
   opens: number[];
+  /** The opens the reconnect budget counted (not those DingTalk asked for, nor the first after a restart). */
+  countedOpens: number[];
   lastError: string | null;
   sockets: number;
   retryAt: number | null;
@@ -85,7 +88,8 @@ export class StreamLink extends DurableObject<Env> {
       connectedAt: s.connectedAt,
       lastFrameAt: s.lastFrameAt,
       lastMessageAt: s.lastMessageAt,
-      opens: pruneOpens(s.opens, this.core.now()),
+      opens: pruneOpens(s.allOpens, this.core.now()),
+      countedOpens: pruneOpens(s.opens, this.core.now()),
       lastError: s.lastError,
       sockets: this.core.sockets.length,
       retryAt: s.retryAt,

@@ -1,6 +1,9 @@
 // Asking DingTalk for a Stream connection: POST {apiBase}/v1.0/gateway/connections/open with the
 // app's credentials, answered with an endpoint and a single-use ticket (dingtalk-protocol.md 3).
+import { IP_NOT_ALLOWED_MESSAGE, isIpNotAllowed } from "../dingtalk/robot-send";
 import { isRecord, parseJsonOrNull } from "../lib/json";
+import { isLoopback } from "../lib/loopback";
+import { type CallResult, isRedirect } from "../lib/outbound";
 import { ROBOT_TOPIC } from "./frames";
 
 export const LINK_UA = "dingtalk-fallback-bridge/0.2.0 (stream link)";
@@ -23,24 +26,51 @@ export function openRequest(apiBase: string, clientId: string, clientSecret: str
 
 export type OpenOutcome =
   | { ok: true; endpoint: string; ticket: string }
-  /** `refused`: DingTalk turned the credentials down; anything else is worth a retry. */
-  | { ok: false; refused: boolean; error: string };
+  /**
+   * `refused`: DingTalk turned the app down (its credentials, or this server's egress IP), retried
+   * rarely; anything else is worth a retry with backoff.
+   */
+  | { ok: false; refused: "credentials" | "ip_not_allowed" | null; error: string };
 
-/** Reads DingTalk's answer; never echoes the ticket or a secret into `error`. */
-export async function readOpenResponse(res: Response): Promise<OpenOutcome> {
-  const text = await res.text().catch(() => "");
-  const parsed = parseJsonOrNull(text);
+/** Reads DingTalk's answer; never echoes the ticket or a secret into `error`, and keeps what it echoes short. */
+export function readOpenResponse(res: CallResult): OpenOutcome {
+  if ("error" in res) return { ok: false, refused: null, error: `could not reach DingTalk (${res.error})` };
+  const parsed = parseJsonOrNull(res.text);
   const body: Record<string, unknown> = isRecord(parsed) ? parsed : {};
-  const code = typeof body.code === "string" ? body.code : "";
-  if (res.status === 401 || res.status === 403 || /auth/i.test(code)) {
-    return { ok: false, refused: true, error: `DingTalk refused the app's credentials (${res.status} ${code || "no code"})` };
+  const code = typeof body.code === "string" ? body.code.slice(0, 256) : "";
+  const message = typeof body.message === "string" ? body.message.slice(0, 256) : "";
+  if (isIpNotAllowed(code, message)) return { ok: false, refused: "ip_not_allowed", error: IP_NOT_ALLOWED_MESSAGE };
+  // Only an authentication failure by status is a refusal: a code alone may mean anything.
+  if (res.status === 401 || res.status === 403) {
+    return { ok: false, refused: "credentials", error: `DingTalk refused the app's credentials (${res.status} ${code || "no code"})` };
   }
-  if (!res.ok) return { ok: false, refused: false, error: `connections/open answered ${res.status} ${code}`.trim() };
+  if (isRedirect(res.status))
+    return { ok: false, refused: null, error: `connections/open answered a redirect (${res.status}), which the bridge never follows` };
+  if (res.status < 200 || res.status >= 300)
+    return { ok: false, refused: null, error: `connections/open answered ${res.status} ${code}`.trim() };
   const { endpoint, ticket } = body;
-  if (typeof endpoint !== "string" || typeof ticket !== "string" || !/^(wss?|https?):\/\//.test(endpoint)) {
-    return { ok: false, refused: false, error: "connections/open answered without an endpoint and ticket" };
+  if (typeof endpoint !== "string" || typeof ticket !== "string") {
+    return { ok: false, refused: null, error: "connections/open answered without an endpoint and ticket" };
+  }
+  if (!secureEndpoint(endpoint)) {
+    return {
+      ok: false,
+      refused: null,
+      error: `connections/open gave an endpoint that is not wss:// (${endpoint.slice(0, 100)}); no socket was opened`,
+    };
   }
   return { ok: true, endpoint, ticket };
+}
+
+/** The Stream endpoint must be wss://, but for a loopback host (a local fake DingTalk). */
+export function secureEndpoint(endpoint: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return false;
+  }
+  return url.protocol === "wss:" || (url.protocol === "ws:" && isLoopback(url.hostname));
 }
 
 /** The URL to upgrade: Workers open WebSockets with fetch, on http(s) URLs. */

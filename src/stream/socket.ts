@@ -8,7 +8,7 @@
 export async function upgrade(url: string, timeoutMs: number): Promise<WebSocket | string> {
   let timedOut = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const attempt = fetch(url, { headers: { upgrade: "websocket" } }).then((res) => {
+  const attempt = fetch(url, { headers: { upgrade: "websocket" }, redirect: "manual" }).then((res) => {
     if (!res.webSocket) return `the Stream endpoint answered ${res.status} instead of a WebSocket`;
     if (timedOut) {
       res.webSocket.accept();

@@ -4,16 +4,19 @@ import { ConfigError, loadConfig, parseConfig } from "../../src/config/load";
 const KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7";
 const single = { DINGTALK_CLIENT_ID: "dingid", DINGTALK_CLIENT_SECRET: "s3cr3t-value", BRIDGE_CONSUMER_TOKENS: "tok-1, tok-2" };
 
-/** What is wrong: the error that disables the whole bridge, or else the one that disables an app. */
+/** What is wrong: the error that disables the whole bridge, or the one that disables an app, or a setting that fell back. */
 function problem(env: Record<string, unknown>): string {
   try {
-    const broken = [...parseConfig(env).brokenApps.values()][0];
+    const config = parseConfig(env);
+    const broken = [...config.brokenApps.values()][0];
     if (broken) return broken.message;
+    const fellBack = config.problems[0];
+    if (fellBack) return `${fellBack.setting}: ${fellBack.problem}`;
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as Error).message;
   }
-  throw new Error("expected a ConfigError");
+  throw new Error("expected a ConfigError or a problem");
 }
 
 describe("configuration", () => {
@@ -78,12 +81,39 @@ describe("configuration", () => {
     [{ ...single, CONSUMER_SILENCE_MS: "500" }, "CONSUMER_SILENCE_MS"],
     [{ ...single, STREAM_LINK: "yes" }, "STREAM_LINK"],
     [{ ...single, DINGTALK_API_BASE: "not a url" }, "DINGTALK_API_BASE"],
+    [{ ...single, DINGTALK_API_BASE: "http://api.example.com" }, "DINGTALK_API_BASE"],
+    [{ ...single, ORDERING: "random" }, "ORDERING"],
   ])("names the bad setting: %j", (env, setting) => {
     const message = problem(env);
     expect(message.startsWith(setting)).toBe(true);
     for (const secret of ["s3cr3t-value", "short-secret-key", "hidden-secret", "has space", "user:pass"]) {
       expect(message).not.toContain(secret);
     }
+  });
+
+  it("a malformed setting with a default never takes the bridge down: the default is used, and the setting named", () => {
+    const c = parseConfig({
+      ...single,
+      LEASE_MS: "soon",
+      MAX_ATTEMPTS: "0",
+      STREAM_LINK: "yes",
+      DINGTALK_API_BASE: "http://api.example.com",
+    });
+    expect(c.apps.has("default")).toBe(true);
+    expect(c.tunables).toMatchObject({ leaseMs: 60_000, maxAttempts: 10 });
+    expect(c).toMatchObject({ apiBase: "https://api.dingtalk.com" });
+    expect(c.problems.map((p) => `${p.setting}: ${p.problem}`)).toEqual([
+      "STREAM_LINK: must be on or off; the default off is used",
+      "DINGTALK_API_BASE: must be an https URL (plain http only for a loopback host); the default https://api.dingtalk.com is used",
+      "LEASE_MS: must be a whole number of milliseconds from 1000 to 43200000; the default 60000 is used",
+      "MAX_ATTEMPTS: must be a whole number of leases from 1 to 1000; the default 10 is used",
+    ]);
+  });
+
+  it("a pair of tunables that cannot work together both fall back", () => {
+    const c = parseConfig({ ...single, RETENTION_DAYS: "0.01", SIGN_WINDOW_MS: "7200000" });
+    expect(c.tunables).toMatchObject({ retentionMs: 7 * 86_400_000, signWindowMs: 3_600_000 });
+    expect(c.problems.map((p) => p.setting)).toEqual(["RETENTION_DAYS", "SIGN_WINDOW_MS"]);
   });
 
   it("disables a broken app alone, and keeps serving the others", () => {

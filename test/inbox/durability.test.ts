@@ -31,3 +31,22 @@ describe("the inbox keeps what it acknowledged", () => {
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeGreaterThan(Date.now());
   });
 });
+
+describe("an app taken out of the configuration", () => {
+  it("stops its inbox's alarm and keeps its data", async () => {
+    const stub = env.INBOX.getByName("removed-app");
+    await runInDurableObject(stub, async (_inbox, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO events (id, kind, dedup_key, received_at, payload, state, visible_at) VALUES ('e1', 'robot', 'robot:x', 1, '{}', 'ready', 1)",
+      );
+      await state.storage.setAlarm(Date.now() + 60_000);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const [alarm, events] = await runInDurableObject(stub, async (_inbox, state) => [
+      await state.storage.getAlarm(),
+      state.storage.sql.exec("SELECT id FROM events").toArray(),
+    ]);
+    expect(alarm).toBeNull();
+    expect(events).toEqual([{ id: "e1" }]);
+  });
+});

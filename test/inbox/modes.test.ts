@@ -1,9 +1,9 @@
 // The mode machine inside the inbox: transitions fired by the alarm with no request arriving.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, runAlarm } from "../harness/workerd/inbox";
 
 const status = (app: string) => consumerJson(app, "status");
 const heartbeat = (app: string, body: Record<string, unknown>) => consumerJson(app, "heartbeat", { consumer: "gw", ...body });
@@ -21,7 +21,7 @@ describe("time-driven transitions from the alarm", () => {
     const armed = await runInDurableObject(inbox.stub, (_i, s) => s.storage.getAlarm());
     expect(armed).toBeLessThanOrEqual(t0 + 120_000);
     inbox.clock.set(t0 + 120_000);
-    await runDurableObjectAlarm(inbox.stub);
+    await runAlarm(inbox.stub);
     const s = await status(app);
     expect(s.mode).toBe("stream");
     expect(s.pollHintMs).toBe(30_000);
@@ -68,7 +68,7 @@ describe("time-driven transitions from the alarm", () => {
     }
     expect((await status(app)).routing).toBe("ok");
     inbox.clock.set(t0 + 60_000 + 600_000);
-    await runDurableObjectAlarm(inbox.stub);
+    await runAlarm(inbox.stub);
     let s = await status(app);
     expect(s.routing).toBe("suspected_stuck");
     expect(s.incidents).toEqual([{ incident: "stuck_routing", since: t0 + 660_000 }]);
@@ -145,7 +145,7 @@ describe("alerts", () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
     await postRobot(app, robotMessage());
-    await runDurableObjectAlarm(inbox.stub);
+    await runAlarm(inbox.stub);
     const s = await status(app);
     expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", delivery: "no_sink", sentAt: null });
     expect(s.alerts[0].lastError).toMatch(/ALERT_WEBHOOK_URL/);
@@ -161,7 +161,7 @@ describe("alerts", () => {
     await inbox.set({ alertWebhookUrl: "http://127.0.0.1:9/robot/send?access_token=secret-token" });
     const res = await postRobot(app, robotMessage());
     expect(res.status).toBe(200);
-    await runDurableObjectAlarm(inbox.stub);
+    await runAlarm(inbox.stub);
     let s = await status(app);
     expect(s.alerts[0]).toMatchObject({ incident: "consumers_detached", attempts: 1, sentAt: null, delivery: "pending" });
     expect(s.alerts[0].lastError).not.toContain("secret-token");

@@ -2,47 +2,16 @@
 // the robot API otherwise, access tokens cached and refetched once, one send per key, retries for
 // what DingTalk cannot take now, and DingTalk's refusals passed on as 502 dingtalk_refused.
 import { env, runInDurableObject } from "cloudflare:test";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendCredentials } from "../harness/test-env";
 import { claimSendApp } from "../harness/workerd/apps";
 import { consumerFetch, consumerJson } from "../harness/workerd/dingtalk";
 import { fake } from "../harness/workerd/fake";
 import { inboxWithClock } from "../harness/workerd/inbox";
+import { send, storedMessage, text } from "../harness/workerd/sending";
 
 const MIN = 60_000;
 
-/** A robot message as DingTalk would send it, stored in the app's inbox; answers the event's id. */
-async function storedMessage(app: string, fields: Record<string, unknown>): Promise<string> {
-  const msgId = `msg-${crypto.randomUUID()}`;
-  const payload = {
-    msgId,
-    msgtype: "text",
-    text: { content: " hi" },
-    robotCode: sendCredentials(app).clientId,
-    senderStaffId: "staff-42",
-    conversationId: "cid-group-1",
-    conversationType: "2",
-    sessionWebhook: `${inject("fakeDingTalkUrl")}/robot/sendBySession?session=${msgId}`,
-    sessionWebhookExpiredTime: Date.now() + 90 * MIN,
-    ...fields,
-  };
-  await env.INBOX.getByName(app).ingest({
-    kind: "robot",
-    source: "webhook",
-    dedupKey: `robot:${msgId}`,
-    payload: JSON.stringify(payload),
-    conversationId: String(payload.conversationId),
-    msgId,
-  });
-  const { events } = await consumerJson(app, "events?limit=500");
-  return events.find((e: any) => e.payload.msgId === msgId).id;
-}
-
-const text = (content: string) => ({ msgtype: "text", text: { content } });
-async function send(app: string, body: Record<string, unknown>) {
-  const res = await consumerFetch(app, "send", body);
-  return { status: res.status, body: (await res.json()) as any };
-}
 const sends = async () => (await fake("state")) as any;
 
 describe("POST /v1/:app/send", () => {

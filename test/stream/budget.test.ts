@@ -6,8 +6,8 @@ const MIN = 60_000;
 describe("the reconnect budget", () => {
   it("allows three opens in any ten minutes, then waits for the oldest to leave the window", () => {
     const now = 100 * MIN;
-    expect(planOpen({ opens: [now - 9 * MIN, now - 5 * MIN], retryAt: null }, now)).toEqual({ at: now, why: "now" });
-    const plan = planOpen({ opens: [now - 9 * MIN, now - 5 * MIN, now - 1 * MIN], retryAt: null }, now);
+    expect(planOpen({ opens: [now - 9 * MIN, now - 5 * MIN], allOpens: [], retryAt: null }, now)).toEqual({ at: now, why: "now" });
+    const plan = planOpen({ opens: [now - 9 * MIN, now - 5 * MIN, now - 1 * MIN], allOpens: [], retryAt: null }, now);
     expect(plan).toMatchObject({ at: now + MIN, why: "budget", window: { max: 3 } });
   });
 
@@ -15,13 +15,26 @@ describe("the reconnect budget", () => {
     const now = 100 * MIN;
     // Ten opens spaced 5 minutes apart: never three in ten minutes, but ten in the hour.
     const opens = Array.from({ length: 10 }, (_, i) => now - 50 * MIN + i * 5 * MIN - 1);
-    const plan = planOpen({ opens, retryAt: null }, now + 4 * MIN);
+    const plan = planOpen({ opens, allOpens: opens, retryAt: null }, now + 4 * MIN);
     expect(plan).toMatchObject({ why: "budget", window: { max: 10 }, at: opens[0]! + 60 * MIN });
   });
 
+  it("spends none of the budget on opens DingTalk asked for, or the first after a restart; 20 opens an hour is the ceiling", () => {
+    const now = 100 * MIN;
+    const three = [now - 3 * MIN, now - 2 * MIN, now - MIN];
+    expect(planOpen({ opens: three, allOpens: three, retryAt: null }, now)).toMatchObject({ why: "budget" });
+    expect(planOpen({ opens: three, allOpens: three, retryAt: null }, now, true)).toEqual({ at: now, why: "now" });
+    const twenty = Array.from({ length: 20 }, (_, i) => now - 50 * MIN + i * MIN);
+    expect(planOpen({ opens: [], allOpens: twenty, retryAt: null }, now, true)).toMatchObject({
+      why: "budget",
+      window: { max: 20 },
+      at: twenty[0]! + 60 * MIN,
+    });
+  });
+
   it("waits out the backoff set at the last failure", () => {
-    expect(planOpen({ opens: [], retryAt: 5_000 }, 1_000)).toEqual({ at: 5_000, why: "backoff" });
-    expect(planOpen({ opens: [], retryAt: 5_000 }, 5_000)).toEqual({ at: 5_000, why: "now" });
+    expect(planOpen({ opens: [], allOpens: [], retryAt: 5_000 }, 1_000)).toEqual({ at: 5_000, why: "backoff" });
+    expect(planOpen({ opens: [], allOpens: [], retryAt: 5_000 }, 5_000)).toEqual({ at: 5_000, why: "now" });
   });
 
   it("backs off from 1 s doubling to 60 s, with jitter between half and all of the step", () => {

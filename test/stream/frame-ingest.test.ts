@@ -33,6 +33,17 @@ describe("what the link commits for a frame", () => {
     expect(JSON.parse(req.payload).invalidStreamFrame).toMatchObject({ topic: ROBOT_TOPIC, messageId: "mid-1", data, truncated: false });
   });
 
+  it("a frame too large to store whole is kept as a dead letter: its first 64 KiB, its size, reason too_large", async () => {
+    const data = JSON.stringify({ msgId: "big", msgtype: "text", text: { content: "x".repeat(1_200_000) } });
+    const f = robotFrame(data);
+    const req = await ingestRequestFor(f, frameKind(f));
+    expect(req.deadReason).toMatch(/^too_large: /);
+    const kept = JSON.parse(req.payload).invalidStreamFrame;
+    expect(kept).toMatchObject({ size: data.length, truncated: true });
+    expect(kept.data).toBe(data.slice(0, 64 * 1024));
+    expect(req.payload.length).toBeLessThan(70 * 1024);
+  });
+
   it("a frame that cannot be read at all is kept as a dead letter, its text as a string", async () => {
     const req = await ingestRequestFor(unreadableFrame("not json {"), "other");
     expect(req.deadReason).toMatch(/^not a Stream frame/);

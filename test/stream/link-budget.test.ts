@@ -2,7 +2,7 @@
 // more than 3 connections in 10 minutes, refused credentials stop it politely, and its own opens
 // and silence raise the stuck-routing suspicion with the URL to paste.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { linkCredentials } from "../harness/test-env";
 import { claimLinkApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
@@ -24,9 +24,11 @@ describe("the Stream link's budget", () => {
       if (v.live.length) await fake("close-all", { clientId });
       await sleep(100);
     }
+    // The first open after the object started is not a reconnect of its own: three more are.
     const view = await fakeView(app);
-    expect(view.opens).toHaveLength(3);
+    expect(view.opens).toHaveLength(4);
     const s = await consumerJson(app, "status");
+    expect(s.link.countedOpens).toHaveLength(3);
     expect(s.link.state).toBe("backoff");
     expect(s.link.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000 - 8_000);
     expect(s.incidents.map((i: any) => i.incident)).toContain("stream_link");
@@ -35,11 +37,70 @@ describe("the Stream link's budget", () => {
       title: expect.stringMatching(/reconnect budget/),
     });
 
-    // The budget is in SQLite: a restart of the link object does not reset it.
+    // The budget is in SQLite: a restart of the link object (a deploy) does not reset it. Its first
+    // open spends none of it, and the budget still stands after.
     await runInDurableObject(link(app), (_l, state) => state.abort("restarted by the test")).catch(() => {});
     await link(app).ensure();
     await runDurableObjectAlarm(link(app));
-    expect((await fakeView(app)).opens).toHaveLength(3);
+    expect((await fakeView(app)).opens).toHaveLength(5);
+    expect((await consumerJson(app, "status")).link.countedOpens).toHaveLength(3);
+    await fake("close-all", { clientId });
+    await sleep(300);
+    await runDurableObjectAlarm(link(app));
+    expect((await fakeView(app)).opens).toHaveLength(5);
+  });
+
+  it("DingTalk's own disconnects spend none of the budget: five changeovers in a row each open at once", async () => {
+    const app = await claimLinkApp();
+    await link(app).ensure();
+    for (let i = 1; i <= 5; i++) {
+      // DingTalk sends its disconnect to one connection: the one it routes to now.
+      const v = await until(
+        "the newest connection open",
+        () => fakeView(app),
+        (v) => v.live.length === 1 && v.live[0].state === "open",
+      );
+      await fake("disconnect", { connectionId: v.live[0].id, reason: "connection is expired" });
+      await until(
+        `changeover ${i}`,
+        () => fakeView(app),
+        (v) => v.opens.length === i + 1,
+      );
+    }
+    const s = await consumerJson(app, "status");
+    expect(s.link).toMatchObject({ state: "open", countedOpens: [] });
+    expect(s.link.opens).toHaveLength(6);
+    expect(s.incidents.map((i: any) => i.incident)).not.toContain("stream_link");
+  });
+
+  it("an IP allowlist refusal: state refused, an alert saying what to do, no socket", async () => {
+    const app = await claimLinkApp();
+    const { clientId } = linkCredentials(app);
+    await fake("fail-next", {
+      route: "open",
+      count: 1,
+      status: 403,
+      clientId,
+      body: { code: "Forbidden.AccessDenied.IpNotInWhiteList", message: "访问ip不在白名单之中" },
+    });
+    const status = await link(app).ensure();
+    expect(status).toMatchObject({ state: "refused", lastError: expect.stringContaining("服务器出口IP") });
+    expect(status.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000);
+    const s = await consumerJson(app, "status");
+    expect(s.alerts.find((a: any) => a.incident === "stream_link").title).toMatch(/refused the Stream link from this server's IP/);
+    expect((await fakeView(app)).connections).toHaveLength(0);
+  });
+
+  it("a redirect from connections/open is a link error: no socket is opened and the target sees nothing", async () => {
+    const app = await claimLinkApp();
+    const { clientId } = linkCredentials(app);
+    const target = `${inject("fakeDingTalkUrl")}/redirect-target`;
+    await fake("fail-next", { route: "open", count: 1, status: 302, location: target, clientId });
+    const before = (await fake("state")).redirectHits.length;
+    const status = await link(app).ensure();
+    expect(status).toMatchObject({ state: "backoff", lastError: expect.stringContaining("never follows") });
+    expect((await fake("state")).redirectHits.length).toBe(before);
+    expect((await fakeView(app)).connections).toHaveLength(0);
   });
 
   it("refused credentials: state refused, an alert naming the settings, a retry in 10 minutes", async () => {
@@ -72,12 +133,12 @@ describe("the Stream link's budget", () => {
       l.timing.refreshAfterMs = 100;
       l.timing.drainGraceMs = 100;
     });
-    // Two refreshes spend the budget (3 opens); the third must wait beside the live socket.
-    for (let i = 0; i < 4; i++) {
+    // The first open spends nothing; three refreshes spend the budget; the fourth must wait beside the live socket.
+    for (let i = 0; i < 5; i++) {
       await sleep(250);
       await runDurableObjectAlarm(link(app));
     }
-    expect((await fakeView(app)).opens).toHaveLength(3);
+    expect((await fakeView(app)).opens).toHaveLength(4);
     const s = await consumerJson(app, "status");
     expect(s.link.state).toBe("open");
     expect(s.incidents.map((i: any) => i.incident)).not.toContain("stream_link");

@@ -15,14 +15,39 @@ describe("connections/open", () => {
     });
   });
 
-  it("reads an endpoint and ticket; a refusal of credentials apart from other failures", async () => {
-    const ok = await readOpenResponse(Response.json({ endpoint: "wss://wss-open.dingtalk.com/connect", ticket: "t+1/=" }));
+  it("reads an endpoint and ticket; a refusal of credentials, or of this server's IP, apart from other failures", () => {
+    const answer = (status: number, body: unknown) => ({ status, text: typeof body === "string" ? body : JSON.stringify(body) });
+    const ok = readOpenResponse(answer(200, { endpoint: "wss://wss-open.dingtalk.com/connect", ticket: "t+1/=" }));
     expect(ok).toEqual({ ok: true, endpoint: "wss://wss-open.dingtalk.com/connect", ticket: "t+1/=" });
-    const refused = await readOpenResponse(Response.json({ requestid: "r", code: "authFailed", message: "bad" }, { status: 401 }));
-    expect(refused).toMatchObject({ ok: false, refused: true });
-    expect(await readOpenResponse(new Response("busy", { status: 503 }))).toMatchObject({ ok: false, refused: false });
-    expect(await readOpenResponse(Response.json({ endpoint: "ftp://x" }))).toMatchObject({ ok: false, refused: false });
-    expect(await readOpenResponse(new Response("<xml/>", { status: 200 }))).toMatchObject({ ok: false, refused: false });
+    expect(readOpenResponse(answer(401, { requestid: "r", code: "authFailed", message: "bad" }))).toMatchObject({
+      ok: false,
+      refused: "credentials",
+    });
+    // A code alone that mentions auth, without the status, is not a refusal.
+    expect(readOpenResponse(answer(400, { code: "authSomething" }))).toMatchObject({ ok: false, refused: null });
+    expect(
+      readOpenResponse(answer(403, { code: "Forbidden.AccessDenied.IpNotInWhiteList", message: "访问ip不在白名单之中" })),
+    ).toMatchObject({
+      ok: false,
+      refused: "ip_not_allowed",
+      error: expect.stringContaining("服务器出口IP"),
+    });
+    expect(readOpenResponse(answer(503, "busy"))).toMatchObject({ ok: false, refused: null });
+    expect(readOpenResponse(answer(302, ""))).toMatchObject({ ok: false, refused: null, error: expect.stringContaining("never follows") });
+    expect(readOpenResponse({ error: "TimeoutError" })).toMatchObject({ ok: false, refused: null });
+    expect(readOpenResponse(answer(200, "<xml/>"))).toMatchObject({ ok: false, refused: null });
+    // Only wss:// endpoints, but for a loopback fake; no socket is opened on anything else.
+    for (const endpoint of ["ftp://x", "ws://wss-open.dingtalk.com/connect", "https://h.example/connect"]) {
+      expect(readOpenResponse(answer(200, { endpoint, ticket: "t" }))).toMatchObject({
+        ok: false,
+        refused: null,
+        error: expect.stringContaining("not wss://"),
+      });
+    }
+    expect(readOpenResponse(answer(200, { endpoint: "ws://127.0.0.1:9/connect", ticket: "t" }))).toMatchObject({ ok: true });
+    // What DingTalk's answer echoes into the link's error is cut short.
+    const long = readOpenResponse(answer(500, { code: "x".repeat(5000) }));
+    expect(long.ok === false && long.error.length).toBeLessThan(300);
   });
 
   it("turns the endpoint into an http(s) URL for fetch, with the ticket encoded", () => {

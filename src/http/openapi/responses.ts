@@ -117,13 +117,19 @@ export const statusAnswer = z.object({
     }),
   ),
   counters: z.record(z.string(), z.int()),
+  config: z.object({ problems: z.array(z.object({ setting: z.string(), problem: z.string() })) }),
+  dingtalkApi: z.object({ month: z.string(), thisMonth: z.int(), thisMinute: z.int(), previousMinute: z.int(), monthlyQuota: z.int() }),
   nextAlarmAt: msOrNull,
   link: linkStatus,
 });
 
 export const healthAnswer = z.object({
   ok: z.boolean(),
-  checks: z.object({ config: z.enum(["ok", "failed"]), inboxes: z.enum(["ok", "failed", "not checked"]) }),
+  apps: z.record(
+    z.string(),
+    z.object({ config: z.enum(["ok", "broken"]), inbox: z.optional(z.enum(["ok", "unreachable"])), link: z.optional(z.string()) }),
+  ),
+  settingsFellBack: z.int(),
 });
 
 export const robotCallbackAnswer = z.union([

@@ -39,6 +39,8 @@ export class Records {
   readonly robotSends: RobotSendRecord[] = [];
   readonly sessionSends: SessionSendRecord[] = [];
   readonly httpCalls: HttpCallRecord[] = [];
+  /** Calls that followed an injected redirect: a bridge must never make one. */
+  readonly redirectHits: { at: number; method: string }[] = [];
   readonly violations: string[] = [];
 
   clear(): void {
@@ -52,6 +54,7 @@ export class Records {
       this.robotSends,
       this.sessionSends,
       this.httpCalls,
+      this.redirectHits,
       this.violations,
       this.refusedOpenClients,
     ]) {

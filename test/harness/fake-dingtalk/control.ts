@@ -40,7 +40,16 @@ export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string,
     [
       "POST /_fake/fail-next",
       (b) => {
-        const how = b.reset === true ? "reset" : { status: num(b, "status"), ...("body" in b ? { body: b.body } : {}) };
+        const how =
+          b.reset === true
+            ? "reset"
+            : b.hang === true
+              ? "hang"
+              : {
+                  status: num(b, "status"),
+                  ...("body" in b ? { body: b.body } : {}),
+                  ...(typeof b.location === "string" ? { location: b.location } : {}),
+                };
         fake.failNext(str(b, "route"), num(b, "count"), how, optionalStr(b, "clientId"));
       },
     ],

@@ -20,7 +20,7 @@ export class FailureSwitches {
   add(route: string, count: number, failure: Failure, clientId?: string): void {
     const key = asRoute(route);
     if (!Number.isInteger(count) || count < 1) throw new Error("count must be a positive integer");
-    if (failure !== "reset" && failure !== "throttle" && !(failure.status >= 100 && failure.status <= 599)) {
+    if (typeof failure === "object" && !(failure.status >= 100 && failure.status <= 599)) {
       throw new Error("status must be an HTTP status");
     }
     const queue = this.queues.get(key) ?? [];
@@ -45,7 +45,11 @@ export class FailureSwitches {
 }
 
 /** Answers (or refuses to answer) a request the way the switch says; returns the status for the call log. */
-export function answerFailure(req: IncomingMessage, res: ServerResponse, route: HttpRoute, failure: Failure): number | "reset" {
+export function answerFailure(req: IncomingMessage, res: ServerResponse, route: HttpRoute, failure: Failure): number | "reset" | "hang" {
+  if (failure === "hang") {
+    // DingTalk that never answers: the caller's own time limit must end the call.
+    return "hang";
+  }
   if (failure === "reset") {
     // A reset is a dropped connection, not an answer: the client must see a network error.
     req.socket.destroy();
@@ -56,7 +60,7 @@ export function answerFailure(req: IncomingMessage, res: ServerResponse, route: 
     sendJson(res, 429, { requestid: requestId(), code: "Throttling.Api", message: "Request was denied due to api flow control." });
     return 429;
   }
-  sendJson(res, failure.status, failure.body ?? defaultBody(route, failure.status));
+  sendJson(res, failure.status, failure.body ?? defaultBody(route, failure.status), failure.location ? { location: failure.location } : {});
   return failure.status;
 }
 

@@ -2,7 +2,19 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { requestId } from "./ids.ts";
 
+/** Bodies already read once, so a handler can read again what routing looked into. */
+const readBodies = new WeakMap<IncomingMessage, Promise<string>>();
+
 export function readText(req: IncomingMessage): Promise<string> {
+  let body = readBodies.get(req);
+  if (!body) {
+    body = readOnce(req);
+    readBodies.set(req, body);
+  }
+  return body;
+}
+
+function readOnce(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -11,9 +23,9 @@ export function readText(req: IncomingMessage): Promise<string> {
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json;charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, "content-type": "application/json;charset=utf-8", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 

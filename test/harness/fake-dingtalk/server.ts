@@ -5,13 +5,18 @@ import { CallbackRouter } from "./callback-router.ts";
 import { FakeContext } from "./context.ts";
 import { controlRoutes, handleControl } from "./control.ts";
 import { answerFailure, FailureSwitches } from "./failures.ts";
-import { dingError, readText } from "./http-io.ts";
+import { dingError, isObject, parseJson, readText, sendJson } from "./http-io.ts";
 import { OpenApi, TicketBook } from "./open-api.ts";
 import { GROUP_SEND_PATH, OTO_SEND_PATH, RobotApi, SESSION_PATH } from "./robot-api.ts";
 import { StreamGateway } from "./stream-gateway.ts";
 import type { FakeDingTalk, FakeDingTalkOptions, HttpRoute } from "./types.ts";
 
 type ApiHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+/** The path an injected redirect points at: `${fake.url}/redirect-target`. */
+export const REDIRECT_TARGET = "/redirect-target";
+/** A path that never answers: `${fake.url}/hang`. */
+export const HANG = "/hang";
 
 export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<FakeDingTalk> {
   const ctx = new FakeContext(options);
@@ -101,6 +106,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       robotSends: records.robotSends,
       sessionSends: records.sessionSends,
       httpCalls: records.httpCalls,
+      redirectHits: records.redirectHits,
       violations: records.violations,
     }),
   };
@@ -116,6 +122,17 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://fake");
+    if (url.pathname === HANG) {
+      // A peer that takes the request and never answers: the caller's own time limit must end it.
+      return;
+    }
+    if (url.pathname === REDIRECT_TARGET) {
+      // Where an injected 3xx points: a bridge that followed it would call here. It must never.
+      await readText(req);
+      records.redirectHits.push({ at: Date.now(), method: req.method ?? "GET" });
+      sendJson(res, 200, { errcode: 0, errmsg: "ok", accessToken: "followed-a-redirect", expireIn: 7200, endpoint: "ws://x", ticket: "t" });
+      return;
+    }
     if (url.pathname.startsWith("/_fake/")) return handleControl(control, req, res, url);
     const entry = api.get(url.pathname);
     if (!entry || req.method !== "POST") {
@@ -123,7 +140,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       dingError(res, 404, "InvalidAction.NotFound", `no API ${req.method} ${url.pathname}`);
       return;
     }
-    const failure = switches.take(entry.route, robotApi.clientIdOf(req));
+    const failure = switches.take(entry.route, await clientOf(req, entry.route, robotApi));
     if (failure) {
       // Read the request first: a failure is DingTalk's answer to it, not a refusal to listen.
       await readText(req);
@@ -145,6 +162,16 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
   ctx.baseUrl = `http://${urlHost(ctx.settings.host)}:${port}`;
   ctx.log(`listening on ${ctx.baseUrl}`);
   return fake;
+}
+
+/** Which app a call is from, for failure switches scoped to one client: by its token, or by the id in its body. */
+async function clientOf(req: IncomingMessage, route: HttpRoute, robotApi: RobotApi): Promise<string | null> {
+  if (route === "open" || route === "accessToken") {
+    const body = parseJson(await readText(req));
+    const value = body.ok && isObject(body.value) ? (route === "open" ? body.value.clientId : body.value.appKey) : null;
+    return typeof value === "string" ? value : null;
+  }
+  return robotApi.clientIdOf(req);
 }
 
 function urlHost(host: string): string {

@@ -128,13 +128,14 @@ export interface SessionSendRecord {
 export interface HttpCallRecord {
   at: number;
   route: HttpRoute;
-  status: number | "reset";
+  status: number | "reset" | "hang";
 }
 
 export type HttpRoute = "open" | "accessToken" | "groupSend" | "otoSend" | "session";
 export const HTTP_ROUTES: readonly HttpRoute[] = ["open", "accessToken", "groupSend", "otoSend", "session"];
 
-export type FailHow = { status: number; body?: unknown } | "reset";
+/** How a call fails: an answer (a 3xx with `location` to test that redirects are never followed), or a dropped connection. */
+export type FailHow = { status: number; body?: unknown; location?: string } | "reset" | "hang";
 
 export interface SendResult {
   messageId: string;
@@ -161,6 +162,7 @@ export interface FakeState {
   robotSends: RobotSendRecord[];
   sessionSends: SessionSendRecord[];
   httpCalls: HttpCallRecord[];
+  redirectHits: { at: number; method: string }[];
   violations: string[];
 }
 

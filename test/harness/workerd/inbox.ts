@@ -13,13 +13,29 @@ export async function inboxWithClock(app: string, start = Date.now()) {
   return {
     stub,
     clock,
-    /** Moves the clock and runs the alarm, as the runtime would once the time comes. */
+    /** Moves the clock and runs the alarm, as the runtime would once the time comes, and waits for what it sent. */
     async advance(ms: number) {
       clock.advance(ms);
       await runDurableObjectAlarm(stub);
+      await delivered(stub);
     },
     set: (overrides: Partial<Tunables>) => overrideTunables(app, overrides),
   };
+}
+
+/** Waits for the alerts and send retries an alarm started beside itself. */
+export function delivered(stub: DurableObjectStub<Inbox>): Promise<void> {
+  return runInDurableObject(stub, async (inbox: Inbox) => {
+    // The deliveries are the object's own business; a test reaches in to wait for them.
+    await (inbox as unknown as { parts: { deliveries: { running: Promise<void> | null } } }).parts.deliveries.running;
+  });
+}
+
+/** Runs the alarm now and waits for what it sent. */
+export async function runAlarm(stub: DurableObjectStub<Inbox>): Promise<boolean> {
+  const ran = await runDurableObjectAlarm(stub);
+  await delivered(stub);
+  return ran;
 }
 
 /** Other thresholds for one app's inbox than the Worker's vars, on the real clock. */
