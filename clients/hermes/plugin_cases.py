@@ -260,3 +260,23 @@ class PluginCases:
         body = self.bridge.callback(app)
         rival = self.client(app, consumer="rival").pull(wait_ms=3000)["events"]
         self.assertEqual([e["payload"] for e in rival], [body], "no long poll left on the bridge took it")
+
+    # ---- replies and hedge
+
+    def test_a_reply_to_a_stale_message_goes_through_the_bridge(self):
+        app = shared_bridge.next_app()
+        gateway = Gateway(self, app, self.extra(app), reply="late answer")
+        body = robot_message("text", text="asked long ago", webhook=self.dingtalk.session_webhook("stale"),
+                             webhook_expires_in_ms=60_000)
+        self.bridge.post_callback(app, body)
+        wait_for(lambda: any("late answer %s" % body["msgId"] in json.dumps(b, ensure_ascii=False)
+                             for b in self.dingtalk.robot_sends()), 20, "the reply through the bridge and DingTalk's robot API")
+        gateway.stop()
+
+    def test_hedge_keeps_the_stream_and_reports_its_health(self):
+        app = shared_bridge.next_app()
+        gateway = Gateway(self, app, self.extra(app, "hedge", bridge_heartbeat_s=0.3))
+        self.assertTrue(gateway.started["stream_task"], "hedge keeps the adapter's own Stream")
+        client = self.client(app)
+        wait_for(lambda: client.status()["stream"]["connected"], 15, "the Stream socket reported open")
+        self.assertLess(gateway.stop(), 2.0)
