@@ -5,7 +5,8 @@
 CONFIG: {"hermes": a Hermes tree (a checkout, or stub_hermes/), "sdk": optional path holding
 dingtalk_stream, "plugin_dir": optional directory loaded as the bundled DingTalk plugin (the patch
 tests) instead of discovering plugins, "extra": platforms.dingtalk.extra, "env": extra environment
-(HERMES_HOME among it), "turns": file the stub agent appends each turn to, "reply": optional reply
+(HERMES_HOME among it), "turns": file the stub agent appends each turn to (and each
+``on_processing_complete`` that returned, as ``{"completed": ...}``), "reply": optional reply
 text, "agent_s": seconds each turn takes, "hang_on": text whose turn never ends, "kill_on_turn": a
 msgId whose turn starts with SIGKILL, "kill_after_complete": a msgId: SIGKILL right after
 on_processing_complete returned for it}.
@@ -82,15 +83,17 @@ async def run(config, adapter) -> None:
 
     adapter.set_message_handler(agent)
     connected = await adapter.connect()
-    if config.get("kill_after_complete"):
-        complete = adapter.on_processing_complete
+    complete = adapter.on_processing_complete
 
-        async def complete_then_die(event, outcome):
-            await complete(event, outcome)
-            if event.message_id == config["kill_after_complete"]:
-                os.kill(os.getpid(), signal.SIGKILL)  # the hook returned; nothing after it ran
+    async def recorded_complete(event, outcome):
+        await complete(event, outcome)
+        # The hook returned: recorded, so a test can tell a completed turn from one cut short.
+        os.write(turns, (json.dumps({"completed": event.message_id, "completed_text": event.text,
+                                     "outcome": getattr(outcome, "value", str(outcome))}) + "\n").encode())
+        if event.message_id == config.get("kill_after_complete"):
+            os.kill(os.getpid(), signal.SIGKILL)  # the hook returned; nothing after it ran
 
-        adapter.on_processing_complete = complete_then_die
+    adapter.on_processing_complete = recorded_complete
     stream_task = getattr(adapter, "_stream_task", None)
     say(connected=connected, stream_task=stream_task is not None and not stream_task.done(),
         bridge=repr(getattr(adapter, "_relay", None) or getattr(adapter, "_bridge", None)), adapter=type(adapter).__name__,

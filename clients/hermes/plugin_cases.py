@@ -109,12 +109,15 @@ class Gateway:
         with open(self.log_path) as f:
             return f.read()
 
-    def read_turns(self):
+    def read_records(self):
         try:
             with open(self.turns) as f:
                 return [json.loads(line) for line in f]
         except FileNotFoundError:
             return []
+
+    def read_turns(self):
+        return [r for r in self.read_records() if "text" in r]
 
 
 class PluginCases:

@@ -111,13 +111,19 @@ class RealHermes(PluginCases, unittest.TestCase):
         gw = Gateway(self, app, self.extra(app), home=home, turns=turns, agent_s=0.05)
         wait_for(lambda: self.client(app).status()["depth"] == 0, 90, "the backlog drained")
         gw.stop()
-        joined = [t["text"] or "" for t in gw.read_turns()]
-        runs = {b["text"]["content"].strip(): sum(text.split("\n").count(b["text"]["content"].strip()) for text in joined) for b in sent}
-        results["kill_storm"] = {"messages": total, "sigkills": kills, "turns": len(joined),
-                                 "lost": [m for m, n in runs.items() if n == 0],
-                                 "ran_twice_or_more": [m for m, n in runs.items() if n > 1]}
+        records = gw.read_records()
+        started, completed = {}, {}  # message text -> record indexes of the turns that carried it
+        for i, record in enumerate(records):
+            for text in (record.get("text") or record.get("completed_text") or "").split("\n"):
+                (started if "text" in record else completed).setdefault(text, []).append(i)
+        names = [b["text"]["content"].strip() for b in sent]
+        again = [m for m in names if completed.get(m) and any(i > completed[m][0] for i in started.get(m, []))]
+        results["kill_storm"] = {"messages": total, "sigkills": kills, "turns": sum(1 for r in records if "text" in r),
+                                 "lost": [m for m in names if m not in started],
+                                 "run_again_after_a_cut_short_turn": [m for m in names if len(started.get(m, [])) > 1 and m not in again],
+                                 "run_again_after_its_turn_completed": again}
         self.assertEqual(results["kill_storm"]["lost"], [], "every message reached the agent")
-
+        self.assertEqual(again, [], "no completed turn ran again")
 
 class Patch(unittest.TestCase):
     """The fallback for older Hermes: adapter.patch on a copy of the bundled plugin."""
