@@ -1,15 +1,12 @@
-"""A stand-in for Hermes's DingTalk adapter, for tests that must run without Hermes (test support).
+"""Stand-in: Hermes's bundled DingTalk adapter (plugins/platforms/dingtalk/adapter.py), as far as
+the bridge integration relies on it: ``_IncomingHandler.process`` (payload to message, backfills,
+"thinking" reaction, dispatch as a task), ``_on_message`` (dedup, mention gating, session
+webhooks, ``handle_message``), ``send`` through the session webhook, and a Stream client that
+behaves like dingtalk-stream 0.24.3's (``start()`` never returns and swallows a cancellation, then
+sleeps 10 s). Its bridge hooks are the very lines of ``adapter.patch``: they are live only when
+``bridge_relay.py`` sits beside this file (the patch's install), never with the plugin.
 
-It has the shape the drop-in relies on in ``plugins/platforms/dingtalk/adapter.py``: the
-``_IncomingHandler.process`` step (payload to message, backfills, "thinking" reaction, dispatch as a
-task), ``_on_message`` (dedup, mention gating, session webhooks, ``handle_message``), a
-``handle_message`` that starts the agent's turn as a task and returns, ``send`` through the session
-webhook, and a Stream client that behaves like dingtalk-stream 0.24.3's (``start()`` never returns
-and swallows a cancellation, then sleeps 10 s). Its bridge hooks are the very lines of
-``adapter.patch``. The tests copy it as ``adapter.py`` into a package beside ``bridge_relay.py`` and
-``dingtalk_bridge.py``, so the relay is imported as a sibling module, as in Hermes.
-
-Test-only switches under ``extra``: ``test_kill_before_dispatch`` (a msgId: SIGKILL inside
+Test-only switch under ``extra``: ``test_kill_before_dispatch`` (a msgId: SIGKILL inside
 ``_on_message`` before ``handle_message``).
 """
 
@@ -22,24 +19,14 @@ import time
 import types
 import uuid
 
+from gateway.platforms.base import BasePlatformAdapter, MessageEvent, MessageType, SendResult
+
 try:  # dingtalk-fallback-bridge drop-in: bridge_relay.py beside this file; absent, nothing changes
     from . import bridge_relay
 except Exception:  # noqa: BLE001
     bridge_relay = None
 
 _DINGTALK_WEBHOOK_RE = re.compile(r"^https://(?:api|oapi)\.dingtalk\.com/")
-
-
-class PlatformConfig:
-    def __init__(self, enabled=True, extra=None):
-        self.enabled = enabled
-        self.extra = extra or {}
-
-
-class SendResult:
-    def __init__(self, success, message_id=None, error=None, raw_response=None, retryable=False):
-        self.success, self.message_id, self.error = success, message_id, error
-        self.raw_response, self.retryable = raw_response, retryable
 
 
 class MessageDeduplicator:
@@ -103,35 +90,29 @@ class FakeStreamClient:
         self.websocket.open = False
 
 
-class DingTalkAdapter:
+class DingTalkAdapter(BasePlatformAdapter):
     MAX_MESSAGE_LENGTH = 20000
-    name = "Dingtalk"
 
     def __init__(self, config):
-        self.config = config
-        self._running = False
-        self._message_handler = None
+        super().__init__(config)
         self._dedup = MessageDeduplicator()
         self._session_webhooks = {}
         self._stream_client = None
         self._stream_task = None
         self._bg_tasks = set()
-        self.reactions, self.sent, self.done_reactions, self.fatal = [], [], [], None
+        self.reactions, self.sent, self.done_reactions = [], [], []
         # dingtalk-fallback-bridge relay: None unless bridge_url is configured (see bridge_relay.py)
         self._bridge = bridge_relay.BridgeRelay.from_adapter(self) if bridge_relay else None
 
-    def set_message_handler(self, handler):
-        self._message_handler = handler
-
     async def connect(self, *, is_reconnect=False):
         self._stream_client = FakeStreamClient()
-        handler = _IncomingHandler(self)
+        handler = _IncomingHandler(self, asyncio.get_running_loop())
         bridge = getattr(self, "_bridge", None)
         if bridge is not None:
             bridge.start(handler)
         if bridge is None or bridge.wants_stream:  # bridge_mode "only": the bridge holds Stream
             self._stream_task = asyncio.create_task(self._run_stream())
-        self._running = True
+        self._mark_connected()
         return True
 
     async def _run_stream(self):
@@ -179,21 +160,19 @@ class DingTalkAdapter:
             return
         if message.session_webhook and _DINGTALK_WEBHOOK_RE.match(message.session_webhook):
             self._session_webhooks[chat_id] = (message.session_webhook, message.session_webhook_expired_time or 0)
-        event = types.SimpleNamespace(text=(message.text or "").strip(), message_id=msg_id, raw_message=message,
-                                      message_type=message.message_type,
-                                      source=types.SimpleNamespace(chat_id=chat_id, chat_type="group" if is_group else "dm",
-                                                                   user_id=message.sender_id, user_name=message.sender_nick))
-        await self.handle_message(event)
-
-    async def handle_message(self, event):
-        """As Hermes's: the turn starts as a task and handle_message returns."""
-        async def turn():
-            response = await self._message_handler(event)
-            if response:
-                self.sent.append(await self.send(event.source.chat_id, response, reply_to=event.message_id))
-        asyncio.create_task(turn())
+        text = (message.text or "").strip()
+        if not text:  # Hermes drops what carries neither text nor media
+            return
+        source = self.build_source(chat_id=chat_id, chat_type="group" if is_group else "dm",
+                                   user_id=message.sender_id, user_name=message.sender_nick)
+        await self.handle_message(MessageEvent(text=text, message_type=MessageType.TEXT, source=source,
+                                               message_id=msg_id, raw_message=message))
 
     async def send(self, chat_id, content, reply_to=None, metadata=None):
+        self.sent.append(await self._send(chat_id, content, reply_to, metadata))
+        return self.sent[-1]
+
+    async def _send(self, chat_id, content, reply_to=None, metadata=None):
         webhook_info = self._get_valid_webhook(chat_id)
         if not webhook_info:
             if getattr(self, "_bridge", None) is not None and self._bridge.can_reply(chat_id):
@@ -215,16 +194,12 @@ class DingTalkAdapter:
     def _fire_done_reaction(self, chat_id):
         self.done_reactions.append(chat_id)
 
-    def _set_fatal_error(self, code, message, *, retryable):
-        self.fatal = (code, message, retryable)
-
-    async def _notify_fatal_error(self):
-        pass
 
 
 class _IncomingHandler:
-    def __init__(self, adapter):
+    def __init__(self, adapter, loop=None):
         self._adapter = adapter
+        self._loop = loop
 
     async def process(self, message):
         try:
@@ -250,3 +225,12 @@ class _IncomingHandler:
             await self._adapter._on_message(chatbot_msg)
         except Exception:
             pass
+
+
+def check_dingtalk_requirements():
+    return True
+
+
+def register(ctx):
+    ctx.register_platform(name="dingtalk", label="DingTalk", adapter_factory=DingTalkAdapter,
+                          check_fn=check_dingtalk_requirements, emoji="🐳")

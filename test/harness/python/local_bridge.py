@@ -1,6 +1,6 @@
 """Test support: a real local bridge (`wrangler dev` on 127.0.0.1) and DingTalk-shaped callbacks.
 
-Used by the Python client's tests and by the Hermes drop-in's tests. Needs `npm ci` at the
+Used by the Python client's tests and by the Hermes plugin's tests. Needs `npm ci` at the
 repository root; standard library only.
 """
 
@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 SECRET = "python-test-secret"
 MSG_TYPES = ("text", "richText", "picture", "audio", "video", "file", "unknownMsgType")
 WRANGLER_ENV = {

@@ -1,0 +1,3 @@
+from .adapter import register
+
+__all__ = ["register"]
