@@ -3,6 +3,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { BridgeClient, defaultConsumerId } from "../client/bridge-client";
 import type { DrainOptions, DrainStats } from "../client/drain";
 import { BridgeAuthError, BridgeNetworkError, BridgeNotFoundError, BridgeSendRefusedError } from "../client/errors";
+import { linkedSignal } from "../client/timing";
 
 /** Exit codes scripts can rely on. */
 export const EXIT = {
@@ -104,7 +105,7 @@ export function drainSettings(
   stop: AbortController,
 ): DrainOptions {
   return {
-    signal: AbortSignal.any([stopSignal(), stop.signal]),
+    signal: linkedSignal([stopSignal(), stop.signal]).signal,
     max: intOption(values.max, "max", 10, 1, 100),
     waitMs: intOption(values.wait, "wait", 20_000, 0, 25_000),
     leaseMs: values.lease === undefined ? undefined : intOption(values.lease, "lease", 60_000, 1_000),

@@ -2,6 +2,7 @@
 import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors.js";
 import { notePayloadTexts } from "./payload-text.js";
 import { replyKey } from "./reply-key.js";
+import { abortable, linkedSignal } from "./timing.js";
 import type {
   BridgeEvent,
   HeartbeatResponse,
@@ -166,21 +167,28 @@ export class BridgeClient {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<{ value: T; text: string }> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = linkedSignal([], timeoutMs);
+    const linked = linkedSignal([signal, timeout.signal]);
     let response: Response;
+    let text: string;
     try {
       response = await this.fetchImpl(`${this.base}/${path}`, {
         method,
         headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: linked.signal,
       });
+      // Once the answer has begun, the caller's signal no longer cuts it off: it may carry leased events.
+      linked.release();
+      text = await abortable(response.text(), timeout.signal);
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted && !timeout.signal.aborted) throw error;
       const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       throw new BridgeNetworkError(`no answer from the bridge (${why})`, null, "network");
+    } finally {
+      linked.release();
+      timeout.release();
     }
-    const text = await response.text().catch(() => "");
     if (!response.ok) {
       let detail: Record<string, unknown> = {};
       try {

@@ -6,7 +6,7 @@ import { BridgeError } from "./errors.js";
 import { HeldEvents } from "./held-events.js";
 import { Settler } from "./settler.js";
 import type { StreamHealth } from "./stream-health.js";
-import { backoffMs, retryDelayMs, sleep, Wakeup } from "./timing.js";
+import { backoffMs, linkedSignal, retryDelayMs, sleep, Wakeup } from "./timing.js";
 import type { BridgeEvent, Mode } from "./types.js";
 
 export interface DrainOptions {
@@ -138,6 +138,7 @@ class DrainRun {
       const waitMs = this.options.once ? this.onceWaitMs(dryAt) : this.pollHintMs > 0 ? 0 : this.waitMs;
       const kicker = new AbortController();
       this.kicker = waitMs > 0 ? kicker : null;
+      const linked = linkedSignal([this.signal, kicker.signal]);
       const number = this.held.pullStarting();
       let events: BridgeEvent[];
       try {
@@ -147,7 +148,7 @@ class DrainRun {
           leaseMs: this.options.leaseMs,
           release,
           held: this.held.held(),
-          signal: this.signal ? AbortSignal.any([this.signal, kicker.signal]) : kicker.signal,
+          signal: linked.signal,
         });
         release = false;
         failures = 0;
@@ -167,6 +168,7 @@ class DrainRun {
         continue;
       } finally {
         this.kicker = null;
+        linked.release();
       }
       for (const event of events) this.retries.delete(event.id);
       this.held.add(events, number, this.leaseMs);
@@ -182,7 +184,9 @@ class DrainRun {
         }
       } else if (this.pollHintMs > 0) {
         this.pause = new AbortController();
-        await sleep(this.pollHintMs, this.signal ? AbortSignal.any([this.signal, this.pause.signal]) : this.pause.signal);
+        const linked = linkedSignal([this.signal, this.pause.signal]);
+        await sleep(this.pollHintMs, linked.signal);
+        linked.release();
         this.pause = null;
       }
     }

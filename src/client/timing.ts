@@ -48,3 +48,48 @@ export class Wakeup {
     });
   }
 }
+
+/**
+ * One signal that aborts when any source does, or after `timeoutMs`. Its links are plain listeners,
+ * removed by `release`: Node 20's AbortSignal.any links weakly, and a combined signal that only
+ * fetch holds can be collected mid-request, so its abort never arrives.
+ */
+export function linkedSignal(sources: readonly (AbortSignal | undefined)[], timeoutMs?: number): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const links: [AbortSignal, () => void][] = [];
+  for (const source of sources) {
+    if (!source) continue;
+    if (source.aborted) {
+      controller.abort(source.reason);
+      break;
+    }
+    const link = () => controller.abort(source.reason);
+    source.addEventListener("abort", link, { once: true });
+    links.push([source, link]);
+  }
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+  return {
+    signal: controller.signal,
+    release: () => {
+      clearTimeout(timer);
+      for (const [source, link] of links) source.removeEventListener("abort", link);
+    },
+  };
+}
+
+/**
+ * `promise`, or the signal's reason once it aborts. A response body read in Node 20 may never settle
+ * when its fetch is aborted mid-body, so the reader stops waiting for it.
+ */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let stop = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    stop = () => reject(signal.reason);
+    signal.addEventListener("abort", stop, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() => signal.removeEventListener("abort", stop));
+}
