@@ -205,8 +205,10 @@ class DrainRun {
 
   /** Hands every event that may start now to the handler. */
   private start(): void {
-    if (this.stopping || this.signal?.aborted) return;
-    for (let event = this.held.next(); event; event = this.held.next()) {
+    // A handler may stop the drain as it starts: check before each one.
+    while (!this.stopping && !this.signal?.aborted) {
+      const event = this.held.next();
+      if (!event) return;
       const job: Promise<void> = this.handle(event).finally(() => {
         this.jobs.delete(job);
         this.changed.ring();

@@ -74,7 +74,7 @@ export function linkedSignal(sources: readonly (AbortSignal | undefined)[], time
   return {
     signal: controller.signal,
     release: () => {
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
       for (const [source, link] of links) source.removeEventListener("abort", link);
     },
   };
