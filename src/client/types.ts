@@ -18,6 +18,8 @@ export interface BridgeEvent<P = Record<string, unknown>> {
    * ordering constraint. Events of one key are handed out in order, to one consumer at a time.
    */
   orderingKey: string | null;
+  /** For a replayed delivery, the id of the event it replays. */
+  replayOf?: string | null;
   /** The JSON object DingTalk sent, every key kept (for events, the decrypted JSON). */
   payload: P;
 }

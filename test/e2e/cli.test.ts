@@ -127,7 +127,10 @@ describe("dtbridge", () => {
     expect((await runCli(["status", "--url", "http://127.0.0.1:9"], env)).code).toBe(5);
     expect((await runCli(["tail", "--max", "0"], env)).code).toBe(2);
     expect((await runCli(["frobnicate"], env)).code).toBe(2);
-    for (const cmd of ["tail", "drain", "forward", "send", "status", "history", "dead-letters", "simulate"]) {
+    for (const args of [["replay"], ["replay", "--ids", "a", "--from-seq", "1"], ["replay", "--from-seq", "5", "--to-seq", "1"]]) {
+      expect((await runCli(args, env)).code).toBe(2);
+    }
+    for (const cmd of ["tail", "drain", "forward", "send", "status", "history", "replay", "dead-letters", "simulate"]) {
       const help = await runCli([cmd, "--help"], env);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`dtbridge ${cmd}`);
