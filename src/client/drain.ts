@@ -51,8 +51,12 @@ export interface DrainStats {
   nextRetryAt: number | null;
 }
 
-/** The most events one consumer holds: a pull's maximum, and what one extend call may carry. */
-const MAX_HELD = 100;
+/** The most events one drain holds at once: room for a full pull while half a pull is still in hand. */
+const MAX_HELD = 200;
+/** The most lease ids one extend call may carry (the bridge's limit). */
+const EXTEND_IDS = 100;
+/** The most leases one pull may list as held (the bridge's limit): acks stuck in flight count too. */
+const HELD_IDS = 1000;
 
 /** What the drain loop asks of the bridge (a BridgeClient, or anything shaped like one). */
 export type DrainClient = Pick<BridgeClient, "pull" | "ack" | "nack" | "extend" | "heartbeat" | "releaseAll">;
@@ -94,7 +98,7 @@ class DrainRun {
   ) {
     this.signal = options.signal;
     this.max = options.max ?? 10;
-    this.concurrency = Math.min(options.concurrency ?? 4, MAX_HELD);
+    this.concurrency = Math.min(options.concurrency ?? 4, 100);
     this.waitMs = options.waitMs ?? 20_000;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.held = new HeldEvents(this.concurrency);
@@ -131,7 +135,8 @@ class DrainRun {
     while (!this.signal?.aborted) {
       // Pull while a handler slot is free, or to refill once half of what is in hand is done.
       const inHand = this.held.inHand();
-      if (inHand >= MAX_HELD || (inHand > Math.max(this.max, this.concurrency) / 2 && this.held.running >= this.concurrency)) {
+      const full = inHand >= MAX_HELD || this.held.size + this.max > HELD_IDS;
+      if (full || (inHand > Math.max(this.max, this.concurrency) / 2 && this.held.running >= this.concurrency)) {
         await this.changed.next(this.signal);
         continue;
       }
@@ -262,10 +267,10 @@ class DrainRun {
     let timer: ReturnType<typeof setTimeout>;
     const tick = async () => {
       const due = this.held.dueForExtension(this.leaseMs);
-      for (let i = 0; i < due.length && !stopped; i += MAX_HELD) {
+      for (let i = 0; i < due.length && !stopped; i += EXTEND_IDS) {
         const leaseMs = this.leaseMs;
         try {
-          const res = await this.client.extend(due.slice(i, i + MAX_HELD), leaseMs);
+          const res = await this.client.extend(due.slice(i, i + EXTEND_IDS), leaseMs);
           this.held.extended(res.extended, leaseMs);
           if (this.held.lost(res.stale).length) {
             this.kicker?.abort();

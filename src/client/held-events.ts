@@ -53,6 +53,11 @@ export class HeldEvents {
     return n;
   }
 
+  /** How many leases `held` lists. */
+  get size(): number {
+    return this.byLease.size;
+  }
+
   get running(): number {
     return this.runningCount;
   }
