@@ -45,7 +45,7 @@ export interface DrainStats {
   nacked: number;
   pulls: number;
   networkErrors: number;
-  /** Events this run nacked for a retry that had not come back when it ended. */
+  /** With `once`: events this run nacked for a retry that had not come back when it ended. */
   retriesPending: number;
   /** When the first of those comes due (this machine's clock), or null. */
   nextRetryAt: number | null;
@@ -247,7 +247,8 @@ class DrainRun {
     const reason = failure instanceof Error ? failure.message : String(failure);
     const outcome = await this.settler.nack(event.leaseId, delayMs, reason);
     this.held.settled(event, outcome === "deadLettered" ? "deadLettered" : "nacked");
-    if (outcome === "requeued") this.retries.set(event.id, Date.now() + delayMs);
+    // Only a one-shot run waits for its retries; a long run would only collect those others took.
+    if (outcome === "requeued" && this.options.once) this.retries.set(event.id, Date.now() + delayMs);
     if (outcome !== "failed") this.stats.nacked += 1;
     this.kicker?.abort();
   }
