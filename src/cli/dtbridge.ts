@@ -2,7 +2,9 @@
 
 import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
+import { forward } from "./commands/forward";
 import { history } from "./commands/history";
+import { replay } from "./commands/replay";
 import { send } from "./commands/send";
 import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
@@ -12,7 +14,7 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate];
+const COMMANDS: Command[] = [tail, drainCommand, forward, send, status, history, replay, deadLetters, simulate];
 
 const USAGE = `Usage: dtbridge <command> [options]
 

@@ -1,13 +1,18 @@
 // A typed client for the bridge's consumer API; runs wherever fetch does (Node 20, Workers, Deno).
 import { BridgeError, BridgeNetworkError, errorForStatus } from "./errors.js";
+import { notePayloadTexts } from "./payload-text.js";
 import { replyKey } from "./reply-key.js";
+import { abortable, linkedSignal } from "./timing.js";
 import type {
   BridgeEvent,
   HeartbeatResponse,
+  HistoryQuery,
   OutMessage,
   Page,
   PullOptions,
   PullResponse,
+  ReplayRequest,
+  ReplayResult,
   SendFate,
   SendRequest,
   SendResult,
@@ -50,7 +55,7 @@ export class BridgeClient {
 
   pull(options: PullOptions = {}): Promise<PullResponse> {
     const { signal, ...body } = options;
-    return this.call("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
+    return this.callWithEvents("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
   }
 
   ack(leaseIds: string[]): Promise<{ acked: string[]; stale: string[] }> {
@@ -73,12 +78,23 @@ export class BridgeClient {
     return this.call("GET", "status");
   }
 
-  history(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
-    return this.call("GET", `events?afterSeq=${afterSeq}&limit=${limit}`);
+  /** Stored events within retention, read-only; `query` narrows them to a conversation, a message or a sender. */
+  history(afterSeq = 0, limit = 100, query: HistoryQuery = {}): Promise<Page<StoredEvent>> {
+    const params = new URLSearchParams({ afterSeq: String(afterSeq), limit: String(limit) });
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, value);
+    return this.callWithEvents("GET", `events?${params}`);
   }
 
   deadLetters(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
-    return this.call("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
+    return this.callWithEvents("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
+  }
+
+  /**
+   * Hands delivered events out again as new deliveries (same payload, a fresh attempt count): the
+   * named ones, or a seq range, optionally of one conversation.
+   */
+  replay(request: ReplayRequest): Promise<ReplayResult> {
+    return this.call("POST", "events/replay", request);
   }
 
   redrive(ids?: string[]): Promise<{ redriven: number }> {
@@ -121,6 +137,19 @@ export class BridgeClient {
     return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });
   }
 
+  /** An answer carrying `events`, each of whose payload texts `payloadText` can then find. */
+  private async callWithEvents<T extends { events: object[] }>(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    const { value, text } = await this.request<T>(method, path, body, timeoutMs, signal);
+    if (Array.isArray(value.events)) notePayloadTexts(value.events, text);
+    return value;
+  }
+
   private async call<T>(
     method: "GET" | "POST",
     path: string,
@@ -128,21 +157,38 @@ export class BridgeClient {
     timeoutMs = this.timeoutMs,
     signal?: AbortSignal,
   ): Promise<T> {
-    const timeout = AbortSignal.timeout(timeoutMs);
+    return (await this.request<T>(method, path, body, timeoutMs, signal)).value;
+  }
+
+  private async request<T>(
+    method: "GET" | "POST",
+    path: string,
+    body: unknown,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ value: T; text: string }> {
+    const timeout = linkedSignal([], timeoutMs);
+    const linked = linkedSignal([signal, timeout.signal]);
     let response: Response;
+    let text: string;
     try {
       response = await this.fetchImpl(`${this.base}/${path}`, {
         method,
         headers: { authorization: `Bearer ${this.options.token}`, "content-type": "application/json" },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: linked.signal,
       });
+      // Once the answer has begun, the caller's signal no longer cuts it off: it may carry leased events.
+      linked.release();
+      text = await abortable(response.text(), timeout.signal);
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted && !timeout.signal.aborted) throw error;
       const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       throw new BridgeNetworkError(`no answer from the bridge (${why})`, null, "network");
+    } finally {
+      linked.release();
+      timeout.release();
     }
-    const text = await response.text().catch(() => "");
     if (!response.ok) {
       let detail: Record<string, unknown> = {};
       try {
@@ -155,7 +201,7 @@ export class BridgeClient {
       throw errorForStatus(response.status, code, message, detail);
     }
     try {
-      return JSON.parse(text) as T;
+      return { value: JSON.parse(text) as T, text };
     } catch {
       throw new BridgeError(`the bridge answered ${response.status} with a body that is not JSON`, response.status, "bad_response");
     }

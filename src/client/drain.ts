@@ -1,13 +1,20 @@
-// The gateway's drain loop: long-poll, hand each event to the handler in order, ack on success,
-// nack with backoff on failure, keep long runs leased, and stop cleanly.
+// The gateway's drain loop: long-poll, run each ordering key's events one after another and
+// different keys side by side, ack on success, nack with backoff on failure, keep every held event
+// leased, and stop cleanly.
 import type { BridgeClient } from "./bridge-client.js";
 import { BridgeError } from "./errors.js";
+import { HeldEvents } from "./held-events.js";
+import { Settler } from "./settler.js";
 import type { StreamHealth } from "./stream-health.js";
+import { backoffMs, linkedSignal, retryDelayMs, sleep, Wakeup } from "./timing.js";
 import type { BridgeEvent, Mode } from "./types.js";
 
 export interface DrainOptions {
   signal?: AbortSignal;
+  /** Events per pull (1-100, default 10). */
   max?: number;
+  /** Handlers running at once, each on a different ordering key (default 4). */
+  concurrency?: number;
   /** Long-poll wait per pull (the bridge allows up to 25 s). */
   waitMs?: number;
   /** Lease length per pull; by default the bridge's LEASE_MS. */
@@ -25,6 +32,12 @@ export interface DrainOptions {
    * of backing off for ever; for one-shot runs such as `dtbridge tail --once`. Default: never.
    */
   maxPullFailures?: number;
+  /**
+   * A one-shot run: end once the queue has nothing for this consumer, instead of waiting for more.
+   * Events this run nacked that come due within `waitMs` of the queue first running dry are waited
+   * for; later ones are counted in the stats.
+   */
+  once?: boolean;
 }
 
 export interface DrainStats {
@@ -32,175 +45,264 @@ export interface DrainStats {
   nacked: number;
   pulls: number;
   networkErrors: number;
+  /** With `once`: events this run nacked for a retry that had not come back when it ended. */
+  retriesPending: number;
+  /** When the first of those comes due (this machine's clock), or null. */
+  nextRetryAt: number | null;
 }
 
-/** Doubling from `baseMs` per attempt, capped at 5 minutes. */
-export function retryDelayMs(attempt: number, baseMs = 1_000): number {
-  return Math.min(baseMs * 2 ** Math.max(0, attempt - 1), 300_000);
-}
+/** The most events one drain holds at once: room for a full pull while half a pull is still in hand. */
+const MAX_HELD = 200;
+/** The most lease ids one extend call may carry (the bridge's limit). */
+const EXTEND_IDS = 100;
+/** The most leases one pull may list as held (the bridge's limit): acks stuck in flight count too. */
+const HELD_IDS = 1000;
 
-/** Full jitter over an exponential step: spreads reconnecting gateways apart. */
-export function backoffMs(failures: number, baseMs = 500, capMs = 30_000): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(failures, 16));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-}
+/** What the drain loop asks of the bridge (a BridgeClient, or anything shaped like one). */
+export type DrainClient = Pick<BridgeClient, "pull" | "ack" | "nack" | "extend" | "heartbeat" | "releaseAll">;
 
-export async function drain(
-  client: BridgeClient,
+export function drain(
+  client: DrainClient,
   handler: (event: BridgeEvent) => unknown | Promise<unknown>,
   options: DrainOptions = {},
 ): Promise<DrainStats> {
-  const waitMs = options.waitMs ?? 20_000;
-  const retryDelay = options.retryDelayMs ?? ((attempt: number) => retryDelayMs(attempt));
-  const report = options.onError ?? (() => {});
-  const signal = options.signal;
-  const stats: DrainStats = { acked: 0, nacked: 0, pulls: 0, networkErrors: 0 };
-  let mode: Mode | undefined;
-  let pollHintMs = 0;
-  let failures = 0;
-  let release = true;
-  let leaseMs = options.leaseMs ?? 60_000;
+  return new DrainRun(client, handler, options).run();
+}
 
-  // The pause between safety polls in stream mode ends early when a heartbeat learns that
-  // DingTalk delivers to the bridge again, so the first message after a flip waits for no timer.
-  let pause: AbortController | null = null;
-  const noteMode = (next: Mode, hint: number) => {
-    pollHintMs = hint;
-    if (hint === 0) pause?.abort();
-    if (next !== mode) {
-      mode = next;
-      options.onMode?.(next);
+class DrainRun {
+  private readonly stats: DrainStats = { acked: 0, nacked: 0, pulls: 0, networkErrors: 0, retriesPending: 0, nextRetryAt: null };
+  private readonly signal: AbortSignal | undefined;
+  private readonly max: number;
+  private readonly concurrency: number;
+  private readonly waitMs: number;
+  private readonly held: HeldEvents;
+  private readonly settler: Settler;
+  private readonly report: (error: unknown, context: string) => void;
+  private readonly jobs = new Set<Promise<void>>();
+  private readonly changed = new Wakeup();
+  /** Events this run nacked for a retry, by id, with when they come due. */
+  private readonly retries = new Map<string, number>();
+  private leaseMs: number;
+  private mode: Mode | undefined;
+  private pollHintMs = 0;
+  /** Ends the safety-poll pause in stream mode early, when DingTalk delivers to the bridge again. */
+  private pause: AbortController | null = null;
+  /** Ends a waiting long poll so the next pull carries a new `held` at once. */
+  private kicker: AbortController | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly client: DrainClient,
+    private readonly handler: (event: BridgeEvent) => unknown | Promise<unknown>,
+    private readonly options: DrainOptions,
+  ) {
+    this.signal = options.signal;
+    this.max = options.max ?? 10;
+    this.concurrency = Math.min(options.concurrency ?? 4, 100);
+    this.waitMs = options.waitMs ?? 20_000;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.held = new HeldEvents(this.concurrency);
+    this.report = options.onError ?? (() => {});
+    this.settler = new Settler(client, this.report);
+  }
+
+  async run(): Promise<DrainStats> {
+    const stopHeartbeat = this.startHeartbeat();
+    const stopKeeper = this.startLeaseKeeper();
+    try {
+      await this.pullLoop();
+    } finally {
+      // The events in hand finish (and are acked or nacked) before anything is handed back.
+      this.stopping = true;
+      while (this.jobs.size) await Promise.all([...this.jobs]);
+      await this.settler.idle();
+      stopKeeper();
+      stopHeartbeat();
     }
-  };
+    // Whatever this consumer still holds (waiting events, or a pull cut short by the stop) goes back now.
+    if (this.signal?.aborted || this.held.held().length > 0) await this.client.releaseAll().catch((e) => this.report(e, "release"));
+    const due = [...this.retries.values()];
+    this.stats.retriesPending = due.length;
+    this.stats.nextRetryAt = due.length ? Math.min(...due) : null;
+    return this.stats;
+  }
 
-  const stopHeartbeat = startHeartbeat(client, options, noteMode, report);
-  try {
-    while (!signal?.aborted) {
-      let batch: BridgeEvent[];
-      try {
-        const res = await client.pull({
-          max: options.max ?? 10,
-          waitMs: pollHintMs > 0 ? 0 : waitMs,
-          leaseMs: options.leaseMs,
-          release,
-          signal,
-        });
-        release = false;
-        stats.pulls += 1;
-        failures = 0;
-        noteMode(res.mode, res.pollHintMs);
-        batch = res.events;
-        leaseMs = res.leaseMs;
-        options.onPull?.(batch.length);
-      } catch (error) {
-        if (signal?.aborted) break;
-        if (error instanceof BridgeError && !error.retryable) throw error;
-        if (failures + 1 >= (options.maxPullFailures ?? Infinity)) throw error;
-        stats.networkErrors += 1;
-        report(error, "pull");
-        // The lost answer may have carried events leased to us: the next pull takes them back.
-        release = true;
-        await sleep(backoffMs(failures++), signal);
+  private async pullLoop(): Promise<void> {
+    let release = true;
+    let failures = 0;
+    /** With `once`: when a pull first found the queue empty. */
+    let dryAt: number | null = null;
+    while (!this.signal?.aborted) {
+      // Pull while a handler slot is free, or to refill once half of what is in hand is done.
+      const inHand = this.held.inHand();
+      const full = inHand >= MAX_HELD || this.held.size + this.max > HELD_IDS;
+      if (full || (inHand > Math.max(this.max, this.concurrency) / 2 && this.held.running >= this.concurrency)) {
+        await this.changed.next(this.signal);
         continue;
       }
-      for (let i = 0; i < batch.length; i++) {
-        if (signal?.aborted) {
-          // Stopping: what this consumer holds but has not started goes straight back to the queue.
-          await client
-            .nack(
-              batch.slice(i).map((e) => e.leaseId),
-              0,
-              "consumer stopping",
-            )
-            .catch((e) => report(e, "nack"));
-          break;
+      const waitMs = this.options.once ? this.onceWaitMs(dryAt) : this.pollHintMs > 0 ? 0 : this.waitMs;
+      const kicker = new AbortController();
+      this.kicker = waitMs > 0 ? kicker : null;
+      const linked = linkedSignal([this.signal, kicker.signal]);
+      const number = this.held.pullStarting();
+      let events: BridgeEvent[];
+      try {
+        const res = await this.client.pull({
+          max: Math.min(this.max, MAX_HELD - inHand),
+          waitMs,
+          leaseMs: this.options.leaseMs,
+          release,
+          held: this.held.held(),
+          signal: linked.signal,
+        });
+        release = false;
+        failures = 0;
+        this.stats.pulls += 1;
+        this.noteMode(res.mode, res.pollHintMs);
+        this.leaseMs = res.leaseMs;
+        events = res.events;
+      } catch (error) {
+        if (this.signal?.aborted) break;
+        if (kicker.signal.aborted) continue;
+        if (error instanceof BridgeError && !error.retryable) throw error;
+        if (failures + 1 >= (this.options.maxPullFailures ?? Number.POSITIVE_INFINITY)) throw error;
+        this.stats.networkErrors += 1;
+        this.report(error, "pull");
+        // A lost answer may have carried events leased to us: the next pull's `held` hands them back.
+        await sleep(backoffMs(failures++), this.signal);
+        continue;
+      } finally {
+        this.kicker = null;
+        linked.release();
+      }
+      for (const event of events) this.retries.delete(event.id);
+      this.held.add(events, number, this.leaseMs);
+      this.options.onPull?.(events.length);
+      this.start();
+      if (events.length > 0) continue;
+      if (this.options.once) {
+        // Work in hand may still fail and come due again: look again when it is done.
+        if (this.jobs.size > 0) await this.changed.next(this.signal);
+        else {
+          dryAt ??= Date.now();
+          if (!this.retryDueBy(dryAt + this.waitMs)) return;
         }
-        await handleOne(client, handler, batch[i]!, leaseMs, retryDelay, stats, report);
-      }
-      if (batch.length === 0 && pollHintMs > 0) {
-        pause = new AbortController();
-        await sleep(pollHintMs, signal ? AbortSignal.any([signal, pause.signal]) : pause.signal);
-        pause = null;
+      } else if (this.pollHintMs > 0) {
+        this.pause = new AbortController();
+        const linked = linkedSignal([this.signal, this.pause.signal]);
+        await sleep(this.pollHintMs, linked.signal);
+        linked.release();
+        this.pause = null;
       }
     }
-  } finally {
-    stopHeartbeat();
   }
-  // A pull aborted by the stop may have been handed events a moment before: give them back now.
-  if (signal?.aborted) await client.releaseAll().catch((e) => report(e, "release"));
-  return stats;
-}
 
-async function handleOne(
-  client: BridgeClient,
-  handler: (event: BridgeEvent) => unknown | Promise<unknown>,
-  event: BridgeEvent,
-  leaseMs: number,
-  retryDelay: (attempt: number) => number,
-  stats: DrainStats,
-  report: (error: unknown, context: string) => void,
-): Promise<void> {
-  // Past half its lease, a running handler's event is extended so nobody else gets it meanwhile.
-  const keepLeased = setInterval(
-    () => {
-      client.extend([event.leaseId], leaseMs).catch((e) => report(e, "extend"));
-    },
-    Math.max(500, leaseMs / 2),
-  );
-  let failure: unknown = null;
-  try {
-    await handler(event);
-  } catch (error) {
-    failure = error ?? new Error("handler failed");
-  } finally {
-    clearInterval(keepLeased);
+  /** A one-shot run pulls without waiting, except for its own retries coming due. */
+  private onceWaitMs(dryAt: number | null): number {
+    if (dryAt === null || this.jobs.size > 0 || !this.retryDueBy(dryAt + this.waitMs)) return 0;
+    return Math.max(0, Math.min(25_000, dryAt + this.waitMs - Date.now()));
   }
-  try {
-    if (failure === null) {
-      await client.ack([event.leaseId]);
-      stats.acked += 1;
-    } else {
-      report(failure, "handler");
-      const reason = failure instanceof Error ? failure.message : String(failure);
-      await client.nack([event.leaseId], retryDelay(event.attempt), reason);
-      stats.nacked += 1;
+
+  private retryDueBy(deadline: number): boolean {
+    for (const due of this.retries.values()) if (due <= deadline) return Date.now() < deadline;
+    return false;
+  }
+
+  /** Hands every event that may start now to the handler. */
+  private start(): void {
+    // A handler may stop the drain as it starts: check before each one.
+    while (!this.stopping && !this.signal?.aborted) {
+      const event = this.held.next();
+      if (!event) return;
+      const job: Promise<void> = this.handle(event).finally(() => {
+        this.jobs.delete(job);
+        this.changed.ring();
+      });
+      this.jobs.add(job);
     }
-  } catch (error) {
-    // The lease runs out and the event comes back: at least once, never lost.
-    report(error, failure === null ? "ack" : "nack");
   }
-}
 
-function startHeartbeat(
-  client: BridgeClient,
-  options: DrainOptions,
-  noteMode: (mode: Mode, hint: number) => void,
-  report: (error: unknown, context: string) => void,
-): () => void {
-  const beat = async () => {
-    const stream = options.streamHealth?.takeReport();
+  private async handle(event: BridgeEvent): Promise<void> {
+    let failure: unknown = null;
     try {
-      const res = await client.heartbeat(stream);
-      noteMode(res.mode, res.pollHintMs);
+      await this.handler(event);
     } catch (error) {
-      if (stream) options.streamHealth?.restore(stream);
-      report(error, "heartbeat");
+      failure = error ?? new Error("handler failed");
     }
-  };
-  void beat();
-  const timer = setInterval(beat, options.heartbeatMs ?? 15_000);
-  return () => clearInterval(timer);
-}
+    if (failure === null) {
+      this.held.finished(event, true);
+      this.start();
+      this.changed.ring();
+      const outcome = await this.settler.ack(event.leaseId);
+      this.held.settled(event, "acked");
+      if (outcome !== "failed") this.stats.acked += 1;
+      return;
+    }
+    this.report(failure, "handler");
+    // The key's waiting events are let go: its retry must run before them.
+    this.held.finished(event, false);
+    this.start();
+    this.changed.ring();
+    const delayMs = (this.options.retryDelayMs ?? retryDelayMs)(event.attempt);
+    const reason = failure instanceof Error ? failure.message : String(failure);
+    const outcome = await this.settler.nack(event.leaseId, delayMs, reason);
+    this.held.settled(event, outcome === "deadLettered" ? "deadLettered" : "nacked");
+    // Only a one-shot run waits for its retries; a long run would only collect those others took.
+    if (outcome === "requeued" && this.options.once) this.retries.set(event.id, Date.now() + delayMs);
+    if (outcome !== "failed") this.stats.nacked += 1;
+    this.kicker?.abort();
+  }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
+  private noteMode(next: Mode, hint: number): void {
+    this.pollHintMs = hint;
+    if (hint === 0) this.pause?.abort();
+    if (next !== this.mode) {
+      this.mode = next;
+      this.options.onMode?.(next);
+    }
+  }
+
+  /** Past half its lease, every held event (running or waiting behind its key) is extended. */
+  private startLeaseKeeper(): () => void {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout>;
+    const tick = async () => {
+      const due = this.held.dueForExtension(this.leaseMs);
+      for (let i = 0; i < due.length && !stopped; i += EXTEND_IDS) {
+        const leaseMs = this.leaseMs;
+        try {
+          const res = await this.client.extend(due.slice(i, i + EXTEND_IDS), leaseMs);
+          this.held.extended(res.extended, leaseMs);
+          if (this.held.lost(res.stale).length) {
+            this.kicker?.abort();
+            this.changed.ring();
+          }
+        } catch (error) {
+          this.report(error, "extend");
+        }
+      }
+      if (!stopped) timer = setTimeout(tick, Math.max(250, this.leaseMs / 4));
     };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
+    timer = setTimeout(tick, Math.max(250, this.leaseMs / 4));
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  private startHeartbeat(): () => void {
+    const beat = async () => {
+      const stream = this.options.streamHealth?.takeReport();
+      try {
+        const res = await this.client.heartbeat(stream);
+        this.noteMode(res.mode, res.pollHintMs);
+      } catch (error) {
+        if (stream) this.options.streamHealth?.restore(stream);
+        this.report(error, "heartbeat");
+      }
+    };
+    void beat();
+    const timer = setInterval(beat, this.options.heartbeatMs ?? 15_000);
+    return () => clearInterval(timer);
+  }
 }

@@ -1,6 +1,6 @@
 // The package's public client for gateways written in TypeScript.
 export { BridgeClient, type BridgeClientOptions, defaultConsumerId } from "./bridge-client.js";
-export { backoffMs, type DrainOptions, type DrainStats, drain, retryDelayMs } from "./drain.js";
+export { type DrainClient, type DrainOptions, type DrainStats, drain } from "./drain.js";
 export {
   BridgeAuthError,
   BridgeError,
@@ -11,6 +11,8 @@ export {
   BridgeSendRefusedError,
   BridgeServerError,
 } from "./errors.js";
+export { payloadText } from "./payload-text.js";
 export { canonicalJson, replyKey } from "./reply-key.js";
 export { StreamHealth } from "./stream-health.js";
+export { backoffMs, retryDelayMs } from "./timing.js";
 export type * from "./types.js";

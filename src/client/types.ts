@@ -13,6 +13,13 @@ export interface BridgeEvent<P = Record<string, unknown>> {
   attempt: number;
   leaseId: string;
   leaseExpiresAt: number;
+  /**
+   * The ordering key: the conversation (or conversation and sender), or null for an event with no
+   * ordering constraint. Events of one key are handed out in order, to one consumer at a time.
+   */
+  orderingKey: string | null;
+  /** For a replayed delivery, the id of the event it replays. */
+  replayOf?: string | null;
   /** The JSON object DingTalk sent, every key kept (for events, the decrypted JSON). */
   payload: P;
 }
@@ -28,6 +35,11 @@ export interface PullOptions {
   waitMs?: number;
   leaseMs?: number;
   release?: boolean;
+  /**
+   * The lease ids this consumer still holds; the bridge returns every other lease of this consumer
+   * to the queue at once (attempt not counted), so an answer that never arrived costs nothing.
+   */
+  held?: string[];
   signal?: AbortSignal;
 }
 
@@ -60,6 +72,24 @@ export type StatusDocument = Record<string, any>;
 export interface Page<E> {
   events: E[];
   nextAfterSeq: number;
+}
+
+/** History filters; each narrows the page to matching events. */
+export interface HistoryQuery {
+  conversationId?: string;
+  msgId?: string;
+  /** The sender's staffId or senderId. */
+  sender?: string;
+  /** Oldest first (default) or newest first. */
+  order?: "asc" | "desc";
+}
+
+/** Delivered events to hand out again as new deliveries: by id, or a seq range (of one conversation). */
+export type ReplayRequest = { ids: string[] } | { fromSeq: number; toSeq: number; conversationId?: string };
+
+export interface ReplayResult {
+  replayed: number;
+  [key: string]: unknown;
 }
 
 export type OutMessage =

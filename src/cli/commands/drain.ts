@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { drain, retryDelayMs } from "../../client/drain";
+import { drain } from "../../client/drain";
+import { payloadText } from "../../client/payload-text";
+import { retryDelayMs } from "../../client/timing";
 import type { BridgeEvent } from "../../client/types";
 import {
   CONNECTION_HELP,
@@ -12,6 +14,7 @@ import {
   intOption,
   parse,
   printHelp,
+  retriesLeftNote,
   UsageError,
 } from "../common";
 
@@ -21,16 +24,21 @@ export const drainCommand: Command = {
   help: `Usage: dtbridge drain --exec CMD [options]
 
 For each event, oldest first, runs CMD with /bin/sh and writes the event's payload (the JSON DingTalk
-sent) to its standard input. Exit 0 acks the event; any other exit, or a timeout, nacks it with
-backoff, until MAX_ATTEMPTS sends it to the dead letters. The command also gets DTBRIDGE_EVENT_ID,
-DTBRIDGE_EVENT_KIND, DTBRIDGE_EVENT_SEQ and DTBRIDGE_EVENT_ATTEMPT in its environment.
+sent, byte for byte) to its standard input. Exit 0 acks the event; any other exit, or a timeout, nacks
+it with backoff, until MAX_ATTEMPTS sends it to the dead letters. The command also gets
+DTBRIDGE_EVENT_ID, DTBRIDGE_EVENT_KIND, DTBRIDGE_EVENT_SEQ, DTBRIDGE_EVENT_ATTEMPT and
+DTBRIDGE_ORDERING_KEY (empty for none) in its environment.
+One conversation's events run one after another, in order; with --concurrency N, up to N commands
+run at once, each for a different conversation. After a failure, the conversation's later events wait
+for its retry.
 Progress goes to stderr. The command ignores SIGINT, so a Ctrl-C in the terminal does not stop it: the
-first SIGINT/SIGTERM lets the running command finish (and acks or nacks it), returns the rest of the
-batch and exits 0; a second one stops the running command too (SIGTERM; it is nacked).
+first SIGINT/SIGTERM lets the running commands finish (and acks or nacks them), returns the rest and
+exits 0; a second one stops the running commands too (SIGTERM; they are nacked).
 
 Options:
   --exec CMD         the command (required)
   --timeout MS       kill the command after MS (default 300000)
+  --concurrency N    commands at once, each for a different conversation (1-100, default 1)
 ${DRAIN_FLAGS_HELP}
   --retry-delay MS   first retry delay, doubled per attempt (default 1000)
 ${CONNECTION_HELP}`,
@@ -39,6 +47,7 @@ ${CONNECTION_HELP}`,
       ...drainFlags,
       exec: { type: "string" },
       timeout: { type: "string" },
+      concurrency: { type: "string" },
       "retry-delay": { type: "string" },
     });
     if (values.help) return printHelp(this.help);
@@ -46,6 +55,7 @@ ${CONNECTION_HELP}`,
     const client = connect(values);
     const timeoutMs = intOption(values.timeout, "timeout", 300_000, 1);
     const retryBase = intOption(values["retry-delay"], "retry-delay", 1_000, 0);
+    const concurrency = intOption(values.concurrency, "concurrency", 1, 1, 100);
     const running = new Set<ChildProcess>();
     let signals = 0;
     const onSignal = () => {
@@ -56,10 +66,12 @@ ${CONNECTION_HELP}`,
     process.on("SIGTERM", onSignal);
     const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs, running), {
       ...drainSettings(values, new AbortController()),
+      concurrency,
       retryDelayMs: (attempt) => retryDelayMs(attempt, retryBase),
       onError: (error, context) => process.stderr.write(`dtbridge drain: ${context}: ${(error as Error).message ?? error}\n`),
     });
     process.stderr.write(`dtbridge drain: ${stats.acked} acked, ${stats.nacked} nacked\n`);
+    retriesLeftNote("drain", stats);
     return values.once && stats.acked + stats.nacked === 0 ? EXIT.empty : EXIT.ok;
   },
 };
@@ -76,6 +88,7 @@ function runCommand(command: string, event: BridgeEvent, timeoutMs: number, runn
         DTBRIDGE_EVENT_KIND: event.kind,
         DTBRIDGE_EVENT_SEQ: String(event.seq),
         DTBRIDGE_EVENT_ATTEMPT: String(event.attempt),
+        DTBRIDGE_ORDERING_KEY: event.orderingKey ?? "",
       },
     });
     running.add(child);
@@ -92,6 +105,6 @@ function runCommand(command: string, event: BridgeEvent, timeoutMs: number, runn
     });
     // A command that ignores its input closes stdin early; that is its business, not a failure.
     child.stdin.on("error", () => {});
-    child.stdin.end(JSON.stringify(event.payload));
+    child.stdin.end(payloadText(event) ?? JSON.stringify(event.payload));
   });
 }

@@ -10,6 +10,7 @@ import {
   intOption,
   parse,
   printHelp,
+  retriesLeftNote,
   writeLine,
 } from "../common";
 
@@ -18,8 +19,9 @@ export const tail: Command = {
   summary: "drain and ack, printing each event as one NDJSON line",
   help: `Usage: dtbridge tail [options]
 
-Leases events oldest first and prints each as one JSON line on stdout. An event is acked only after
-its line is written and flushed; if stdout goes away first, the event is not acked and comes back.
+Leases events oldest first and prints each as one JSON line on stdout, one at a time. An event is
+acked only after its line is written and flushed; if stdout goes away first, the event is not acked
+and comes back.
 
 Options:
 ${DRAIN_FLAGS_HELP}
@@ -42,6 +44,7 @@ ${CONNECTION_HELP}`,
       },
       {
         ...settings,
+        concurrency: 1,
         max: Math.min(settings.max!, limit),
         onError: (error, context) => {
           if (context === "handler") stop.abort();
@@ -49,6 +52,7 @@ ${CONNECTION_HELP}`,
         },
       },
     );
+    retriesLeftNote("tail", stats);
     if (stats.nacked > 0) return EXIT.failure;
     return values.once && printed === 0 ? EXIT.empty : EXIT.ok;
   },
