@@ -4,6 +4,7 @@ import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { history } from "./commands/history";
 import { send } from "./commands/send";
+import { serve } from "./commands/serve";
 import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
 import { tail } from "./commands/tail";
@@ -12,7 +13,7 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate];
+const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate, serve];
 
 const USAGE = `Usage: dtbridge <command> [options]
 
