@@ -1,8 +1,10 @@
 // dtbridge: the bridge's command line. Every command has --help; exit codes are in common.ts.
 
+import { backup } from "./commands/backup";
 import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { history } from "./commands/history";
+import { restore } from "./commands/restore";
 import { send } from "./commands/send";
 import { serve } from "./commands/serve";
 import { simulate } from "./commands/simulate";
@@ -13,7 +15,7 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate, serve];
+const COMMANDS: Command[] = [tail, drainCommand, send, status, history, deadLetters, simulate, serve, backup, restore];
 
 const USAGE = `Usage: dtbridge <command> [options]
 

@@ -1,18 +1,17 @@
 // dtbridge serve: the production bundle on workerd, on this machine, with its SQLite files under
 // --data. No wrangler and no Cloudflare account; the same settings by the same names.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
 import { parseArgs, parseEnv } from "node:util";
 import { type Command, EXIT, printHelp, UsageError } from "../common";
-import { acquireLock, DataDirBusyError, WORKERD_CONFIG_FILE } from "../serve/lock";
+import { dataDirOf, OBJECTS_DIR, WORKERD_CONFIG_FILE } from "../serve/layout";
+import { acquireLock, DataDirBusyError } from "../serve/lock";
 import type { WorkerManifest } from "../serve/manifest";
 import { type Runtime, startRuntime, stopRuntime, WORKER_DIR } from "../serve/runtime";
 import { checkSettings, collectSettings } from "../serve/settings";
 import { workerdConfig } from "../serve/workerd-config";
 
-/** Where each Durable Object's SQLite files live, inside the data directory. */
-export const OBJECTS_DIR = "objects";
-const DEFAULTS = { port: 8787, host: "127.0.0.1", data: ".dtbridge-data" };
+const DEFAULTS = { port: 8787, host: "127.0.0.1" };
 /** workerd's time to finish open requests on SIGTERM; the whole stop stays within 10 s. */
 const STOP_GRACE_MS = 6_000;
 /** Without Cloudflare's cron, serve wakes every app's link this often (the links' alarms do the rest). */
@@ -52,7 +51,7 @@ export const serve: Command = {
     const pick = (flag: string | undefined, name: string) => flag ?? process.env[name] ?? file[name];
     const port = portOf(pick(values.port, "PORT"));
     const host = pick(values.host, "HOST") ?? DEFAULTS.host;
-    const dataDir = resolve(pick(values.data, "DTBRIDGE_DATA") ?? DEFAULTS.data);
+    const dataDir = dataDirOf(pick(values.data, "DTBRIDGE_DATA"));
 
     const settings = collectSettings(process.env, file);
     for (const name of settings.unknown) progress(`ignoring ${name} from the env file: not a setting the bridge reads`);

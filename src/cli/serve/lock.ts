@@ -4,11 +4,8 @@
 // on one directory's SQLite files would corrupt them.
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { LOCK_FILE, WORKERD_CONFIG_FILE } from "./layout";
 import { commandLine, waitFor } from "./processes";
-
-export const LOCK_FILE = "serve.lock";
-/** serve writes workerd's configuration here at each start; its path identifies that workerd. */
-export const WORKERD_CONFIG_FILE = "workerd.capnp";
 
 export interface LockRecord {
   pid: number;
