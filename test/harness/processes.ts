@@ -79,7 +79,7 @@ export async function waitUntilUp(url: string, child: ChildProcess, log: () => s
 }
 
 /** Signals a detached child's whole process group (wrangler, workerd and friends), then waits for it to go. */
-export async function stopTree(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+export async function stopTree(child: ChildProcess, signal: NodeJS.Signals, graceMs = 5_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((r) => child.once("exit", () => r()));
   try {
@@ -91,7 +91,7 @@ export async function stopTree(child: ChildProcess, signal: NodeJS.Signals): Pro
     try {
       process.kill(-child.pid!, "SIGKILL");
     } catch {}
-  }, 5_000);
+  }, graceMs);
   await gone;
   clearTimeout(timer);
   // workerd may outlive wrangler for a moment; make sure the group is gone before reusing the state.

@@ -50,10 +50,17 @@ export async function startServe(options: BridgeOptions & { port: number; persis
     output: () => log,
     async stop(signal = "SIGTERM") {
       // SIGKILL hits serve alone: its workerd lives on, and the next serve on the directory must end it.
-      await stopTree(child, signal);
-      if (!workerdPid || !isWorkerdOf(persistDir, workerdPid)) return;
-      if (signal === "SIGKILL") orphans.set(workerdPid, persistDir);
-      else process.kill(workerdPid, "SIGKILL"); // serve should have stopped it: never leave one behind
+      if (signal === "SIGKILL") {
+        await stopTree(child, signal);
+        if (workerdPid && isWorkerdOf(persistDir, workerdPid)) orphans.set(workerdPid, persistDir);
+        return;
+      }
+      // serve stops workerd and itself within 10 s; past that, this is a failure to see, not to hide.
+      await stopTree(child, signal, 12_000);
+      if (workerdPid && isWorkerdOf(persistDir, workerdPid)) {
+        process.kill(workerdPid, "SIGKILL");
+        throw new Error(`dtbridge serve left its workerd (pid ${workerdPid}) running:\n${log}`);
+      }
     },
   };
 }

@@ -12,8 +12,12 @@ import { checkSettings, collectSettings } from "../serve/settings";
 import { workerdConfig } from "../serve/workerd-config";
 
 const DEFAULTS = { port: 8787, host: "127.0.0.1" };
-/** workerd's time to finish open requests on SIGTERM; the whole stop stays within 10 s. */
-const STOP_GRACE_MS = 6_000;
+/**
+ * workerd's time to finish open requests on SIGTERM before it is killed: a callback's commit and
+ * answer take milliseconds, while a long poll would hold the stop for up to 25 s. The kill loses
+ * nothing: whatever was acknowledged is on disk, and a poll's client simply polls again.
+ */
+const STOP_GRACE_MS = 3_000;
 /** Without Cloudflare's cron, serve wakes every app's link this often (the links' alarms do the rest). */
 const WAKE_EVERY_MS = 60_000;
 
