@@ -3,7 +3,7 @@
 import type { AppConfig } from "./config/apps";
 import { loadConfig } from "./config/load";
 import { app } from "./http/app";
-import { ensureLink } from "./http/link-wake";
+import { ensureLink } from "./stream/link-wake";
 
 export { Inbox } from "./inbox/inbox";
 export { StreamLink } from "./stream/link";

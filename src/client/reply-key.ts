@@ -2,17 +2,9 @@
 // retries after a crash sends the same key, and the bridge sends the reply once. The Python client
 // derives the identical key: "reply:" + event id + ":" + the first 32 hex digits of SHA-256 over the
 // message as canonical JSON (keys sorted at every level, no spaces, non-ASCII as is).
+import { canonicalJson } from "../lib/canonical-json.js";
 
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.keys(value as Record<string, unknown>)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-    return `{${entries.join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
+export { canonicalJson };
 
 export async function replyKey(eventId: string, message: unknown): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(message)));

@@ -3,6 +3,11 @@ import * as z from "../lib/zod";
 
 export const APP_NAME = /^[a-z0-9-]{1,32}$/;
 
+/** How robot messages are grouped for ordered, one-consumer-at-a-time hand-out. */
+export const ORDERINGS = ["conversation", "sender", "off"] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+export const orderingSchema = z.enum(ORDERINGS, "must be conversation, sender or off");
+
 const secret = z.string().check(z.trim(), z.minLength(1));
 const aesKey = z.string().check(z.regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character aes_key from the DingTalk console"));
 // The bearer scheme's token68 syntax: a token with a space, a colon or the like could never match.
@@ -19,6 +24,7 @@ export const appSchema = z
     eventOwnerKey: z.optional(secret),
     consumerTokens: z.array(consumerToken).check(z.minLength(1, "needs at least one consumer token")),
     streamLink: z.optional(z.boolean()),
+    ordering: z.optional(orderingSchema),
   })
   .check(
     z.refine((a) => (a.eventToken === undefined) === (a.eventAesKey === undefined), {
@@ -36,10 +42,16 @@ export interface AppConfig {
   consumerTokens: string[];
   /** The bridge holds the app's DingTalk Stream connection itself. */
   streamLink: boolean;
+  ordering: Ordering;
 }
 
-/** `linkDefault` is STREAM_LINK, for apps that do not say. */
-export function toAppConfig(name: string, a: z.infer<typeof appSchema>, linkDefault: boolean): AppConfig {
+/** What an app takes from the bridge-wide settings when BRIDGE_APPS does not say. */
+export interface AppDefaults {
+  streamLink: boolean;
+  ordering: Ordering;
+}
+
+export function toAppConfig(name: string, a: z.infer<typeof appSchema>, defaults: AppDefaults): AppConfig {
   return {
     name,
     clientId: a.clientId,
@@ -47,6 +59,7 @@ export function toAppConfig(name: string, a: z.infer<typeof appSchema>, linkDefa
     events:
       a.eventToken && a.eventAesKey ? { token: a.eventToken, aesKey: a.eventAesKey, ownerKey: a.eventOwnerKey ?? a.clientId } : undefined,
     consumerTokens: a.consumerTokens,
-    streamLink: a.streamLink ?? linkDefault,
+    streamLink: a.streamLink ?? defaults.streamLink,
+    ordering: a.ordering ?? defaults.ordering,
   };
 }

@@ -2,7 +2,7 @@
 // without echoing its value. A bad app disables that app alone; bad tunables disable the bridge.
 import { log } from "../lib/log";
 import * as z from "../lib/zod";
-import { APP_NAME, type AppConfig, appSchema, toAppConfig } from "./apps";
+import { APP_NAME, type AppConfig, appSchema, orderingSchema, toAppConfig } from "./apps";
 import { type Tunables, toTunables, tunablesSchema } from "./tunables";
 
 export interface BridgeConfig {
@@ -52,6 +52,7 @@ const bridgeSchema = z.object({
   STREAM_LINK: z._default(z.enum(["on", "off"], "must be on or off"), "off"),
   DINGTALK_API_BASE: z._default(z.url({ protocol: /^https?$/ }), "https://api.dingtalk.com"),
   PUBLIC_URL: z.optional(z.url({ protocol: /^https?$/ })),
+  ORDERING: z._default(orderingSchema, "conversation"),
 });
 
 export function parseConfig(env: Record<string, unknown>): BridgeConfig {
@@ -65,7 +66,8 @@ export function parseConfig(env: Record<string, unknown>): BridgeConfig {
   const broken = new Map<string, ConfigError>();
   const add = (name: string, value: unknown, prefix: string, rename?: Record<string, string>) => {
     const parsed = appSchema.safeParse(value);
-    if (parsed.success) apps.set(name, toAppConfig(name, parsed.data, bridge.data.STREAM_LINK === "on"));
+    const defaults = { streamLink: bridge.data.STREAM_LINK === "on", ordering: bridge.data.ORDERING };
+    if (parsed.success) apps.set(name, toAppConfig(name, parsed.data, defaults));
     else broken.set(name, fromIssue(parsed.error, prefix, rename));
   };
 

@@ -1,6 +1,8 @@
 // The robot callback body (dingtalk-protocol.md section 1). Validates what the bridge relies on and
 // the documented shapes; every key, listed or not, passes through untouched.
+import { type JsonRefusal, parseStrictJson } from "../lib/strict-json";
 import * as z from "../lib/zod";
+import { describeIssues } from "../lib/zod-issues";
 
 const millis = z.union([z.number(), z.string().check(z.regex(/^\d{1,16}$/))]);
 const str = z.optional(z.string());
@@ -28,3 +30,16 @@ export const robotMessageSchema = z.looseObject({
 });
 
 export type RobotMessage = z.infer<typeof robotMessageSchema>;
+
+export type RobotMessageRead =
+  | { ok: true; message: RobotMessage }
+  | { ok: false; code: JsonRefusal["code"] | "invalid_body"; message: string };
+
+/** Reads a robot message from its JSON text, whichever path brought it; never throws. */
+export function readRobotMessage(text: string): RobotMessageRead {
+  const json = parseStrictJson(text);
+  if (!json.ok) return json;
+  const parsed = robotMessageSchema.safeParse(json.value);
+  if (!parsed.success) return { ok: false, code: "invalid_body", message: describeIssues(parsed.error.issues) };
+  return { ok: true, message: parsed.data };
+}

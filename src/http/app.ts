@@ -6,11 +6,13 @@ import { requestId } from "hono/request-id";
 import { Hono } from "hono/tiny";
 import { ConfigError } from "../config/load";
 import type { BridgeEnv } from "./context";
-import { BridgeError, errorResponse } from "./errors";
+import { errorResponse, HttpError } from "./errors";
+import { consumerApi } from "./middleware";
 import { consumerRoutes } from "./routes/consumer";
 import { eventRoutes } from "./routes/events";
 import { healthRoutes } from "./routes/health";
 import { robotRoutes } from "./routes/robot";
+import { sendRoutes } from "./routes/send";
 import { staticRoutes } from "./routes/static";
 
 export const app = new Hono<BridgeEnv>();
@@ -26,13 +28,16 @@ app.get("/", (c) =>
 app.route("/", healthRoutes);
 app.route("/", robotRoutes);
 app.route("/", eventRoutes);
+// The consumer API: the app and its token, the body limit and no caching, for every route below /v1.
+app.use("/v1/:app/*", ...consumerApi);
 app.route("/", consumerRoutes);
+app.route("/", sendRoutes);
 app.route("/", staticRoutes);
 
 app.notFound((c) => errorResponse(c, 404, "not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`));
 
 app.onError((error, c) => {
-  if (error instanceof BridgeError) return errorResponse(c, error.status, error.code, error.message);
+  if (error instanceof HttpError) return errorResponse(c, error.status, error.code, error.message);
   if (error instanceof HTTPException) {
     // Hono's auth middleware builds its own response, already in our error shape.
     if (error.res) return error.getResponse();

@@ -19,11 +19,16 @@ export const pullSchema = z
     leaseMs: z.optional(leaseMs),
     consumer: z.optional(consumerId),
     release: z._default(z.boolean(), false),
+    held: z.optional(z.array(text(1, 128)).check(z.maxLength(1000))),
   })
   .check(
     z.refine((p) => !p.release || p.consumer !== undefined, {
       message: "release needs the consumer id whose leases to return",
       path: ["release"],
+    }),
+    z.refine((p) => p.held === undefined || p.consumer !== undefined, {
+      message: "held needs the consumer id that holds these leases",
+      path: ["held"],
     }),
     z.refine((p) => p.max > 0 || p.release, {
       message: "must be 1-100; 0 only with release: true (hand back what this consumer holds, lease nothing)",

@@ -1,6 +1,6 @@
 // Events as consumers receive them. The payload is spliced in as the exact JSON text DingTalk
 // sent, so no key, number or ordering is ever changed by a parse and re-serialise.
-import type { StoredEventRow } from "../inbox/event-store";
+import type { StoredEventRow } from "../inbox/event-row";
 
 export function leasedEventJson(r: StoredEventRow): string {
   return withPayload({ ...commonFields(r), attempt: r.attempt, leaseId: r.lease_id, leaseExpiresAt: r.lease_expires_at }, r.payload);
@@ -11,7 +11,7 @@ export function storedEventJson(r: StoredEventRow): string {
 }
 
 function commonFields(r: StoredEventRow) {
-  return { id: r.id, seq: r.seq, kind: r.kind, source: r.source, dedupKey: r.dedup_key, receivedAt: r.received_at };
+  return { id: r.id, seq: r.seq, kind: r.kind, source: r.source, dedupKey: r.dedup_key, receivedAt: r.received_at, orderingKey: r.okey };
 }
 
 function withPayload(meta: Record<string, unknown>, payload: string): string {

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { BridgeEnv } from "./context";
 
-/** The app's inbox object: one per app, addressed by name. */
-export function inboxFor(c: Context<BridgeEnv>, app: string) {
-  return c.env.INBOX.getByName(app);
+/** The inbox object of the app the request names: one per app, addressed by its name. */
+export function inboxFor(c: Context<BridgeEnv>) {
+  return c.env.INBOX.getByName(c.get("app").name);
 }

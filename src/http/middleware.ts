@@ -4,9 +4,9 @@ import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { APP_NAME, type AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
+import { wakeLink } from "../stream/link-wake";
 import type { BridgeEnv } from "./context";
-import { BridgeError, errorBody, errorResponse } from "./errors";
-import { wakeLink } from "./link-wake";
+import { errorBody, errorResponse, HttpError } from "./errors";
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 export const MAX_CONSUMER_BODY_BYTES = 256 * 1024;
@@ -29,7 +29,7 @@ export const resolveApp: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   if (!app) return errorResponse(c, 404, "unknown_app", `no app named "${name.slice(0, 40)}" is configured`);
   c.set("config", config);
   c.set("app", app);
-  wakeLink(c, app);
+  wakeLink(c.env, c.executionCtx, app);
   await next();
 };
 
@@ -67,7 +67,7 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
     // one. (The token is random per isolate: Workers allow no randomness at module scope.)
     refuseAll ??= authFor([crypto.randomUUID()]);
     await refuseAll(c, async () => {
-      throw new BridgeError(401, "bad_token", "the token does not open this app's consumer API");
+      throw new HttpError(401, "bad_token", "the token does not open this app's consumer API");
     });
     return;
   }
@@ -80,10 +80,19 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   }
   // The link wakes for a consumer only once the token has opened the app.
   return auth(c, async () => {
-    wakeLink(c, app);
+    wakeLink(c.env, c.executionCtx, app);
     await next();
   });
 };
+
+/** Answers carry message payloads: no browser or proxy keeps a copy. */
+const noStore: MiddlewareHandler<BridgeEnv> = async (c, next) => {
+  await next();
+  c.res.headers.set("cache-control", "no-store");
+};
+
+/** Every consumer API route: the app and its token, the body limit, and no caching. */
+export const consumerApi = [consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES), noStore] as const;
 
 function authError(code: string, message: string) {
   return (_c: Context) => errorBody(code, message);

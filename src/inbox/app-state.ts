@@ -1,5 +1,5 @@
 // The inbox's own state, one JSON row in `app_state`, and its transition log.
-import type { OpenIncidents } from "./incidents";
+import type { OpenIncidents } from "../alerts/incidents";
 import { initialModeState, type ModeState, type Transition } from "./mode-machine";
 
 export interface Counters {

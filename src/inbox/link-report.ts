@@ -1,9 +1,21 @@
-// What the Stream link reports, turned into what the inbox keeps: its transitions in the status
-// timeline, and its incidents in words an operator can act on (it stopped at its reconnect budget,
-// or DingTalk refused the app's credentials), each naming the concrete fix. Pure.
-import { type OpenIncidents, openIncident, resolveIncident } from "./incidents";
-import type { AlertEffect, Transition } from "./mode-machine";
+// What the Stream link reports, turned into what the inbox keeps: first-hand evidence for the mode
+// machine, its transitions in the status timeline, and its incidents in words an operator can act
+// on (it stopped at its reconnect budget, or DingTalk refused the app's credentials), each naming
+// the concrete fix. The functions below `reportLink` are pure.
+import { type AlertEffect, type OpenIncidents, openIncident, resolveIncident } from "../alerts/incidents";
+import type { Transition } from "./mode-machine";
+import type { Turn } from "./turn";
 import type { LinkEvent } from "./types";
+
+export function reportLink(t: Turn, event: LinkEvent): void {
+  if (event.type === "opened" || event.type === "down") t.feed({ type: "link", at: event.at, connected: event.type === "opened" });
+  const moved = linkTransition(t.state.link, event);
+  if (moved) {
+    t.state.link = moved.to;
+    t.record([moved]);
+  }
+  t.raise(linkAlerts(t.state.incidents, event, t.state.robotUrl));
+}
 
 /** The link's transition for `event`, from the state it was last reported in; null when nothing moved. */
 export function linkTransition(from: string, event: LinkEvent): Transition | null {

@@ -43,15 +43,17 @@ export class Waiters<T> {
     return waiting.length > 0;
   }
 
-  /** Hands events to waiting pulls, oldest waiter first, for as long as `take` finds any. */
+  /**
+   * Hands events to waiting pulls, oldest waiter first. Every waiter is asked, not only the first:
+   * under the ordering rules what one may not take (another's conversation) another may.
+   */
   serve(take: (pull: WaitingPull) => T[]): void {
-    while (this.queue.length) {
-      const head = this.queue[0]!;
-      const events = take(head.pull);
-      if (events.length === 0) return;
-      this.queue.shift();
-      clearTimeout(head.timer);
-      head.resolve(events);
+    for (const waiter of [...this.queue]) {
+      const events = take(waiter.pull);
+      if (events.length === 0) continue;
+      this.queue.splice(this.queue.indexOf(waiter), 1);
+      clearTimeout(waiter.timer);
+      waiter.resolve(events);
     }
   }
 

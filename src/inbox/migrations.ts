@@ -1,8 +1,9 @@
-// The inbox schema. Each entry runs once, in order, inside the Durable Object's constructor; new
-// entries add tables, columns and indexes, or replace one with its successor (keeping its rows), so
-// an older object upgrades in place.
+// The inbox schema. Each entry runs once, in order, inside the Durable Object's constructor (see
+// src/lib/migrate.ts); new entries add tables, columns and indexes, or replace one with its successor
+// (keeping its rows), so an older object upgrades in place.
+import { migrate } from "../lib/migrate";
 
-const MIGRATIONS: readonly string[] = [
+export const INBOX_MIGRATIONS: readonly string[] = [
   // v1: the event queue, which is also the dedup table (dedup_key is unique for as long as the row
   // is kept, that is for the retention window), and the app's own state.
   `CREATE TABLE events (
@@ -100,19 +101,60 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO robot_signs (timestamp, msg_id)
      SELECT CAST(timestamp AS INTEGER), msg_id FROM sign_uses WHERE true ON CONFLICT DO NOTHING;
    DROP TABLE sign_uses;`,
+  // v6: ordering. Each robot message gets a key (its conversation, or conversation and sender) and
+  // `okeys` keeps, per key with work left, its first ready event (its front) and who holds its
+  // leases. Triggers keep `okeys` true whatever statement moves an event, so a pull reads fronts from
+  // one index instead of walking the backlog. Stored robot messages get the default key, their
+  // conversation. Also: sends retried after a crash cut their attempt off are marked.
+  `ALTER TABLE sends ADD COLUMN resent_after_crash INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE events ADD COLUMN okey TEXT;
+   UPDATE events SET okey = conversation_id WHERE kind = 'robot' AND conversation_id IS NOT NULL AND conversation_id <> '';
+   DROP INDEX events_ready;
+   CREATE INDEX events_ready_unkeyed ON events(seq) WHERE state = 'ready' AND okey IS NULL;
+   CREATE INDEX events_ready_keyed ON events(okey, seq) WHERE state = 'ready' AND okey IS NOT NULL;
+   CREATE TABLE okeys (
+     key TEXT PRIMARY KEY,
+     head_seq INTEGER,
+     head_visible_at INTEGER,
+     leased INTEGER NOT NULL DEFAULT 0,
+     holder TEXT
+   );
+   CREATE INDEX okeys_free ON okeys(head_seq) WHERE leased = 0 AND head_seq IS NOT NULL;
+   CREATE INDEX okeys_held ON okeys(holder) WHERE leased > 0;
+   INSERT INTO okeys (key, head_seq, leased, holder)
+     SELECT okey, MIN(CASE WHEN state = 'ready' THEN seq END), SUM(state = 'leased'),
+            MAX(CASE WHEN state = 'leased' THEN COALESCE(consumer, '') END)
+       FROM events WHERE okey IS NOT NULL AND state IN ('ready', 'leased') GROUP BY okey;
+   UPDATE okeys SET head_visible_at = (SELECT visible_at FROM events WHERE seq = okeys.head_seq) WHERE head_seq IS NOT NULL;
+   CREATE TRIGGER events_okey_insert AFTER INSERT ON events WHEN NEW.okey IS NOT NULL AND NEW.state = 'ready'
+   BEGIN
+     INSERT INTO okeys (key, head_seq, head_visible_at) VALUES (NEW.okey, NEW.seq, NEW.visible_at)
+       ON CONFLICT (key) DO UPDATE SET head_seq = excluded.head_seq, head_visible_at = excluded.head_visible_at
+       WHERE okeys.head_seq IS NULL OR okeys.head_seq > excluded.head_seq;
+   END;
+   CREATE TRIGGER events_okey_update AFTER UPDATE OF state, visible_at ON events
+     WHEN NEW.okey IS NOT NULL AND (OLD.state <> NEW.state OR OLD.visible_at <> NEW.visible_at)
+   BEGIN
+     UPDATE okeys SET
+         leased = leased + (NEW.state = 'leased') - (OLD.state = 'leased'),
+         holder = CASE
+           WHEN NEW.state = 'leased' THEN COALESCE(NEW.consumer, '')
+           WHEN leased + (NEW.state = 'leased') - (OLD.state = 'leased') = 0 THEN NULL
+           ELSE holder END
+       WHERE key = NEW.okey AND (NEW.state = 'leased') <> (OLD.state = 'leased');
+     UPDATE okeys SET (head_seq, head_visible_at) = (
+         SELECT seq, visible_at FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)
+       WHERE key = NEW.okey AND head_seq = OLD.seq AND OLD.state = 'ready' AND NEW.state <> 'ready';
+     INSERT INTO okeys (key, head_seq, head_visible_at) SELECT NEW.okey, NEW.seq, NEW.visible_at WHERE NEW.state = 'ready'
+       ON CONFLICT (key) DO UPDATE SET head_seq = excluded.head_seq, head_visible_at = excluded.head_visible_at
+       WHERE okeys.head_seq IS NULL OR okeys.head_seq >= excluded.head_seq;
+     DELETE FROM okeys WHERE key = NEW.okey AND leased = 0 AND head_seq IS NULL;
+   END;`,
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;
 
-/** Brings the schema up to `target` (a test may stop at an older version to upgrade from it). */
-export function migrate(sql: SqlStorage, target = SCHEMA_VERSION): void {
-  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
-  let version = row?.version ?? 0;
-  if (!row) sql.exec("INSERT INTO schema_version (version) VALUES (0)");
-  while (version < target) {
-    sql.exec(MIGRATIONS[version]!);
-    version += 1;
-    sql.exec("UPDATE schema_version SET version = ?", version);
-  }
+/** Brings the inbox schema up to `target` (a test may stop at an older version to upgrade from it). */
+export function migrateInbox(sql: SqlStorage, target = INBOX_SCHEMA_VERSION): void {
+  migrate(sql, "The inbox's", INBOX_MIGRATIONS, target);
 }

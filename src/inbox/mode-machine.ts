@@ -2,7 +2,7 @@
 // looks stuck: a pure state machine. State, input and time in; new state, transitions and alerts
 // out. The inbox persists what comes out and arms its alarm for `nextDeadline`.
 
-import type { SideIncident } from "./incidents";
+import type { AlertEffect } from "../alerts/incidents";
 
 export type Mode = "unknown" | "webhook" | "stream";
 export type ConsumerState = "attached" | "detached";
@@ -58,17 +58,6 @@ export interface Transition {
   from: string;
   to: string;
   reason: string;
-}
-
-/** Every incident an alert can be about, so a misspelt one does not compile. */
-export type Incident = "consumers_detached" | "stuck_routing" | "send_failed" | SideIncident;
-
-export interface AlertEffect {
-  at: number;
-  incident: Incident;
-  phase: "open" | "resolved";
-  title: string;
-  text: string;
 }
 
 export interface Step {
@@ -133,7 +122,7 @@ export function step(prev: ModeState, input: MachineInput, t: Thresholds, robotU
     case "tick":
       break;
   }
-  settle(out, at, t, robotUrl);
+  applyTimeRules(out, at, t, robotUrl);
   return out;
 }
 
@@ -152,7 +141,7 @@ function messageWaits(out: Step, prev: ModeState, at: number): void {
 }
 
 /** Time-driven rules, applied after every input and on every alarm. */
-function settle(out: Step, at: number, t: Thresholds, robotUrl: string | null): void {
+function applyTimeRules(out: Step, at: number, t: Thresholds, robotUrl: string | null): void {
   const s = out.state;
   if (s.mode !== "stream" && streamEvidence(s) && webhookSilent(s, at, t)) {
     const reason =
@@ -185,7 +174,7 @@ function settle(out: Step, at: number, t: Thresholds, robotUrl: string | null): 
   s.reconnects = s.reconnects.filter((r) => r >= at - t.stallWindowMs - t.stallSilenceMs).slice(-MAX_RECONNECTS_KEPT);
 }
 
-/** The earliest moment at which `settle` would change something with no input arriving. */
+/** The earliest moment at which `applyTimeRules` would change something with no input arriving. */
 export function nextDeadline(s: ModeState, t: Thresholds): number | null {
   const times: number[] = [];
   if (s.mode !== "stream" && streamEvidence(s) && s.lastCallbackAt !== null) {

@@ -1,8 +1,8 @@
 // What retention cannot do by itself: it never deletes an undelivered event, so a backlog older than
 // retention is an incident for a person; and the object's storage is finite, so its growth is too.
+
+import { type AlertEffect, type OpenIncidents, openIncident, resolveIncident } from "../alerts/incidents";
 import { STORAGE_LIMIT_BYTES } from "../config/tunables";
-import { type OpenIncidents, openIncident, resolveIncident } from "./incidents";
-import type { AlertEffect } from "./mode-machine";
 
 export interface StorageFacts {
   now: number;

@@ -2,7 +2,7 @@
 import { STORAGE_LIMIT_BYTES, type Tunables } from "../config/tunables";
 import type { AppState } from "./app-state";
 import type { ConsumerView } from "./consumer-registry";
-import type { QueueCounts } from "./event-store";
+import type { QueueCounts } from "./event-pages";
 import type { Transition } from "./mode-machine";
 
 export interface StatusParts {
@@ -14,9 +14,10 @@ export interface StatusParts {
   transitions: Transition[];
   alerts: unknown[];
   storageBytes: number;
-  outbox: { queued: number; oldestCreatedAt: number | null; recent: unknown[] };
+  outbox: { queued: number; oldestCreatedAt: number | null; resentAfterCrash: number; recent: unknown[] };
   tunables: Tunables;
   modeView: { mode: string; pollHintMs: number };
+  ordering: string;
   nextAlarmAt: number | null;
 }
 
@@ -34,6 +35,8 @@ export function statusView(p: StatusParts) {
     ready: counts.ready,
     leased: counts.leased,
     deadLetters: counts.dead,
+    ordering: p.ordering,
+    orderingKeysHeld: counts.orderingKeysHeld,
     oldestReadyAgeMs: age(counts.oldestReadyReceivedAt),
     oldestUndeliveredAgeMs: age(counts.oldestUndeliveredReceivedAt),
     lastCallbackAt: m.lastCallbackAt,
@@ -50,6 +53,7 @@ export function statusView(p: StatusParts) {
     outbox: {
       queued: p.outbox.queued,
       oldestQueuedAgeMs: age(p.outbox.oldestCreatedAt),
+      resentAfterCrash: p.outbox.resentAfterCrash,
       recent: p.outbox.recent,
     },
     transitions: p.transitions,

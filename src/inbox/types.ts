@@ -1,14 +1,17 @@
-// What the Worker's routes and the inbox object say to each other over RPC.
-import type { EventKind, EventSource, InsertOutcome, StoredEventRow } from "./event-store";
+// What the Worker's routes and the app's Stream link say to the inbox object over RPC. The object is
+// addressed by the app's name, so no request carries it.
+import type { EventKind, EventSource, StoredEventRow } from "./event-row";
+import type { InsertOutcome } from "./event-store";
 import type { StreamReport } from "./mode-machine";
 
 export interface IngestRequest {
-  app: string;
   kind: EventKind;
   source: EventSource;
   dedupKey: string;
   payload: string;
   conversationId: string | null;
+  /** Robot messages only: who sent it (senderStaffId, else senderId), for ordering by sender. */
+  sender?: string | null | undefined;
   /** Robot messages only: the msgId, also checked against Stream deliveries. */
   msgId: string | null;
   /** Robot callbacks over HTTP: the signed timestamp, claimed for this msgId alone. */
@@ -29,13 +32,14 @@ export interface IngestResult {
 }
 
 export interface PullRequest {
-  app: string;
   /** 0 only with `release`: hand back this consumer's leases and end its polls, lease nothing. */
   max: number;
   waitMs: number;
   leaseMs?: number | undefined;
   consumer?: string | undefined;
   release: boolean;
+  /** Every lease the consumer still holds; its other leases go back to the queue, attempt not counted. */
+  held?: string[] | undefined;
   /** The Worker's id for this request, so the request's end can cancel the poll. */
   pollId?: string | undefined;
   robotUrl?: string | undefined;
@@ -51,7 +55,6 @@ export interface PullResult {
 }
 
 export interface HeartbeatRequest {
-  app: string;
   consumer: string;
   stream: (StreamReport & { msgIds?: string[] | undefined }) | undefined;
 }

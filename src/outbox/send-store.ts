@@ -35,6 +35,7 @@ type Raw = {
   dingtalk_code: string | null;
   dingtalk_message: string | null;
   done_at: number | null;
+  resent_after_crash: number;
 };
 
 function fromRaw(r: Raw): SendRow {
@@ -79,19 +80,34 @@ export class SendStore {
     return row ? fromRaw(row) : null;
   }
 
-  /** Marks the due rows `sending` while their attempt runs, so two alarms never send one twice. */
-  takeDue(now: number, staleAt: number, limit: number): SendRow[] {
-    return this.sql
-      .exec<Raw>(
-        `UPDATE sends SET state = 'sending', next_at = ?
-          WHERE key IN (SELECT key FROM sends WHERE state IN ('queued', 'sending') AND next_at <= ? ORDER BY next_at LIMIT ?)
-          RETURNING *`,
-        staleAt,
+  /**
+   * The send due first, marked `sending` while its attempt runs so two alarms never send it twice.
+   * One found still `sending` was cut off by a crash while DingTalk held it: DingTalk offers no
+   * idempotency key, so its retry may deliver it twice; such a retry is marked and counted.
+   */
+  takeDue(now: number, staleAt: number): { row: SendRow; cutOffByCrash: boolean } | null {
+    const due = this.sql
+      .exec<{ key: string; state: SendState }>(
+        "SELECT key, state FROM sends WHERE state IN ('queued', 'sending') AND next_at <= ? ORDER BY next_at LIMIT 1",
         now,
-        limit,
       )
-      .toArray()
-      .map(fromRaw);
+      .toArray()[0];
+    if (!due) return null;
+    const cutOffByCrash = due.state === "sending";
+    const row = this.sql
+      .exec<Raw>(
+        "UPDATE sends SET state = 'sending', next_at = ?, resent_after_crash = resent_after_crash + ? WHERE key = ? RETURNING *",
+        staleAt,
+        cutOffByCrash ? 1 : 0,
+        due.key,
+      )
+      .one();
+    return { row: fromRaw(row), cutOffByCrash };
+  }
+
+  /** Sends within retention whose retry followed a crash that cut their attempt off. */
+  resentAfterCrash(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM sends WHERE resent_after_crash > 0").one().n;
   }
 
   finish(

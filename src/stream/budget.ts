@@ -15,7 +15,7 @@ export const REFUSED_RETRY_MS = 10 * 60_000;
 export interface OpenHistory {
   /** When each recent open was attempted, ascending. */
   opens: readonly number[];
-  /** Not before this: set once per failure from `backoffMs`, so a retried plan does not re-roll the jitter. */
+  /** Not before this: set once per failure from `reconnectDelayMs`, so a retried plan does not re-roll the jitter. */
   retryAt: number | null;
 }
 
@@ -26,7 +26,7 @@ export type OpenPlan =
   | { at: number; why: "budget"; window: { windowMs: number; max: number } };
 
 /** The jittered backoff after `failures` consecutive failures: between half and all of the step. */
-export function backoffMs(failures: number, random: () => number): number {
+export function reconnectDelayMs(failures: number, random: () => number): number {
   if (failures <= 0) return 0;
   const step = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 16));
   return Math.round(step / 2 + (random() * step) / 2);

@@ -34,9 +34,7 @@ export const initialLinkState: LinkState = {
 };
 
 export class LinkStateStore {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec("CREATE TABLE IF NOT EXISTS link_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  }
+  constructor(private readonly sql: SqlStorage) {}
 
   load(): LinkState {
     const row = this.sql.exec<{ value: string }>("SELECT value FROM link_state WHERE key = 'state'").toArray()[0];

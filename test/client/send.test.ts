@@ -43,7 +43,6 @@ describe("client.send and client.reply", () => {
       sessionWebhookExpiredTime: Date.now() + 3_600_000,
     };
     await env.INBOX.getByName(APP).ingest({
-      app: APP,
       kind: "robot",
       source: "webhook",
       dedupKey: `robot:${msgId}`,
@@ -66,7 +65,6 @@ describe("client.send and client.reply", () => {
     const msgId = `msg-${crypto.randomUUID()}`;
     const payload = { msgId, msgtype: "text", conversationType: "2", conversationId: "cid", robotCode: "someone-elses-robot" };
     await env.INBOX.getByName(APP).ingest({
-      app: APP,
       kind: "robot",
       source: "webhook",
       dedupKey: `robot:${msgId}`,

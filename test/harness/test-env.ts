@@ -9,6 +9,10 @@ export const DEFAULT_TOKENS = ["test-token-a", "test-token-b"];
 /** Fresh apps, one per test, so no test sees another's inbox. */
 export const SPARE_APPS = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, "0")}`);
 
+/** Spare apps with other ordering than the default (conversation): by sender, and none. */
+export const SENDER_ORDERED_APPS = Array.from({ length: 10 }, (_, i) => `os${String(i).padStart(2, "0")}`);
+export const UNORDERED_APPS = Array.from({ length: 10 }, (_, i) => `oo${String(i).padStart(2, "0")}`);
+
 /**
  * Apps whose Stream link is on, each with its own credentials at the fake DingTalk. The fake is
  * shared by every test file, so each file takes its own range of these.
@@ -52,6 +56,13 @@ export function testBindings(apiBase: string): Record<string, string> {
       eventOwnerKey: EVENT_OWNER_KEY,
       consumerTokens: [tokenFor(name)],
     };
+  }
+  for (const [names, ordering] of [
+    [SENDER_ORDERED_APPS, "sender"],
+    [UNORDERED_APPS, "off"],
+  ] as const) {
+    for (const name of names)
+      apps[name] = { clientId: `client-${name}`, clientSecret: ROBOT_SECRET, consumerTokens: [tokenFor(name)], ordering };
   }
   for (const name of LINK_APPS) {
     apps[name] = { ...linkCredentials(name), consumerTokens: [tokenFor(name)], streamLink: true };

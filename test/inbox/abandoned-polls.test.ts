@@ -48,17 +48,17 @@ describe("abandoned long polls", () => {
   it("a poll answered just as its client went away gives its leases back, the attempt not counted", async () => {
     const app = freshApp();
     const { stub } = await inboxWithClock(app);
-    const waiting = stub.pull({ app, max: 5, waitMs: 20_000, release: false, pollId: "poll-1" });
+    const waiting = stub.pull({ max: 5, waitMs: 20_000, release: false, pollId: "poll-1" });
     await sleep(50);
     await ingestRobot(app, "m1");
     expect((await waiting).events).toHaveLength(1);
-    expect(await stub.cancelPull(app, "poll-1")).toEqual({ cancelled: true, returned: 1 });
+    expect(await stub.cancelPull("poll-1")).toEqual({ cancelled: true, returned: 1 });
     const status = await consumerJson(app, "status");
     expect(status).toMatchObject({ ready: 1, leased: 0 });
     const { events } = await consumerJson(app, "pull", { waitMs: 0 });
     expect(events[0].attempt).toBe(1);
     // A second cancel of the same poll, or of one never answered, changes nothing.
-    expect(await stub.cancelPull(app, "poll-1")).toEqual({ cancelled: false, returned: 0 });
+    expect(await stub.cancelPull("poll-1")).toEqual({ cancelled: false, returned: 0 });
   });
 
   it("a release-only pull (max 0) hands back the consumer's leases and ends its polls at once", async () => {

@@ -1,6 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { AlarmSchedule } from "../../src/inbox/alarm-schedule";
+import { AlarmSchedule } from "../../src/lib/alarm-schedule";
 import { freshApp } from "../harness/workerd/apps";
 
 it("keeps an alarm that is due now when a request asks for a later one", async () => {

@@ -11,12 +11,12 @@ describe("counters", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["nacked", "expired", "released"]) await ingestRobot(app, id);
-    const [a] = (await inbox.stub.pull({ app, max: 1, waitMs: 0, release: false })).events;
-    await inbox.stub.nack(app, [a!.lease_id!], 0, "bad");
-    await inbox.stub.pull({ app, max: 1, waitMs: 0, release: false, leaseMs: 1_000 });
+    const [a] = (await inbox.stub.pull({ max: 1, waitMs: 0, release: false })).events;
+    await inbox.stub.nack([a!.lease_id!], 0, "bad");
+    await inbox.stub.pull({ max: 1, waitMs: 0, release: false, leaseMs: 1_000 });
     await inbox.advance(1_000);
-    await inbox.stub.pull({ app, max: 1, waitMs: 0, release: false, consumer: "gw" });
-    await inbox.stub.pull({ app, max: 0, waitMs: 0, release: true, consumer: "gw" });
+    await inbox.stub.pull({ max: 1, waitMs: 0, release: false, consumer: "gw" });
+    await inbox.stub.pull({ max: 0, waitMs: 0, release: true, consumer: "gw" });
     const s = await consumerJson(app, "status");
     expect(s.deadLetters).toBe(3);
     expect(s.counters).toMatchObject({ deadLettered: 3, nacked: 1, expired: 1 });
@@ -28,7 +28,7 @@ describe("counters", () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
     await ingestRobot(app, "later");
-    await inbox.stub.heartbeat({ app, consumer: "gw", stream: { connected: true, msgIds: ["later", "first"] } });
+    await inbox.stub.heartbeat({ consumer: "gw", stream: { connected: true, msgIds: ["later", "first"] } });
     await ingestRobot(app, "first");
     const s = await consumerJson(app, "status");
     expect(s.counters.streamSuppressed).toBe(2);

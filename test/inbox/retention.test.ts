@@ -17,8 +17,8 @@ describe("retention", () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
     await ingestRobot(app, "old");
-    const [event] = (await inbox.stub.pull({ app, max: 1, waitMs: 0, release: false })).events;
-    await inbox.stub.ack(app, [event!.lease_id!]);
+    const [event] = (await inbox.stub.pull({ max: 1, waitMs: 0, release: false })).events;
+    await inbox.stub.ack([event!.lease_id!]);
     // The sweep runs hourly: an hour before the end of retention the event is there, an hour after it is gone.
     await inbox.advance(7 * DAY - 3_600_000);
     expect(await dedupKeys(app)).toEqual(["robot:old"]);
@@ -33,8 +33,8 @@ describe("retention", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["ready", "leased", "dead"]) await ingestRobot(app, id);
-    const pulled = (await inbox.stub.pull({ app, max: 2, waitMs: 0, release: false, leaseMs: 30 * DAY })).events;
-    await inbox.stub.nack(app, [pulled[1]!.lease_id!], 0, "handler failed");
+    const pulled = (await inbox.stub.pull({ max: 2, waitMs: 0, release: false, leaseMs: 30 * DAY })).events;
+    await inbox.stub.nack([pulled[1]!.lease_id!], 0, "handler failed");
     await inbox.advance(8 * DAY);
     expect(await dedupKeys(app)).toEqual(["robot:ready", "robot:leased", "robot:dead"]);
     const status = await consumerJson(app, "status");
@@ -51,9 +51,9 @@ describe("retention", () => {
     await inbox.set({ maxAttempts: 1 });
     await ingestRobot(app, "a");
     await ingestRobot(app, "b");
-    const [a, b] = (await inbox.stub.pull({ app, max: 2, waitMs: 0, release: false })).events;
-    await inbox.stub.ack(app, [a!.lease_id!]);
-    await inbox.stub.nack(app, [b!.lease_id!], 0, "poison");
+    const [a, b] = (await inbox.stub.pull({ max: 2, waitMs: 0, release: false })).events;
+    await inbox.stub.ack([a!.lease_id!]);
+    await inbox.stub.nack([b!.lease_id!], 0, "poison");
     await inbox.advance(8 * DAY);
     expect((await consumerJson(app, "status")).incidents.map((i: any) => i.incident)).toEqual(["backlog_past_retention"]);
     expect(await consumerJson(app, "dead-letters/purge", { all: true })).toEqual({ purged: 1 });
@@ -68,9 +68,8 @@ describe("retention", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["x", "y", "z"]) await ingestRobot(app, id);
-    const leased = (await inbox.stub.pull({ app, max: 3, waitMs: 0, release: false })).events;
+    const leased = (await inbox.stub.pull({ max: 3, waitMs: 0, release: false })).events;
     await inbox.stub.nack(
-      app,
       leased.map((e) => e.lease_id!),
       0,
       "poison",
@@ -101,7 +100,7 @@ describe("retention", () => {
   it("keeps offline replies, signatures and Stream msgIds bounded", async () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
-    await inbox.stub.heartbeat({ app, consumer: "gw", stream: { connected: true, msgIds: ["s1", "s2"] } });
+    await inbox.stub.heartbeat({ consumer: "gw", stream: { connected: true, msgIds: ["s1", "s2"] } });
     expect((await postRobot(app, robotMessage())).status).toBe(200);
     const counts = () =>
       runInDurableObject(inbox.stub, (_i, state) =>
@@ -123,9 +122,9 @@ describe("retention", () => {
     const { stub } = await inboxWithClock(app);
     for (let i = 0; i < 202; i++) {
       const msgIds = Array.from({ length: 500 }, (_, j) => `m-${i}-${j}`);
-      await stub.heartbeat({ app, consumer: `gw-${i}`, stream: { connected: true, msgIds } });
+      await stub.heartbeat({ consumer: `gw-${i}`, stream: { connected: true, msgIds } });
     }
-    for (let i = 0; i < 900; i++) await stub.heartbeat({ app, consumer: `extra-${i}`, stream: undefined });
+    for (let i = 0; i < 900; i++) await stub.heartbeat({ consumer: `extra-${i}`, stream: undefined });
     const [seen, consumers] = await runInDurableObject(stub, (_i, state) =>
       ["stream_seen", "consumers"].map((t) => state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t}`).one().n),
     );

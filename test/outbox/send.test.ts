@@ -27,7 +27,6 @@ async function storedMessage(app: string, fields: Record<string, unknown>): Prom
     ...fields,
   };
   await env.INBOX.getByName(app).ingest({
-    app,
     kind: "robot",
     source: "webhook",
     dedupKey: `robot:${msgId}`,
@@ -99,13 +98,14 @@ describe("POST /v1/:app/send", () => {
     expect(s.robotSends.filter((r: any) => r.body.robotCode === clientId)).toHaveLength(2);
   });
 
-  it("sends once per key: a repeat answers the first result and sends nothing", async () => {
+  it("sends once per key: a repeat answers the first result, and the key with another message is a 409 that sends nothing", async () => {
     const app = await claimSendApp();
     const { clientId } = sendCredentials(app);
     const body = { to: { openConversationId: "c" }, message: text("only once"), key: "reply:evt_1:abc" };
     const first = await send(app, body);
-    const again = await Promise.all([send(app, body), send(app, { ...body, message: text("something else") })]);
-    expect(again).toEqual([first, first]);
+    const [again, other] = await Promise.all([send(app, body), send(app, { ...body, message: text("something else") })]);
+    expect(again).toEqual(first);
+    expect(other).toEqual({ status: 409, body: { error: { code: "key_conflict", message: expect.stringContaining("reply:evt_1:abc") } } });
     expect((await sends()).robotSends.filter((r: any) => r.body.robotCode === clientId)).toHaveLength(1);
   });
 

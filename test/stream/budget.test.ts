@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, planOpen, pruneOpens } from "../../src/stream/budget";
+import { planOpen, pruneOpens, reconnectDelayMs } from "../../src/stream/budget";
 
 const MIN = 60_000;
 
@@ -25,9 +25,9 @@ describe("the reconnect budget", () => {
   });
 
   it("backs off from 1 s doubling to 60 s, with jitter between half and all of the step", () => {
-    expect(backoffMs(0, () => 0.5)).toBe(0);
-    expect([1, 2, 3, 7, 8, 30].map((f) => backoffMs(f, () => 1))).toEqual([1_000, 2_000, 4_000, 60_000, 60_000, 60_000]);
-    expect(backoffMs(1, () => 0)).toBe(500);
+    expect(reconnectDelayMs(0, () => 0.5)).toBe(0);
+    expect([1, 2, 3, 7, 8, 30].map((f) => reconnectDelayMs(f, () => 1))).toEqual([1_000, 2_000, 4_000, 60_000, 60_000, 60_000]);
+    expect(reconnectDelayMs(1, () => 0)).toBe(500);
   });
 
   it("forgets opens older than an hour", () => {

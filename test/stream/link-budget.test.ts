@@ -17,7 +17,7 @@ describe("the Stream link's budget", () => {
   it("a storm of closes gets at most 3 opens in 10 minutes, then the link waits and alerts", async () => {
     const app = await claimLinkApp();
     const { clientId } = linkCredentials(app);
-    await link(app).ensure(app);
+    await link(app).ensure();
     const stormEnd = Date.now() + 8_000;
     while (Date.now() < stormEnd) {
       const v = await fakeView(app);
@@ -37,7 +37,7 @@ describe("the Stream link's budget", () => {
 
     // The budget is in SQLite: a restart of the link object does not reset it.
     await runInDurableObject(link(app), (_l, state) => state.abort("restarted by the test")).catch(() => {});
-    await link(app).ensure(app);
+    await link(app).ensure();
     await runDurableObjectAlarm(link(app));
     expect((await fakeView(app)).opens).toHaveLength(3);
   });
@@ -46,7 +46,7 @@ describe("the Stream link's budget", () => {
     const app = "lrefused";
     const refusals = async () => (await fake("state")).refusedOpenClients.filter((c: string) => c === "link-client-unknown").length;
     const before = await refusals();
-    const status = await link(app).ensure(app);
+    const status = await link(app).ensure();
     expect(status.state).toBe("refused");
     expect(status.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000);
     const s = await consumerJson(app, "status");
@@ -55,14 +55,14 @@ describe("the Stream link's budget", () => {
     expect(JSON.stringify(s)).not.toContain("wrong");
     expect(await refusals()).toBe(before + 1);
     // Asked again at once, it does not hammer DingTalk.
-    await link(app).ensure(app);
+    await link(app).ensure();
     expect(await refusals()).toBe(before + 1);
     expect((await fake("state")).opens.filter((o: any) => o.clientId === "link-client-unknown")).toHaveLength(0);
   });
 
   it("a refresh that must wait for the budget leaves a live link connected, with no incident", async () => {
     const app = await claimLinkApp();
-    await link(app).ensure(app);
+    await link(app).ensure();
     await until(
       "open",
       () => fakeView(app),
@@ -86,7 +86,7 @@ describe("the Stream link's budget", () => {
 
   it("replaces an old connection make before break on refresh, never holding more than two", async () => {
     const app = await claimLinkApp();
-    await link(app).ensure(app);
+    await link(app).ensure();
     const first = (
       await until(
         "open",
@@ -128,7 +128,7 @@ describe("stuck routing, first hand", () => {
     const { clientId, clientSecret } = linkCredentials(app);
     await overrideTunables(app, { stallRestarts: 3, stallWindowMs: 60_000, stallSilenceMs: 1_500 });
     await consumerJson(app, "pull", { waitMs: 0 }); // the bridge learns its own URL from a request
-    await link(app).ensure(app);
+    await link(app).ensure();
     await until(
       "open",
       () => fakeView(app),

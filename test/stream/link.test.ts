@@ -14,7 +14,7 @@ const link = (app: string) => env.LINKS.getByName(app);
 const history = async (app: string) => (await consumerJson(app, "events?limit=500")).events as any[];
 
 async function connected(app: string) {
-  await link(app).ensure(app);
+  await link(app).ensure();
   return until(
     "an open link",
     () => fakeView(app),
@@ -25,7 +25,7 @@ async function connected(app: string) {
 describe("the Stream link", () => {
   it("opens a connection subscribed to the robot topic, answers pings, and shows in status", async () => {
     const app = await claimLinkApp();
-    const status = await link(app).ensure(app);
+    const status = await link(app).ensure();
     expect(status.state).toBe("open");
     const view = await until(
       "two pings answered",

@@ -19,6 +19,8 @@ const eventCommon = {
   dedupKey: z.string(),
   receivedAt: ms,
   attempt: z.int(),
+  /** The conversation (or conversation and sender) whose events go out in order to one consumer at a time. */
+  orderingKey: strOrNull,
   payload: z.looseObject({}),
 };
 
@@ -87,6 +89,8 @@ export const statusAnswer = z.object({
   ready: z.int(),
   leased: z.int(),
   deadLetters: z.int(),
+  ordering: z.enum(["conversation", "sender", "off"]),
+  orderingKeysHeld: z.int(),
   oldestReadyAgeMs: msOrNull,
   oldestUndeliveredAgeMs: msOrNull,
   lastCallbackAt: msOrNull,
@@ -96,7 +100,7 @@ export const statusAnswer = z.object({
   incidents: z.array(z.object({ incident: z.string(), since: ms })),
   retention: z.object({ retentionMs: ms, pastRetention: z.boolean() }),
   storage: z.object({ bytes: z.int(), alertAtBytes: z.int(), limitBytes: z.int() }),
-  outbox: z.object({ queued: z.int(), oldestQueuedAgeMs: msOrNull, recent: z.array(sendFate) }),
+  outbox: z.object({ queued: z.int(), oldestQueuedAgeMs: msOrNull, resentAfterCrash: z.int(), recent: z.array(sendFate) }),
   transitions: z.array(
     z.object({ at: ms, subject: z.enum(["mode", "consumers", "routing", "link"]), from: z.string(), to: z.string(), reason: z.string() }),
   ),

@@ -1,10 +1,9 @@
-// The consumer API under /v1/:app, for gateways that drain the inbox.
-import type { Context, MiddlewareHandler } from "hono";
+// The consumer API under /v1/:app, for gateways that drain the inbox (its middleware: app.ts).
+import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import type { StoredEventRow } from "../../inbox/event-store";
+import type { StoredEventRow } from "../../inbox/event-row";
 import type { PullResult } from "../../inbox/types";
 import { newId } from "../../lib/ids";
-import type { SendAnswer } from "../../outbox/outbox";
 import {
   ackSchema,
   extendSchema,
@@ -15,26 +14,14 @@ import {
   pullSchema,
   purgeSchema,
   redriveSchema,
-  sendKey,
-  sendSchema,
 } from "../consumer-schemas";
 import type { BridgeEnv } from "../context";
-import { errorResponse } from "../errors";
 import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
-import { consumerAuth, limitBody, MAX_CONSUMER_BODY_BYTES } from "../middleware";
 import { parseWith, readBody } from "../read-json";
 import { robotUrlFor } from "../robot-url";
 
-/** Answers carry message payloads: no browser or proxy keeps a copy. */
-const noStore: MiddlewareHandler<BridgeEnv> = async (c, next) => {
-  await next();
-  c.res.headers.set("cache-control", "no-store");
-};
-
 export const consumerRoutes = new Hono<BridgeEnv>();
-
-consumerRoutes.use("/v1/:app/*", consumerAuth, limitBody(MAX_CONSUMER_BODY_BYTES), noStore);
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
@@ -42,17 +29,16 @@ const OFF_LINK = { state: "off", connectedAt: null, lastFrameAt: null, lastMessa
 
 consumerRoutes.post("/v1/:app/pull", async (c) => {
   const body = await readBody(c, pullSchema, true);
-  const app = c.get("app").name;
-  const inbox = inboxFor(c, app);
+  const inbox = inboxFor(c);
   // When the client goes away mid-poll, the poll must not take events for it: the request's end
   // cancels the poll, and gives back whatever it was handed a moment too late.
   const pollId = newId("poll");
   const signal = c.req.raw.signal;
-  const cancel = () => c.executionCtx.waitUntil(inbox.cancelPull(app, pollId));
+  const cancel = () => c.executionCtx.waitUntil(inbox.cancelPull(pollId));
   signal.addEventListener("abort", cancel, { once: true });
   let result: PullResult;
   try {
-    result = await inbox.pull({ app, ...body, pollId, robotUrl: robotUrlFor(c) });
+    result = await inbox.pull({ ...body, pollId, robotUrl: robotUrlFor(c) });
   } finally {
     signal.removeEventListener("abort", cancel);
   }
@@ -67,34 +53,28 @@ consumerRoutes.post("/v1/:app/pull", async (c) => {
 
 consumerRoutes.post("/v1/:app/ack", async (c) => {
   const { leaseIds } = await readBody(c, ackSchema);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).ack(app, leaseIds));
+  return c.json(await inboxFor(c).ack(leaseIds));
 });
 
 consumerRoutes.post("/v1/:app/nack", async (c) => {
   const body = await readBody(c, nackSchema);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).nack(app, body.leaseIds, body.delayMs, body.reason));
+  return c.json(await inboxFor(c).nack(body.leaseIds, body.delayMs, body.reason));
 });
 
 consumerRoutes.post("/v1/:app/extend", async (c) => {
   const body = await readBody(c, extendSchema);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).extend(app, body.leaseIds, body.leaseMs));
+  return c.json(await inboxFor(c).extend(body.leaseIds, body.leaseMs));
 });
 
 consumerRoutes.post("/v1/:app/heartbeat", async (c) => {
   const body = await readBody(c, heartbeatSchema);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).heartbeat({ app, consumer: body.consumer, stream: body.stream }));
+  return c.json(await inboxFor(c).heartbeat({ consumer: body.consumer, stream: body.stream }));
 });
 
 consumerRoutes.get("/v1/:app/status", async (c) => {
   const app = c.get("app");
-  const [status, link] = await Promise.all([
-    inboxFor(c, app.name).status(app.name),
-    app.streamLink ? c.env.LINKS.getByName(app.name).status() : OFF_LINK,
-  ]);
+  const [status, link] = await Promise.all([inboxFor(c).status(), app.streamLink ? c.env.LINKS.getByName(app.name).status() : OFF_LINK]);
+  // The RPC types cannot see through the status document; it is a plain object.
   return c.json({ ...(status as Record<string, unknown>), link });
 });
 
@@ -110,41 +90,20 @@ function page(c: Context<BridgeEnv>, rows: StoredEventRow[], afterSeq: number, n
 
 consumerRoutes.get("/v1/:app/events", async (c) => {
   const { afterSeq, limit, order } = parseWith(historyQuerySchema, c.req.query(), "invalid_query");
-  const app = c.get("app").name;
-  return page(c, await inboxFor(c, app).history(app, afterSeq, limit, order === "desc"), afterSeq, order === "desc");
+  return page(c, await inboxFor(c).history(afterSeq, limit, order === "desc"), afterSeq, order === "desc");
 });
 
 consumerRoutes.get("/v1/:app/dead-letters", async (c) => {
   const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
-  const app = c.get("app").name;
-  return page(c, await inboxFor(c, app).deadLetters(app, afterSeq, limit), afterSeq, false);
+  return page(c, await inboxFor(c).deadLetters(afterSeq, limit), afterSeq, false);
 });
 
 consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
   const { ids } = await readBody(c, redriveSchema, true);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).redrive(app, ids ?? null));
+  return c.json(await inboxFor(c).redrive(ids ?? null));
 });
 
 consumerRoutes.post("/v1/:app/dead-letters/purge", async (c) => {
   const { ids } = await readBody(c, purgeSchema);
-  const app = c.get("app").name;
-  return c.json(await inboxFor(c, app).purge(app, ids ?? null));
-});
-
-/** Sends as the robot, once per key: 200 sent, 202 queued for retries, 502 refused by DingTalk. */
-consumerRoutes.post("/v1/:app/send", async (c) => {
-  const { key, ...request } = await readBody(c, sendSchema);
-  const app = c.get("app").name;
-  // The RPC types cannot see through the answer's free-form JSON body; it is a SendAnswer.
-  const answer = (await inboxFor(c, app).send(app, key ?? newId("snd"), request)) as unknown as SendAnswer;
-  return c.json(answer.body, answer.status);
-});
-
-consumerRoutes.get("/v1/:app/send/:key", async (c) => {
-  const key = parseWith(sendKey, c.req.param("key"), "invalid_key");
-  const app = c.get("app").name;
-  const fate = await inboxFor(c, app).sendFate(app, key);
-  if (!fate) return errorResponse(c, 404, "unknown_send", `no send with key "${key}" within retention`);
-  return c.json(fate);
+  return c.json(await inboxFor(c).purge(ids ?? null));
 });

@@ -16,37 +16,37 @@ import {
 } from "../../dingtalk/event-push";
 import { eventReply } from "../../dingtalk/event-reply";
 import { checkEventSignature } from "../../dingtalk/event-signature";
+import { parseStrictJson } from "../../lib/strict-json";
 import type { BridgeEnv } from "../context";
-import { BridgeError } from "../errors";
+import { HttpError } from "../errors";
 import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
-import { parseJsonText, parseWith, readJsonText } from "../read-json";
+import { parseWith, readJsonText } from "../read-json";
 
 export const eventRoutes = new Hono<BridgeEnv>();
 
 eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYTES), async (c) => {
   const app = c.get("app");
   const events = app.events;
-  if (!events) throw new BridgeError(404, "events_not_configured", `app "${app.name}" has no event token and AES key`);
+  if (!events) throw new HttpError(404, "events_not_configured", `app "${app.name}" has no event token and AES key`);
   const cipher = await eventCipherKey(events.aesKey);
-  if (!cipher) throw new BridgeError(404, "events_not_configured", `app "${app.name}" has a malformed event AES key`);
+  if (!cipher) throw new HttpError(404, "events_not_configured", `app "${app.name}" has a malformed event AES key`);
 
   const query = readEventPushQuery((name) => c.req.query(name));
   if (!query) {
-    throw new BridgeError(401, "missing_signature", "msg_signature (or signature), timestamp (or timeStamp) and nonce are required");
+    throw new HttpError(401, "missing_signature", "msg_signature (or signature), timestamp (or timeStamp) and nonce are required");
   }
   const { value } = await readJsonText(c);
   const { encrypt } = parseWith(eventPushBodySchema, value, "invalid_body");
   const signed = await checkEventSignature({ token: events.token, ...query, encrypt }, query.signature);
-  if (!signed) throw new BridgeError(401, "bad_signature", "msg_signature does not match the app's event token");
+  if (!signed) throw new HttpError(401, "bad_signature", "msg_signature does not match the app's event token");
 
   const { event, message } = await openEvent(app, cipher, unwrapBase64(encrypt));
   if (isHandshake(event)) {
     return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now(), handshakeAnswer(event)));
   }
   checkAge(query.timestamp, c.get("config").tunables.eventMaxAgeMs);
-  await inboxFor(c, app.name).ingest({
-    app: app.name,
+  await inboxFor(c).ingest({
     kind: "event",
     source: "webhook",
     dedupKey: await eventDedupKey(event, message),
@@ -63,7 +63,7 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYT
  * read a captured push byte by byte.
  */
 async function openEvent(app: AppConfig, cipher: EventCipherKey, encrypt: string): Promise<{ event: DecryptedEvent; message: string }> {
-  const refused = new BridgeError(
+  const refused = new HttpError(
     401,
     "bad_event",
     `the push does not decrypt to a JSON event for app "${app.name}": check the event AES key, and the owner key ` +
@@ -72,13 +72,9 @@ async function openEvent(app: AppConfig, cipher: EventCipherKey, encrypt: string
   const plain = await decryptEvent(cipher, encrypt);
   const envelope = plain && openEnvelope(plain);
   if (!envelope || envelope.ownerKey !== app.events!.ownerKey) throw refused;
-  let decoded: unknown;
-  try {
-    decoded = parseJsonText(envelope.message);
-  } catch {
-    throw refused;
-  }
-  const event = decryptedEventSchema.safeParse(decoded);
+  const decoded = parseStrictJson(envelope.message);
+  if (!decoded.ok) throw refused;
+  const event = decryptedEventSchema.safeParse(decoded.value);
   if (!event.success) throw refused;
   return { event: event.data, message: envelope.message };
 }
@@ -86,8 +82,8 @@ async function openEvent(app: AppConfig, cipher: EventCipherKey, encrypt: string
 /** The age window: EVENT_MAX_AGE_MS, by default the retention, so no replay outlives its dedup key. */
 function checkAge(timestamp: string, maxAgeMs: number): void {
   const age = eventPushAgeMs(timestamp, Date.now());
-  if (age === null) throw new BridgeError(401, "bad_timestamp", "the timestamp is not a number");
+  if (age === null) throw new HttpError(401, "bad_timestamp", "the timestamp is not a number");
   if (age > maxAgeMs) {
-    throw new BridgeError(401, "stale_timestamp", `the push is more than ${maxAgeMs} ms away from now (EVENT_MAX_AGE_MS)`);
+    throw new HttpError(401, "stale_timestamp", `the push is more than ${maxAgeMs} ms away from now (EVENT_MAX_AGE_MS)`);
   }
 }

@@ -4,8 +4,8 @@
 import { Hono } from "hono/tiny";
 import { type BridgeConfig, loadConfig } from "../../config/load";
 import { log } from "../../lib/log";
+import { wakeLink } from "../../stream/link-wake";
 import type { BridgeEnv } from "../context";
-import { wakeLink } from "../link-wake";
 
 export const healthRoutes = new Hono<BridgeEnv>();
 
@@ -19,7 +19,7 @@ healthRoutes.get("/health", async (c) => {
     return c.json({ ok: false, checks: { config: "failed", inboxes: "not checked" } }, 503);
   }
   // A bridge with no cron (dtbridge serve) starts its links from the first health check.
-  for (const app of config.apps.values()) wakeLink(c, app);
+  for (const app of config.apps.values()) wakeLink(c.env, c.executionCtx, app);
   const names = [...config.apps.keys()];
   const reached = await Promise.all(names.map((name) => reach(c.env, name)));
   const checks = {

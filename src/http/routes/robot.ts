@@ -1,14 +1,14 @@
 // POST /dingtalk/:app/robot: a robot message callback in HTTP mode (dingtalk-protocol.md section 1).
 import { Hono } from "hono/tiny";
 import { SIGN_FUTURE_SKEW_MS } from "../../config/tunables";
-import { robotMessageSchema } from "../../dingtalk/robot-message";
+import { readRobotMessage } from "../../dingtalk/robot-message";
 import { checkRobotSign } from "../../dingtalk/robot-sign";
 import { robotIngestRequest } from "../../inbox/robot-ingest";
 import type { BridgeEnv } from "../context";
-import { BridgeError } from "../errors";
+import { HttpError } from "../errors";
 import { inboxFor } from "../inbox-stub";
 import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
-import { parseWith, readJsonText } from "../read-json";
+import { readText } from "../read-json";
 import { robotUrlFor } from "../robot-url";
 
 export const robotRoutes = new Hono<BridgeEnv>();
@@ -24,17 +24,18 @@ robotRoutes.post("/dingtalk/:app/robot", resolveApp, limitBody(MAX_CALLBACK_BYTE
     windowMs: c.get("config").tunables.signWindowMs,
     futureSkewMs: SIGN_FUTURE_SKEW_MS,
   });
-  if (!check.ok) throw new BridgeError(401, check.code, check.message);
+  if (!check.ok) throw new HttpError(401, check.code, check.message);
 
-  const { text, value } = await readJsonText(c);
-  const message = parseWith(robotMessageSchema, value, "invalid_body");
-  const result = await inboxFor(c, app.name).ingest({
-    ...robotIngestRequest(app.name, "webhook", text, message),
+  const text = await readText(c);
+  const read = readRobotMessage(text);
+  if (!read.ok) throw new HttpError(400, read.code, read.message);
+  const result = await inboxFor(c).ingest({
+    ...robotIngestRequest("webhook", text, read.message),
     signTimestamp: timestamp,
     robotUrl: robotUrlFor(c),
   });
   if (result.refused === "sign_reused") {
-    throw new BridgeError(401, "sign_reused", "this timestamp and sign already carried another message");
+    throw new HttpError(401, "sign_reused", "this timestamp and sign already carried another message");
   }
   if (result.offlineReply) return c.json({ msgtype: "text", text: { content: result.offlineReply } });
   return c.json({ msgtype: "empty" });

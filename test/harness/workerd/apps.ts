@@ -2,15 +2,23 @@
 // tests share an app. Vitest isolates storage per test file, so spare apps (an inbox and nothing
 // else) are counted per file; link and send apps also live at the one fake DingTalk that every
 // file shares, so those are claimed from the fake for the whole run.
-import { LINK_APPS, SEND_APPS, SPARE_APPS } from "../test-env";
+import { LINK_APPS, SEND_APPS, SENDER_ORDERED_APPS, SPARE_APPS, UNORDERED_APPS } from "../test-env";
 import { fake } from "./fake";
 
-let nextSpare = 0;
+const SPARE = {
+  conversation: { names: SPARE_APPS, list: "SPARE_APPS", next: 0 },
+  sender: { names: SENDER_ORDERED_APPS, list: "SENDER_ORDERED_APPS", next: 0 },
+  off: { names: UNORDERED_APPS, list: "UNORDERED_APPS", next: 0 },
+};
 
-/** A fresh app for this test: its own inbox object, never shared within the file. */
-export function freshApp(): string {
-  const name = SPARE_APPS[nextSpare++];
-  if (name === undefined) throw new Error(dry("spare", SPARE_APPS.length, "SPARE_APPS"));
+/**
+ * A fresh app for this test: its own inbox object, never shared within the file. Its ordering is
+ * the default (by conversation) unless asked for another.
+ */
+export function freshApp(ordering: keyof typeof SPARE = "conversation"): string {
+  const pool = SPARE[ordering];
+  const name = pool.names[pool.next++];
+  if (name === undefined) throw new Error(dry(`spare (${ordering})`, pool.names.length, pool.list));
   return name;
 }
 

@@ -29,15 +29,20 @@ export function overrideTunables(app: string, overrides: Partial<Tunables>) {
   });
 }
 
+/**
+ * Stores a robot message as a callback would. Each message is its own conversation unless `extra`
+ * names one, so tests of plain leasing are not held back by the ordering of one conversation.
+ */
 export function ingestRobot(app: string, msgId: string, extra: Record<string, unknown> = {}, source: "webhook" | "stream" = "webhook") {
-  const payload = JSON.stringify({ msgId, msgtype: "text", text: { content: msgId }, conversationId: "cid", ...extra });
+  const conversationId = (extra.conversationId as string | undefined) ?? `cid-${msgId}`;
+  const payload = JSON.stringify({ msgId, msgtype: "text", text: { content: msgId }, conversationId, ...extra });
   return env.INBOX.getByName(app).ingest({
-    app,
     kind: "robot",
     source,
     dedupKey: `robot:${msgId}`,
     payload,
-    conversationId: (extra.conversationId as string) ?? "cid",
+    conversationId,
+    sender: (extra.senderStaffId as string | undefined) ?? null,
     msgId,
   });
 }

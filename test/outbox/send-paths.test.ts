@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replyRoutes } from "../../src/outbox/routes";
+import { replyPaths } from "../../src/outbox/send-paths";
 
 const now = 1_700_000_000_000;
 const base = "https://api.dingtalk.com";
@@ -16,8 +16,8 @@ const message = (fields: Record<string, unknown>) => ({
 
 describe("which way a reply goes", () => {
   it("by the session webhook while it has more than 5 minutes left, the robot API as the fallback", () => {
-    expect(replyRoutes(message({}), now, base, "client")).toEqual({
-      routes: [
+    expect(replyPaths(message({}), now, base, "client")).toEqual({
+      paths: [
         { via: "sessionWebhook", url: "https://oapi.dingtalk.com/robot/sendBySession?session=s" },
         { via: "robotApi", robotCode: "robotX", target: { openConversationId: "cidG" } },
       ],
@@ -25,22 +25,22 @@ describe("which way a reply goes", () => {
   });
 
   it("by the robot API alone at 5 minutes or less; one-to-one to the sender's staffId", () => {
-    const r = replyRoutes(
+    const r = replyPaths(
       message({ conversationType: "1", sessionWebhookExpiredTime: now + 5 * 60_000, robotCode: undefined }),
       now,
       base,
       "client",
     );
-    expect(r).toEqual({ routes: [{ via: "robotApi", robotCode: "client", target: { userIds: ["staff1"] } }] });
+    expect(r).toEqual({ paths: [{ via: "robotApi", robotCode: "client", target: { userIds: ["staff1"] } }] });
   });
 
   it("takes sessionWebhookExpiredTime as a number or a string", () => {
-    const r = replyRoutes(message({ sessionWebhookExpiredTime: String(now + 60 * 60_000) }), now, base, "c");
-    expect("routes" in r && r.routes[0]!.via).toBe("sessionWebhook");
+    const r = replyPaths(message({ sessionWebhookExpiredTime: String(now + 60 * 60_000) }), now, base, "c");
+    expect("paths" in r && r.paths[0]!.via).toBe("sessionWebhook");
   });
 
   it("says why when there is no way: an outside sender with an expired webhook", () => {
-    const r = replyRoutes(message({ conversationType: "1", senderStaffId: "", sessionWebhookExpiredTime: now }), now, base, "c");
+    const r = replyPaths(message({ conversationType: "1", senderStaffId: "", sessionWebhookExpiredTime: now }), now, base, "c");
     expect(r).toMatchObject({ error: expect.stringMatching(/no staffId/) });
   });
 });

@@ -1,31 +1,30 @@
-// Which way a send goes. A reply goes by the message's session webhook while it has more than five
+// Which way a send goes: its paths, tried in order. A reply goes by the message's session webhook while it has more than five
 // minutes left, else by the robot API (group or one-to-one, from the stored message); a proactive
 // send goes by the robot API. Pure.
 import { allowedSessionWebhook, type RobotTarget } from "../dingtalk/robot-send";
 
 export const SESSION_WEBHOOK_MARGIN_MS = 5 * 60_000;
 
-export type SendRoute = { via: "sessionWebhook"; url: string } | { via: "robotApi"; robotCode: string; target: RobotTarget };
+export type SendPath = { via: "sessionWebhook"; url: string } | { via: "robotApi"; robotCode: string; target: RobotTarget };
 
-/** The routes to try in order (a refused session webhook falls back to the robot API), or why there is none. */
-export function replyRoutes(
+/** The paths to try in order (a refused session webhook falls back to the robot API), or why there is none. */
+export function replyPaths(
   payload: Record<string, unknown>,
   now: number,
   apiBase: string,
   clientId: string,
-): { routes: SendRoute[] } | { error: string } {
-  const routes: SendRoute[] = [];
+): { paths: SendPath[] } | { error: string } {
+  const paths: SendPath[] = [];
   const webhook = allowedSessionWebhook(payload.sessionWebhook, apiBase);
   const expires = Number(payload.sessionWebhookExpiredTime);
-  if (webhook && Number.isFinite(expires) && expires - now > SESSION_WEBHOOK_MARGIN_MS)
-    routes.push({ via: "sessionWebhook", url: webhook });
+  if (webhook && Number.isFinite(expires) && expires - now > SESSION_WEBHOOK_MARGIN_MS) paths.push({ via: "sessionWebhook", url: webhook });
   const robotCode = typeof payload.robotCode === "string" && payload.robotCode ? payload.robotCode : clientId;
   const conversationId = typeof payload.conversationId === "string" ? payload.conversationId : "";
   const staffId = typeof payload.senderStaffId === "string" ? payload.senderStaffId : "";
   if (payload.conversationType === "2" && conversationId)
-    routes.push({ via: "robotApi", robotCode, target: { openConversationId: conversationId } });
-  else if (payload.conversationType === "1" && staffId) routes.push({ via: "robotApi", robotCode, target: { userIds: [staffId] } });
-  if (routes.length) return { routes };
+    paths.push({ via: "robotApi", robotCode, target: { openConversationId: conversationId } });
+  else if (payload.conversationType === "1" && staffId) paths.push({ via: "robotApi", robotCode, target: { userIds: [staffId] } });
+  if (paths.length) return { paths };
   return {
     error:
       payload.conversationType === "1" && !staffId
@@ -34,6 +33,6 @@ export function replyRoutes(
   };
 }
 
-export function directRoute(to: RobotTarget, clientId: string): SendRoute {
+export function directPath(to: RobotTarget, clientId: string): SendPath {
   return { via: "robotApi", robotCode: clientId, target: to };
 }

@@ -4,7 +4,7 @@ import { buildAlertRequest, sendAlert } from "../dingtalk/alert-sink";
 import { retryBackoffMs } from "../lib/backoff";
 import type { Clock } from "../lib/clock";
 import { log } from "../lib/log";
-import type { AlertEffect } from "./mode-machine";
+import type { AlertEffect } from "./incidents";
 
 export interface PendingAlert {
   id: number;
@@ -21,7 +21,7 @@ export type AlertOutcome = "pending" | "sent" | "gave_up" | "no_sink";
 
 export const MAX_ALERT_ATTEMPTS = 12;
 
-export class AlertOutbox {
+export class AlertQueue {
   constructor(private readonly sql: SqlStorage) {}
 
   add(app: string | null, alerts: readonly AlertEffect[]): void {

@@ -1,20 +1,19 @@
-// The first request that concerns an app starts its Stream link (the cron does the rest). Checked
-// at most once a minute per isolate, off the request's path: the request never waits for it.
-import type { Context } from "hono";
+// Waking an app's Stream link: the first request that concerns the app starts it, and so do the cron
+// (on Cloudflare) and the health check (`dtbridge serve`, which has no cron). Checked at most once a
+// minute per isolate, off the request's path: the request never waits for it.
 import type { AppConfig } from "../config/apps";
 import { log } from "../lib/log";
-import type { BridgeEnv } from "./context";
 
 const WAKE_EVERY_MS = 60_000;
 const lastWoken = new Map<string, number>();
 
-export function wakeLink(c: Context<BridgeEnv>, app: AppConfig): void {
+export function wakeLink(env: Env, ctx: { waitUntil(promise: Promise<unknown>): void }, app: AppConfig): void {
   if (!app.streamLink) return;
   const now = Date.now();
   if (now - (lastWoken.get(app.name) ?? 0) < WAKE_EVERY_MS) return;
   lastWoken.set(app.name, now);
-  c.executionCtx.waitUntil(
-    ensureLink(c.env, app.name).then((ok) => {
+  ctx.waitUntil(
+    ensureLink(env, app.name).then((ok) => {
       if (!ok) lastWoken.delete(app.name);
     }),
   );
@@ -23,7 +22,7 @@ export function wakeLink(c: Context<BridgeEnv>, app: AppConfig): void {
 /** Starts one app's link, or checks it is up; a failure is logged, never thrown. Answers whether it worked. */
 export function ensureLink(env: Env, app: string): Promise<boolean> {
   return env.LINKS.getByName(app)
-    .ensure(app)
+    .ensure()
     .then(
       () => true,
       (error: unknown) => {

@@ -1,5 +1,5 @@
-// The inbox's one alarm, serving every deadline its parts have: armed for the earliest, never set
-// again for a later one, and re-armed from scratch each time it has run.
+// A Durable Object's one alarm, serving every deadline its parts have: armed for the earliest, never
+// set again for a later one, and re-armed from scratch each time it has run.
 
 export class AlarmSchedule {
   private at: number | null = null;
@@ -31,25 +31,26 @@ export class AlarmSchedule {
 
   /**
    * Runs `work` as the alarm, then re-arms it for `nextWake()`, computed afresh since requests may
-   * have interleaved. Never throws: a failed alarm is retried a few times by the runtime, then never
-   * again, so a failure is reported and the alarm armed as usual.
+   * have interleaved (null: nothing left to wake for). Never throws: a failed alarm is retried a few
+   * times by the runtime, then never again, so a failure is reported and the alarm armed as usual.
    */
-  async run(work: () => Promise<void>, nextWake: () => number, report: (stage: string, error: unknown) => void): Promise<void> {
+  async run(work: () => Promise<void>, nextWake: () => number | null, report: (stage: string, error: unknown) => void): Promise<void> {
     this.running = true;
     // The alarm that is running is spent: until it is re-armed, nothing is set.
     this.at = null;
     try {
       await work();
     } catch (error) {
-      report("inbox_alarm_failed", error);
+      report("alarm_failed", error);
     } finally {
       this.running = false;
       try {
         const next = nextWake();
-        await this.storage.setAlarm(next);
+        if (next === null) await this.storage.deleteAlarm();
+        else await this.storage.setAlarm(next);
         this.at = next;
       } catch (error) {
-        report("inbox_alarm_not_armed", error);
+        report("alarm_not_armed", error);
       }
     }
   }

@@ -1,0 +1,72 @@
+// The `okeys` table: per ordering key with work left, its front (first ready event) and who holds
+// its leases. Triggers on `events` keep it true (src/inbox/migrations.ts, v6); this reads it.
+import type { Candidate } from "./hand-out";
+import { visibleRun } from "./hand-out";
+
+type Front = { key: string; seq: number; visible_at: number; size: number };
+
+export class OrderingKeys {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** The visible fronts of the keys `consumer` holds leases of ('' for anonymous pulls is never asked). */
+  heldFronts(consumer: string, now: number): Candidate[] {
+    return this.sql
+      .exec<Front>(
+        `SELECT o.key, o.head_seq AS seq, o.head_visible_at AS visible_at, length(CAST(e.payload AS BLOB)) AS size
+           FROM okeys o JOIN events e ON e.seq = o.head_seq
+          WHERE o.leased > 0 AND o.holder = ? AND o.head_visible_at <= ?`,
+        consumer,
+        now,
+      )
+      .toArray()
+      .map(candidate);
+  }
+
+  /** Up to `limit` visible fronts of keys nobody holds, oldest first. */
+  freeFronts(now: number, limit: number): Candidate[] {
+    return this.sql
+      .exec<Front>(
+        `SELECT o.key, o.head_seq AS seq, o.head_visible_at AS visible_at, length(CAST(e.payload AS BLOB)) AS size
+           FROM okeys o JOIN events e ON e.seq = o.head_seq
+          WHERE o.leased = 0 AND o.head_seq IS NOT NULL AND o.head_visible_at <= ?
+          ORDER BY o.head_seq LIMIT ?`,
+        now,
+        limit,
+      )
+      .toArray()
+      .map(candidate);
+  }
+
+  /** Up to `limit` ready events of `key` after `afterSeq`, stopping at the first not visible yet. */
+  runAfter(key: string, afterSeq: number, now: number, limit: number): Candidate[] {
+    const rows = this.sql
+      .exec<Front>(
+        `SELECT okey AS key, seq, visible_at, length(CAST(payload AS BLOB)) AS size FROM events
+          WHERE okey = ? AND state = 'ready' AND okey IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`,
+        key,
+        afterSeq,
+        limit,
+      )
+      .toArray();
+    return visibleRun(rows, now).map(candidate);
+  }
+
+  /** Keys whose events are leased right now. */
+  heldCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM okeys WHERE leased > 0").one().n;
+  }
+
+  /** The oldest ready event that has a key: the earliest front, free or held. */
+  oldestFrontSeq(): number | null {
+    const free = this.sql
+      .exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased = 0 AND head_seq IS NOT NULL")
+      .one().s;
+    const held = this.sql.exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased > 0").one().s;
+    const seqs = [free, held].filter((s): s is number => s !== null);
+    return seqs.length ? Math.min(...seqs) : null;
+  }
+}
+
+function candidate(f: Front): Candidate {
+  return { seq: f.seq, key: f.key, size: f.size };
+}
