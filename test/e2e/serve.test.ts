@@ -2,7 +2,7 @@
 // directory, a clean stop on SIGTERM with a long poll open, and the Dockerfile running exactly
 // what these tests run.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -100,8 +100,17 @@ describe("one dtbridge serve per data directory", () => {
     await new Promise((r) => dead.once("exit", r));
     writeFileSync(join(data, "serve.lock"), JSON.stringify({ pid: dead.pid, command: "serve", startedAt: "then", workerdPid: dead.pid }));
     const next = await startBridge({ runtime: "serve", persistDir: data });
-    bridges.push(next);
     expect(next.output()).toContain(`took over the lock of a dtbridge that is gone (pid ${dead.pid})`);
+
+    // A serve killed before its lock named its runtime (or a lock deleted by hand): the runtime
+    // still running on the files is found by its configuration's path, and ended.
+    const orphan = readLock(data)!.workerdPid!;
+    await next.stop("SIGKILL");
+    unlinkSync(join(data, "serve.lock"));
+    const after = await startBridge({ runtime: "serve", persistDir: data });
+    bridges.push(after);
+    expect(after.output()).toContain(`ending the workerd (pid ${orphan}) a killed dtbridge serve left running on ${data}`);
+    expect(isWorkerdOf(data, orphan)).toBe(false);
   });
 });
 

@@ -87,26 +87,29 @@ export const serve: Command = {
       }),
     );
 
-    let runtime: Runtime;
+    // Installed before workerd starts, so that a stop asked for while it starts is not lost.
+    let runtime: Runtime | undefined;
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return void runtime?.child.kill("SIGKILL"); // a second Ctrl-C: at once
+      stopping = true;
+      progress("stopping");
+      if (runtime) void stopRuntime(runtime, STOP_GRACE_MS);
+    };
+    const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+    for (const signal of signals) process.on(signal, stop);
     try {
-      runtime = await startRuntime(configPath, { ...process.env, ...settings.values });
+      runtime = await startRuntime(configPath, { ...process.env, ...settings.values }, (pid) => lock.update({ workerdPid: pid }));
     } catch (error) {
+      for (const signal of signals) process.off(signal, stop);
       lock.release();
       progress((error as Error).message);
       return EXIT.failure;
     }
     const url = `http://${localAddress(host)}:${runtime.port}`;
-    lock.update({ workerdPid: runtime.child.pid, url });
+    lock.update({ url });
     progress(`listening on ${host}:${runtime.port} (${url}), data in ${dataDir}`);
-
-    let stopping = false;
-    const stop = () => {
-      if (stopping) return void runtime.child.kill("SIGKILL"); // a second Ctrl-C: at once
-      stopping = true;
-      progress("stopping");
-      void stopRuntime(runtime, STOP_GRACE_MS);
-    };
-    for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(signal, stop);
+    if (stopping) void stopRuntime(runtime, STOP_GRACE_MS);
 
     // Links start at boot: the health check wakes each app's link, then again every minute, as
     // Cloudflare's cron would; each link's own alarm keeps it up in between.
@@ -122,7 +125,7 @@ export const serve: Command = {
     const { code, signal } = await runtime.exited;
     clearInterval(waker);
     lock.release();
-    for (const s of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.off(s, stop);
+    for (const signal of signals) process.off(signal, stop);
     if (stopping) {
       progress("stopped");
       return EXIT.ok;

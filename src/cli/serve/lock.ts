@@ -5,7 +5,7 @@
 import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LOCK_FILE, WORKERD_CONFIG_FILE } from "./layout";
-import { commandLine, waitFor } from "./processes";
+import { commandLine, findProcesses, waitFor } from "./processes";
 
 export interface LockRecord {
   pid: number;
@@ -40,11 +40,11 @@ export function readLock(dataDir: string): LockRecord | null {
   }
 }
 
-/** The holder is this very process's predecessor only if it is alive and is a dtbridge. */
+/** The holder still holds the directory only if its pid is alive and still runs that dtbridge command. */
 export function holderAlive(record: LockRecord): boolean {
   if (record.pid === process.pid) return false; // a container restarted: the same pid, a new process
   const line = commandLine(record.pid);
-  return line === undefined || line.includes("dtbridge");
+  return line === undefined || (line.includes("dtbridge") && line.includes(record.command));
 }
 
 /** Whether `pid` is the workerd a serve started on this directory (checked by its config path). */
@@ -60,26 +60,38 @@ export async function acquireLock(dataDir: string, command: LockRecord["command"
     const record: LockRecord = { pid: process.pid, command, startedAt: new Date().toISOString() };
     try {
       writeFileSync(path, JSON.stringify(record), { flag: "wx", mode: 0o644 });
-      return handle(path, record);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const holder = readLock(dataDir);
-    if (!holder && Date.now() - mtime(path) < 2_000) {
-      // Another process is writing its record this instant.
-      await new Promise((r) => setTimeout(r, 100));
+      if (await takeOver(dataDir, path, progress)) continue;
+      attempt--; // another process is writing its record this instant: look again
       continue;
     }
-    if (holder && holderAlive(holder)) throw new DataDirBusyError(dataDir, holder);
-    if (holder?.workerdPid) await endOrphan(dataDir, holder.workerdPid, progress);
-    progress(`took over the lock of a dtbridge that is gone${holder ? ` (pid ${holder.pid})` : ""}`);
-    try {
-      unlinkSync(path);
-    } catch {
-      // someone else removed it first; the next create decides
-    }
+    // Held now: a runtime still running on the files has no serve (its lock is gone, or was never written).
+    for (const pid of findProcesses(["workerd", resolve(dataDir, WORKERD_CONFIG_FILE)])) await endOrphan(dataDir, pid, progress);
+    return handle(path, record);
   }
   throw new Error(`could not take the lock on ${dataDir}: ${path} keeps coming back`);
+}
+
+/**
+ * Removes a lock whose holder is gone, ending the runtime it recorded; throws if the holder is alive.
+ * Answers false when the lock is being written this instant (look again).
+ */
+async function takeOver(dataDir: string, path: string, progress: (line: string) => void): Promise<boolean> {
+  const holder = readLock(dataDir);
+  if (!holder && Date.now() - mtime(path) < 2_000) {
+    await new Promise((r) => setTimeout(r, 100));
+    return false;
+  }
+  if (holder && holderAlive(holder)) throw new DataDirBusyError(dataDir, holder);
+  if (holder?.workerdPid) await endOrphan(dataDir, holder.workerdPid, progress);
+  progress(`took over the lock of a dtbridge that is gone${holder ? ` (pid ${holder.pid})` : ""}`);
+  try {
+    unlinkSync(path);
+  } catch {
+    // someone else removed it first; the next create decides
+  }
+  return true;
 }
 
 /** A workerd whose serve was killed keeps the files open: end it before anything else opens them. */

@@ -1,7 +1,7 @@
 // What a process id stands for now: alive or not, and its command line, so a lock left by a dead
 // process (or a pid the system has since reused) is told apart from a live holder.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Alive, or a zombie not yet reaped; a process of another user counts as alive. */
 export function processExists(pid: number): boolean {
@@ -36,4 +36,23 @@ export async function waitFor(gone: () => boolean, ms: number): Promise<boolean>
     await new Promise((r) => setTimeout(r, 25));
   }
   return true;
+}
+
+/** Processes whose command line holds every one of `parts` (Linux; elsewhere none are found). */
+export function findProcesses(parts: string[]): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((pid) => {
+    if (pid === process.pid) return false;
+    try {
+      const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      return parts.every((p) => line.includes(p));
+    } catch {
+      return false;
+    }
+  });
 }

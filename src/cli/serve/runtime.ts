@@ -24,7 +24,13 @@ export interface Runtime {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startRuntime(configPath: string, env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<Runtime> {
+/** `onSpawn` learns workerd's pid at once, before it listens, so that no crash can leave it unrecorded. */
+export async function startRuntime(
+  configPath: string,
+  env: NodeJS.ProcessEnv,
+  onSpawn: (pid: number) => void = () => {},
+  timeoutMs = 30_000,
+): Promise<Runtime> {
   const child = spawn(workerdBinary(), ["serve", configPath, "--control-fd=3"], {
     detached: true,
     // The Worker's logs (one JSON object per line) go to serve's stdout, workerd's own to stderr.
@@ -39,6 +45,7 @@ export async function startRuntime(configPath: string, env: NodeJS.ProcessEnv, t
     child.once("error", reject);
   });
   await spawned;
+  onSpawn(child.pid!);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`workerd did not start listening within ${timeoutMs / 1000} s`)), timeoutMs);
     createInterface({ input: child.stdio[3] as Readable }).on("line", (line) => {
