@@ -26,9 +26,23 @@ beforeAll(async () => {
   const app = { clientId: CLIENT_ID, clientSecret: LOCAL.secret, consumerTokens: [LOCAL.token], streamLink: true };
   settings = { DINGTALK_API_BASE: dingtalk.url, BRIDGE_APPS: JSON.stringify({ boot: app }) };
 });
+/** Every data directory a serve was started on here, so that a failing test leaves no runtime behind. */
+const started = new Set<string>();
 afterAll(async () => {
+  for (const dir of started) {
+    const lock = readLock(dir);
+    for (const pid of [lock?.pid, lock?.workerdPid]) if (pid && (pid === lock?.pid || isWorkerdOf(dir, pid))) killQuietly(pid);
+  }
   await dingtalk?.close();
 });
+
+function killQuietly(pid: number) {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, ok: () => boolean, timeoutMs = 15_000) {
@@ -43,6 +57,7 @@ const opens = () => dingtalk.opens.filter((o) => o.kind === "ticket" && o.client
 
 /** serve started as the image starts it, and nothing else: no request from here until the link is up. */
 function startServe(dataDir: string, port: number) {
+  started.add(dataDir);
   return startCli([...SERVE_ARGS], { ...process.env, ...settings, ...serveEnvironment(port, "127.0.0.1", dataDir) });
 }
 
