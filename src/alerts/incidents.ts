@@ -11,6 +11,10 @@ export type Incident =
   | "backlog_past_retention"
   | "storage_high"
   | "stream_link"
+  /** Signed callbacks kept aside as dead letters: their signature had already carried another message. */
+  | "sign_reused"
+  /** Dead letters of one source past its cap: the oldest were dropped. */
+  | "dead_letters_dropped"
   /** A send the outbox gave up on: a one-off, never resolved. */
   | "send_failed";
 

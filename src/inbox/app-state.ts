@@ -12,6 +12,12 @@ export interface Counters {
   deadLettered: number;
   expired: number;
   streamSuppressed: number;
+  /** Signed callbacks kept aside as dead letters: their signature had carried another message. */
+  signReused: number;
+  /** Signed callbacks refused: their signature had carried too many messages already. */
+  signReuseRefused: number;
+  /** Dead letters deleted because their source was past its cap. */
+  deadLettersDropped: number;
 }
 
 export interface AppState {
@@ -37,6 +43,9 @@ const zeroCounters: Counters = {
   deadLettered: 0,
   expired: 0,
   streamSuppressed: 0,
+  signReused: 0,
+  signReuseRefused: 0,
+  deadLettersDropped: 0,
 };
 
 export class AppStateStore {

@@ -17,7 +17,12 @@ export interface NewEvent {
   streamMsgId: string | null;
   /** Stored straight into the dead letters with this reason: something DingTalk sent that is not valid. */
   deadReason?: string | undefined;
+  /** Where such a dead letter came from, for the cap on each source. */
+  deadSource?: DeadSource | undefined;
 }
+
+/** Sources of dead letters that nobody nacked, each capped apart (set-aside.ts). */
+export type DeadSource = "sign_reused" | "link_frame";
 
 /** What an insert did: stored and queued, stored but suppressed or dead, or a duplicate. */
 export type InsertOutcome = "ready" | "suppressed" | "dead" | "duplicate";
@@ -36,10 +41,10 @@ export class EventStore {
     const rows = this.sql
       .exec<{ state: InsertOutcome }>(
         `INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, conversation_id,
-                             last_reason, done_at, okey)
+                             last_reason, done_at, okey, dead_source)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.state, ?5, ?7,
                 CASE s.state WHEN 'suppressed' THEN ?9 WHEN 'dead' THEN ?8 END,
-                CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END, ?11
+                CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END, ?11, ?12
            FROM (SELECT CASE
                    WHEN ?8 IS NOT NULL THEN 'dead'
                    WHEN EXISTS (SELECT 1 FROM stream_seen WHERE msg_id = ?10) THEN 'suppressed'
@@ -58,9 +63,33 @@ export class EventStore {
         SUPPRESSED_AT_INGEST,
         e.streamMsgId,
         e.orderingKey,
+        e.deadSource ?? null,
       )
       .toArray();
     return rows[0]?.state ?? "duplicate";
+  }
+
+  /** Whether an event with this dedup key is stored. */
+  has(dedupKey: string): boolean {
+    return this.sql.exec("SELECT 1 FROM events WHERE dedup_key = ?", dedupKey).toArray().length > 0;
+  }
+
+  /** Keeps the newest `max` dead letters of `source`, deleting the oldest; answers how many went. */
+  capDeadLetters(source: DeadSource, max: number): number {
+    return this.sql
+      .exec(
+        `DELETE FROM events WHERE state = 'dead' AND dead_source = ?1 AND seq <= (
+           SELECT seq FROM events WHERE state = 'dead' AND dead_source = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)
+         RETURNING seq`,
+        source,
+        max,
+      )
+      .toArray().length;
+  }
+
+  /** How many dead letters of `source` are stored. */
+  deadLettersFrom(source: DeadSource): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM events WHERE state = 'dead' AND dead_source = ?", source).one().n;
   }
 
   /** Events the gateway already got over Stream are never handed out. */

@@ -26,6 +26,7 @@ import { Waiters } from "./long-poll";
 import { migrateInbox } from "./migrations";
 import { OfflineReplies } from "./offline-replies";
 import { ServedPolls } from "./served-polls";
+import { setAsideResolved } from "./set-aside";
 import { SignUses } from "./sign-uses";
 import { statusView } from "./status-view";
 import { type InboxParts, Turn } from "./turn";
@@ -172,12 +173,20 @@ export class Inbox extends DurableObject<Env> {
   }
 
   redrive(ids: string[] | null) {
-    return this.turn((t) => ({ redriven: t.parts.events.redrive(ids, t.now) }));
+    return this.turn((t) => {
+      const redriven = t.parts.events.redrive(ids, t.now);
+      setAsideResolved(t);
+      return { redriven };
+    });
   }
 
   /** Deletes dead letters on an operator's word: the only way an undelivered event is ever deleted. */
   purge(ids: string[] | null) {
-    return this.turn((t) => ({ purged: t.parts.events.purgeDead(ids) }));
+    return this.turn((t) => {
+      const purged = t.parts.events.purgeDead(ids);
+      setAsideResolved(t);
+      return { purged };
+    });
   }
 
   // ---- time ------------------------------------------------------------------------------------

@@ -3,16 +3,23 @@
 // per conversation per outage, while nobody drains.
 import type { Ordering } from "../config/apps";
 import { newId } from "../lib/ids";
+import { log } from "../lib/log";
 import type { InsertOutcome } from "./event-store";
+import { keptAside } from "./set-aside";
+import type { SignVerdict } from "./sign-uses";
 import { sweepDueBy } from "./sweep";
 import type { Turn } from "./turn";
 import type { IngestRequest, IngestResult } from "./types";
 
 export function ingest(t: Turn, req: IngestRequest): IngestResult {
   if (req.robotUrl) t.state.robotUrl = req.robotUrl;
-  if (req.signTimestamp !== undefined && req.msgId !== null && !t.parts.signs.claim(req.signTimestamp, req.msgId)) {
+  const signed = signVerdict(t, req);
+  if (signed === "refuse") {
+    t.state.counters.signReuseRefused += 1;
+    log("warn", "sign_reuse_refused", { app: t.state.app, msgId: req.msgId });
     return { stored: false, outcome: "duplicate", offlineReply: null, refused: "sign_reused" };
   }
+  const aside = signed === "keep_aside" ? ({ deadReason: "sign_reused", deadSource: "sign_reused" } as const) : null;
   const robot = req.kind === "robot";
   const outcome = t.parts.events.insert({
     id: newId("evt"),
@@ -24,10 +31,13 @@ export function ingest(t: Turn, req: IngestRequest): IngestResult {
     conversationId: req.conversationId,
     orderingKey: robot ? orderingKey(t.parts.app()?.ordering ?? "conversation", req.conversationId, req.sender ?? null) : null,
     streamMsgId: req.msgId,
-    deadReason: req.deadReason,
+    deadReason: aside?.deadReason ?? req.deadReason,
+    deadSource: aside?.deadSource ?? req.deadSource,
   });
-  count(t, req, outcome);
-  const message = robot && req.deadReason === undefined;
+  count(t, req, outcome, aside?.deadReason);
+  const source = aside?.deadSource ?? req.deadSource;
+  if (outcome === "dead" && source) keptAside(t, source, req.msgId);
+  const message = robot && req.deadReason === undefined && !aside;
   if (message) t.feed({ type: req.source === "stream" ? "stream_message" : "callback", at: t.now });
   const offlineReply = outcome === "ready" && message && req.source === "webhook" ? offlineReplyFor(t, req.conversationId) : null;
   // Every write is due for retention some day: the alarm stays armed for the sweep.
@@ -45,13 +55,19 @@ export function orderingKey(ordering: Ordering, conversationId: string | null, s
   return conversationId;
 }
 
-function count(t: Turn, req: IngestRequest, outcome: InsertOutcome): void {
+/** What the signature says of this message, for callbacks over HTTP; null for what carries none. */
+function signVerdict(t: Turn, req: IngestRequest): SignVerdict | null {
+  if (req.signTimestamp === undefined || req.msgId === null) return null;
+  return t.parts.signs.claim(req.signTimestamp, req.msgId, t.now, () => t.parts.events.has(req.dedupKey));
+}
+
+function count(t: Turn, req: IngestRequest, outcome: InsertOutcome, asideReason: string | undefined): void {
   const c = t.state.counters;
   if (outcome === "duplicate") c.duplicates += 1;
   else if (req.kind === "robot") c.callbacksAccepted += 1;
   else c.eventsAccepted += 1;
   if (outcome === "suppressed") c.streamSuppressed += 1;
-  if (outcome === "dead") t.deadLettered(1, req.deadReason ?? "invalid");
+  if (outcome === "dead") t.deadLettered(1, asideReason ?? req.deadReason ?? "invalid");
 }
 
 /** The offline text goes to each conversation once per outage. */

@@ -150,6 +150,13 @@ export const INBOX_MIGRATIONS: readonly string[] = [
        WHERE okeys.head_seq IS NULL OR okeys.head_seq >= excluded.head_seq;
      DELETE FROM okeys WHERE key = NEW.okey AND leased = 0 AND head_seq IS NULL;
    END;`,
+  // v7: genuine callbacks that share a signature. A pair's first use and how many messages it has
+  // carried decide whether another message on it is taken, kept aside as a dead letter, or refused;
+  // dead letters from one source (sign reuse, link frames) are capped, oldest of that source first.
+  `ALTER TABLE robot_signs ADD COLUMN first_at INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE robot_signs ADD COLUMN uses INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE events ADD COLUMN dead_source TEXT;
+   CREATE INDEX events_dead_source ON events(dead_source, seq) WHERE state = 'dead' AND dead_source IS NOT NULL;`,
 ];
 
 export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;

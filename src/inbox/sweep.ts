@@ -2,6 +2,7 @@
 // retention cannot fix by itself (a backlog older than retention, storage filling up) is raised.
 import type { Tunables } from "../config/tunables";
 import { retentionAlerts } from "./retention-alerts";
+import { setAsideResolved } from "./set-aside";
 import type { Turn } from "./turn";
 
 const HOUR = 3_600_000;
@@ -33,6 +34,7 @@ function sweep(t: Turn): void {
   parts.offlineReplies.sweep(cutoff);
   parts.outbox.sweep(cutoff);
   parts.signs.sweep(now - tunables.signWindowMs - HOUR);
+  setAsideResolved(t);
   const counts = parts.pages.counts();
   t.raise(
     retentionAlerts(

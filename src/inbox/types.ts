@@ -1,7 +1,7 @@
 // What the Worker's routes and the app's Stream link say to the inbox object over RPC. The object is
 // addressed by the app's name, so no request carries it.
 import type { EventKind, EventSource, StoredEventRow } from "./event-row";
-import type { InsertOutcome } from "./event-store";
+import type { DeadSource, InsertOutcome } from "./event-store";
 import type { StreamReport } from "./mode-machine";
 
 export interface IngestRequest {
@@ -18,6 +18,8 @@ export interface IngestRequest {
   signTimestamp?: string | undefined;
   /** Kept straight as a dead letter with this reason: DingTalk sent something that is not valid. */
   deadReason?: string | undefined;
+  /** Where that dead letter comes from, for its source's cap. */
+  deadSource?: DeadSource | undefined;
   /** The robot URL for runbooks in alerts. */
   robotUrl?: string | undefined;
 }

@@ -43,5 +43,6 @@ async function deadLetter(frame: StreamFrame, reason: string): Promise<IngestReq
     conversationId: null,
     msgId: null,
     deadReason: reason.slice(0, 500),
+    deadSource: "link_frame",
   };
 }
