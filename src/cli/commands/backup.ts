@@ -72,8 +72,17 @@ export const backup: Command = {
   },
 };
 
+/** Set by the build from package.json. */
+declare const DTBRIDGE_VERSION: string;
+
 function header(live: boolean) {
-  return { format: "dtbridge-backup" as const, version: 1 as const, createdAt: new Date().toISOString(), live };
+  return {
+    format: "dtbridge-backup" as const,
+    version: 1 as const,
+    createdAt: new Date().toISOString(),
+    bridgeVersion: DTBRIDGE_VERSION,
+    live,
+  };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

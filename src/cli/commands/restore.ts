@@ -48,7 +48,9 @@ export const restore: Command = {
         rmSync(objects, { recursive: true, force: true });
       }
       renameSync(join(staging, OBJECTS_DIR), objects);
-      progress(`restored ${manifest.files.length} files from the backup of ${manifest.createdAt} into ${dataDir}`);
+      progress(
+        `restored ${manifest.files.length} files from the backup dtbridge ${manifest.bridgeVersion} made at ${manifest.createdAt} into ${dataDir}`,
+      );
       return EXIT.ok;
     } finally {
       rmSync(staging, { recursive: true, force: true });

@@ -11,6 +11,8 @@ export interface BackupManifest {
   format: "dtbridge-backup";
   version: 1;
   createdAt: string;
+  /** The dtbridge that wrote it: the schemas in the files are that version's or older. */
+  bridgeVersion: string;
   /** Copied from a running serve (workerd frozen for pauseMs) or from a stopped directory. */
   live: boolean;
   pauseMs: number | null;
