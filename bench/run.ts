@@ -3,19 +3,23 @@
 // latency through a long poll against a minimal commit-and-wake Durable Object; the same for the
 // Stream link's path (a fake DingTalk's frame to the consumer); backlog drain; pull cost against
 // backlog size; memory, the idle link's included; and the bundle. Writes bench/results/latest.json.
+// With --serve, the bridge runs as `dtbridge serve` and the floors on bare workerd configured the same
+// way (bench/workerd.ts): no wrangler dev proxy in either path. Writes bench/results/latest-serve.json.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { BridgeClient } from "../src/client/bridge-client";
-import { drain } from "../src/client/drain";
 import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
 import { measureBundle } from "../test/harness/bundle";
 import { startFakeDingTalk } from "../test/harness/fake-dingtalk/index.ts";
-import { ROOT, startBridge } from "../test/harness/local-bridge";
+import { type LocalBridge, ROOT, startBridge } from "../test/harness/local-bridge";
 import { groupRssMb, round, summarize } from "../test/harness/stats";
+import { bridgeConsumer, floorConsumer, oneByOne } from "./consumers";
+import { table } from "./table";
 
 const quick = process.argv.includes("--quick");
+const runtime = process.argv.includes("--serve") ? "serve" : "wrangler";
 const SECRET = "local-dev-client-secret";
 const TOKEN = "local-dev-consumer-token";
 const PHASE_MS = quick ? 3_000 : 10_000;
@@ -78,69 +82,6 @@ async function post(url: string, headers: Record<string, string>, body: string):
   }
 }
 
-/**
- * A consumer that records when each message id reached it: the bridge's drain loop, or the floor's
- * bare long-poll loop. `arrived` maps msgId to performance.now() at arrival.
- */
-function bridgeConsumer(url: string, app: string) {
-  const arrived = new Map<string, number>();
-  const stop = new AbortController();
-  const running = drain(
-    new BridgeClient({ url, token: TOKEN, app, consumer: `bench-${app}` }),
-    (e) => void arrived.set(e.payload.msgId as string, performance.now()),
-    { signal: stop.signal, waitMs: 20_000, max: 10 },
-  );
-  return {
-    arrived,
-    stop: async () => {
-      stop.abort();
-      return await running;
-    },
-  };
-}
-
-function floorConsumer(url: string, object: string) {
-  const arrived = new Map<string, number>();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      try {
-        const res = await fetch(`${url}/poll?object=${object}`, { method: "POST" });
-        const { rows } = (await res.json()) as { rows: string[] };
-        const now = performance.now();
-        for (const row of rows) arrived.set(JSON.parse(row).msgId as string, now);
-      } catch {
-        await sleep(50);
-      }
-    }
-  })();
-  return {
-    arrived,
-    stop: async () => {
-      running = false;
-      await loop.catch(() => {});
-    },
-  };
-}
-
-/** Sends one message at a time through `send` and waits for `arrived` to see it; answers the latencies. */
-async function oneByOne(
-  n: number,
-  send: (m: Record<string, unknown>) => Promise<void>,
-  arrived: Map<string, number>,
-  index: number,
-  side: string,
-): Promise<number> {
-  const message = sampleRobotMessage({}, index);
-  const id = message.msgId as string;
-  const t0 = performance.now();
-  await send(message);
-  const deadline = Date.now() + 5_000;
-  while (!arrived.has(id) && Date.now() < deadline) await sleep(0.5);
-  if (!arrived.has(id)) throw new Error(`${side}: message ${index} of ${n} did not reach its consumer within 5 s`);
-  return arrived.get(id)! - t0;
-}
-
 async function main() {
   const started = Date.now();
   const dingtalk = await startFakeDingTalk({
@@ -171,8 +112,12 @@ async function main() {
       },
     )}\n`,
   );
-  log("starting the bridge and the baseline Worker (wrangler dev)");
-  const [bridge, baseline] = await Promise.all([startBridge({ envFile }), startBridge({ config: "bench/baseline/wrangler.toml" })]);
+  log(`starting the bridge and the baseline Worker (${runtime === "serve" ? "dtbridge serve, and bare workerd" : "wrangler dev"})`);
+  const floors = "bench/baseline/wrangler.toml";
+  const [bridge, baseline] = await Promise.all([
+    startBridge({ envFile, runtime }),
+    runtime === "serve" ? (await import("./workerd")).startOnWorkerd(floors) : startBridge({ config: floors }),
+  ]);
   try {
     const robotUrl = (name: string) => `${bridge.url}/dingtalk/${name}/robot`;
     const body = () => JSON.stringify(sampleRobotMessage());
@@ -181,11 +126,11 @@ async function main() {
     // opened (each app's inbox and link objects and its socket), then left idle (pings only).
     const open = (clientId: string) => dingtalk.connections(clientId).some((c) => c.state === "open");
     await sleep(2_000);
-    const linkMemoryBefore = groupRssMb(bridge.pid).totalMb;
+    const linkMemoryBefore = memoryOf(bridge).totalMb;
     await Promise.all(idleApps.map((name) => fetch(`${bridge.url}/v1/${name}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })));
     while (!idleApps.every(open)) await sleep(50);
     await sleep(quick ? 3_000 : 10_000);
-    const linkMemoryIdle = groupRssMb(bridge.pid).totalMb;
+    const linkMemoryIdle = memoryOf(bridge).totalMb;
     log(`${IDLE_LINKS} idle links: ${round((linkMemoryIdle - linkMemoryBefore) / IDLE_LINKS, 2)} MB each`);
 
     // 1. Ingest against the bare commit, interleaved so drift hits both alike.
@@ -195,18 +140,26 @@ async function main() {
     await signAhead(8_000);
     await load(3_000, () => post(baseline.url, { "content-type": "application/json" }, body()));
     await load(3_000, () => post(robotUrl("default"), signedHeaders(), body()));
+    // Each round alternates the two in one-second slices: on a shared machine the load shifts within
+    // seconds, and whole 10-second phases in turn let a shift land on one side only.
+    const slices = PHASE_MS / 1_000;
     for (let round = 0; round < ROUNDS; round++) {
-      const base = await load(PHASE_MS, () => post(baseline.url, { "content-type": "application/json" }, body()));
-      baseRuns.push(base.rps);
       await signAhead(Math.ceil((PHASE_MS / 1000) * 5_000));
-      const ingest = await load(PHASE_MS, () => post(robotUrl("default"), signedHeaders(), body()));
-      if (ingest.failed) throw new Error(`${ingest.failed} callbacks failed during the ingest phase`);
-      bridgeRuns.push(ingest.rps);
-      log(`ingest round ${round + 1}: bridge ${Math.round(ingest.rps)} rps, baseline ${Math.round(base.rps)} rps`);
+      let baseRps = 0;
+      let bridgeRps = 0;
+      for (let slice = 0; slice < slices; slice++) {
+        baseRps += (await load(PHASE_MS / slices, () => post(baseline.url, { "content-type": "application/json" }, body()))).rps / slices;
+        const ingest = await load(PHASE_MS / slices, () => post(robotUrl("default"), signedHeaders(), body()));
+        if (ingest.failed) throw new Error(`${ingest.failed} callbacks failed during the ingest phase`);
+        bridgeRps += ingest.rps / slices;
+      }
+      baseRuns.push(baseRps);
+      bridgeRuns.push(bridgeRps);
+      log(`ingest round ${round + 1}: bridge ${Math.round(bridgeRps)} rps, baseline ${Math.round(baseRps)} rps`);
     }
     const rps = bridgeRuns.reduce((a, b) => a + b) / bridgeRuns.length;
     const baselineRps = baseRuns.reduce((a, b) => a + b) / baseRuns.length;
-    const memoryAfterIngest = groupRssMb(bridge.pid);
+    const memoryAfterIngest = memoryOf(bridge);
 
     // 2. Drain the backlog the ingest phase left, 100 a pull, acking each batch.
     const client = new BridgeClient({ url: bridge.url, token: TOKEN, consumer: "bench" });
@@ -335,10 +288,11 @@ async function main() {
     const small = await pullCost("small");
     const big = await pullCost("backlog");
     log(`pull of 10: ${small.p50} ms with 10 queued, ${big.p50} ms with ${BIG_BACKLOG} queued`);
-    const memory = groupRssMb(bridge.pid);
+    const memory = memoryOf(bridge);
     const bundle = measureBundle();
 
     const results = {
+      runtime,
       quick,
       at: new Date().toISOString(),
       durationS: round((Date.now() - started) / 1000, 1),
@@ -402,7 +356,8 @@ async function main() {
       },
     };
     mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-    writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+    const file = runtime === "serve" ? "latest-serve.json" : "latest.json";
+    writeFileSync(join(ROOT, "bench/results", file), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(`${table(results)}\n`);
   } finally {
     await Promise.all([bridge.stop(), baseline.stop()]);
@@ -410,24 +365,20 @@ async function main() {
   }
 }
 
-function pkgVersion(name: string): string {
-  return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
+/** Resident memory of the bridge's runtime: every process group it runs in (serve's workerd has its own). */
+function memoryOf(bridge: LocalBridge): { totalMb: number; byName: Record<string, number> } {
+  const byName: Record<string, number> = {};
+  let totalMb = 0;
+  for (const group of bridge.groups()) {
+    const m = groupRssMb(group);
+    totalMb += m.totalMb;
+    for (const [name, mb] of Object.entries(m.byName)) byName[name] = round((byName[name] ?? 0) + mb, 1);
+  }
+  return { totalMb: round(totalMb, 1), byName };
 }
 
-function table(r: any): string {
-  return [
-    `| measure | figure |`,
-    `|---|---|`,
-    `| ingest, signed robot callbacks, ${r.ingest.concurrency} in flight | ${r.ingest.rps} rps against the bare commit's ${r.ingest.baselineRps} rps: ratio **${r.ingest.ratio}** |`,
-    `| callback to consumer, long poll | p50 ${r.e2e.p50Ms} ms, p99 ${r.e2e.p99Ms} ms; floor p50 ${r.e2e.floorP50Ms} ms, p99 ${r.e2e.floorP99Ms} ms: ratio **${r.e2e.ratioP50}** |`,
-    `| Stream frame to consumer, through the link | p50 ${r.streamE2e.p50Ms} ms, p99 ${r.streamE2e.p99Ms} ms; floor p50 ${r.streamE2e.floorP50Ms} ms, p99 ${r.streamE2e.floorP99Ms} ms: ratio **${r.streamE2e.ratioP50}** |`,
-    `| one callback answered (one bare commit) | p50 ${r.callback.p50Ms} ms, p99 ${r.callback.p99Ms} ms (p50 ${r.callback.baselineCommitP50Ms} ms, p99 ${r.callback.baselineCommitP99Ms} ms) |`,
-    `| backlog drain, 100 a pull | ${r.drain.eventsPerSec} events/s over ${r.drain.backlog} events |`,
-    `| one pull of 10 | p50 ${r.pull.p50SmallMs} ms with 10 queued, ${r.pull.p50LargeMs} ms with ${r.pull.backlogLarge} queued (ratio ${r.pull.ratio}) |`,
-    `| runtime memory (wrangler dev, workerd) | ${r.memory.afterIngestMb} MB after ingest, ${r.memory.endMb} MB at the end; an idle link: ${r.memory.idleLinks.perLinkMb} MB (${r.memory.idleLinks.links} opened together) |`,
-    `| the Worker's bundle | ${(r.bundle.bytes / 1024).toFixed(1)} KiB, gzip ${(r.bundle.gzipBytes / 1024).toFixed(1)} KiB |`,
-    `| machine | ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, Node ${r.machine.node}, workerd ${r.machine.workerd} |`,
-  ].join("\n");
+function pkgVersion(name: string): string {
+  return JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
 }
 
 main().catch((error) => {

@@ -1,4 +1,4 @@
-// npm run chaos [-- --quick] [-- --link]: the restart storm this project exists for, end to end.
+// npm run chaos [-- --quick] [-- --link] [-- --serve]: the restart storm this project exists for, end to end.
 //
 // Without --link, DingTalk delivers over HTTP: a simulator sends signed callbacks at a steady rate
 // while the gateway (dtbridge tail) is restarted again and again with SIGKILL and SIGTERM in turn;
@@ -8,6 +8,10 @@
 // messages) and the same gateway storm runs for two apps, while DingTalk changes one app's
 // connection over (disconnect), drops the other's, and the runtime is killed and restarted. The fake
 // counts every Stream open: the gateway storm must cause none.
+//
+// With --serve, the bridge runs as `dtbridge serve` (the production bundle on bare workerd) instead of
+// `wrangler dev`, and the runtime kill is a kill -9 of serve: its workerd lives on, holding the SQLite
+// files, until the restarted serve finds and ends it.
 //
 // Reports what was accepted, delivered, lost (must be 0) and delivered twice; exits 1 on any loss.
 import type { ChildProcess } from "node:child_process";
@@ -24,6 +28,7 @@ import { round } from "../test/harness/stats";
 
 const quick = process.argv.includes("--quick");
 const linkMode = process.argv.includes("--link");
+const runtime = process.argv.includes("--serve") ? "serve" : "wrangler";
 const RESTARTS = quick ? 10 : 14;
 const STORM_MS = quick ? 25_000 : 110_000;
 const RATE_PER_S = 20;
@@ -48,9 +53,11 @@ async function main() {
   const persistDir = join(work, "state");
   const port = await freePort();
   const setup = linkMode ? await linkSetup(work) : { envFile: undefined, apps: ["default"], source: null };
-  const start = () => startBridge({ persistDir, port, ...(setup.envFile ? { envFile: setup.envFile } : {}) });
+  const start = () => startBridge({ persistDir, port, runtime, ...(setup.envFile ? { envFile: setup.envFile } : {}) });
   let bridge: LocalBridge = await start();
-  log(`bridge on ${bridge.url}, state in ${persistDir}${linkMode ? ", holding DingTalk Stream itself" : ""}`);
+  log(
+    `bridge on ${bridge.url} (${runtime === "serve" ? "dtbridge serve" : "wrangler dev"}), state in ${persistDir}${linkMode ? ", holding DingTalk Stream itself" : ""}`,
+  );
   const source = setup.source ? await setup.source(bridge.url) : webhookSource(bridge.url);
 
   const logs = setup.apps.map((app) => new DeliveryLog(join(work, `delivered-${app}.ndjson`)));
@@ -68,7 +75,11 @@ async function main() {
     log(`gateway restart ${r}/${RESTARTS} (${signal}); ${source.accepted.size} accepted, ${delivered()} delivered`);
     await source.disrupt?.(r, RESTARTS);
     if (r === Math.ceil((RESTARTS * 3) / 4)) {
-      log("killing the runtime with SIGKILL mid-load");
+      log(
+        runtime === "serve"
+          ? "killing dtbridge serve with SIGKILL mid-load (its workerd lives on)"
+          : "killing the runtime with SIGKILL mid-load",
+      );
       await bridge.stop("SIGKILL");
       runtimeKills++;
       bridge = await start();
@@ -101,6 +112,7 @@ async function main() {
   const deliveries = logs.reduce((n, l) => n + l.deliveries, 0);
   const report = {
     mode: linkMode ? "link" : "webhook",
+    runtime,
     quick,
     gatewayRestarts: RESTARTS,
     stormSeconds: round(stormS, 1),

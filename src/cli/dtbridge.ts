@@ -1,11 +1,14 @@
 // dtbridge: the bridge's command line. Every command has --help; exit codes are in common.ts.
 
+import { backup } from "./commands/backup";
 import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { forward } from "./commands/forward";
 import { history } from "./commands/history";
 import { replay } from "./commands/replay";
+import { restore } from "./commands/restore";
 import { send } from "./commands/send";
+import { serve } from "./commands/serve";
 import { simulate } from "./commands/simulate";
 import { status } from "./commands/status";
 import { tail } from "./commands/tail";
@@ -14,7 +17,7 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, forward, send, status, history, replay, deadLetters, simulate];
+const COMMANDS: Command[] = [tail, drainCommand, forward, send, status, history, replay, deadLetters, simulate, serve, backup, restore];
 
 const USAGE = `Usage: dtbridge <command> [options]
 

@@ -1,5 +1,6 @@
 // The Stream link end to end: wrangler dev with STREAM_LINK=on against the fake DingTalk, a gateway
 // that only drains (dtbridge tail), and the changeovers DingTalk puts a connection through.
+// `npm run test:e2e:serve` runs it against dtbridge serve too (BRIDGE_RUNTIME=serve).
 
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { cliEnv, LOCAL, ndjson, runCli, startCli } from "../harness/cli";
 import type { FakeDingTalk } from "../harness/fake-dingtalk/index.ts";
 import { startFakeDingTalk } from "../harness/fake-dingtalk/index.ts";
-import { type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
+import { defaultRuntime, type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
 
 const CLIENT_ID = "dinglocaldevclient";
 // One app per disruption: each link has its own budget of 3 opens in 10 minutes.
@@ -184,7 +185,7 @@ describe("replies through the bridge", () => {
   });
 });
 
-describe("npm run demo", () => {
+describe.skipIf(defaultRuntime() === "serve")("npm run demo", () => {
   it("shows messages sent over a fake Stream arriving through dtbridge tail", async () => {
     const { spawn } = await import("node:child_process");
     const { freePort } = await import("../harness/local-bridge");
