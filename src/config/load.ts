@@ -8,7 +8,7 @@ import { isLoopback } from "../lib/loopback";
 import * as z from "../lib/zod";
 import { APP_NAME, type AppConfig, appSchema, type Ordering, orderingSchema, toAppConfig } from "./apps";
 import { readSettings, type SettingProblem, type SettingSpec } from "./settings";
-import { readTunables, type Tunables } from "./tunables";
+import { readTunables, TUNABLES, type Tunables } from "./tunables";
 
 export interface BridgeConfig {
   apps: ReadonlyMap<string, AppConfig>;
@@ -75,6 +75,23 @@ const BRIDGE_SETTINGS = {
   ORDERING: { schema: orderingSchema, rule: "conversation, sender or off", fallback: "conversation" } as SettingSpec<Ordering>,
 } satisfies Record<string, SettingSpec<unknown>>;
 
+const SINGLE_APP_NAMES: Record<string, string> = {
+  clientId: "DINGTALK_CLIENT_ID",
+  clientSecret: "DINGTALK_CLIENT_SECRET",
+  eventToken: "DINGTALK_EVENT_TOKEN",
+  eventAesKey: "DINGTALK_EVENT_AES_KEY",
+  eventOwnerKey: "DINGTALK_EVENT_OWNER_KEY",
+  consumerTokens: "BRIDGE_CONSUMER_TOKENS",
+};
+
+/** Every setting the bridge reads from its env, besides its bindings (`dtbridge serve` binds exactly these). */
+export const SETTING_NAMES: readonly string[] = [
+  ...Object.values(SINGLE_APP_NAMES),
+  "BRIDGE_APPS",
+  ...Object.keys(BRIDGE_SETTINGS),
+  ...Object.keys(TUNABLES),
+];
+
 export function parseConfig(env: Record<string, unknown>): BridgeConfig {
   const vars = blankToUndefined(env);
   const { tunables, problems: tunableProblems } = readTunables(vars);
@@ -139,15 +156,6 @@ export function parseConfig(env: Record<string, unknown>): BridgeConfig {
     problems: [...bridgeProblems, ...tunableProblems],
   };
 }
-
-const SINGLE_APP_NAMES: Record<string, string> = {
-  clientId: "DINGTALK_CLIENT_ID",
-  clientSecret: "DINGTALK_CLIENT_SECRET",
-  eventToken: "DINGTALK_EVENT_TOKEN",
-  eventAesKey: "DINGTALK_EVENT_AES_KEY",
-  eventOwnerKey: "DINGTALK_EVENT_OWNER_KEY",
-  consumerTokens: "BRIDGE_CONSUMER_TOKENS",
-};
 
 function splitTokens(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;

@@ -1,26 +1,9 @@
 // The Worker's settings for `dtbridge serve`: the same names as a deployed Worker, from the
 // environment and an env file (the environment wins), checked by the Worker's own loader before
 // anything starts. Pure: the caller reads the file and the environment.
-import { ConfigError, parseConfig } from "../../config/load";
-import { tunablesSchema } from "../../config/tunables";
+import { ConfigError, parseConfig, SETTING_NAMES } from "../../config/load";
 
-/** Everything the Worker reads from its env besides its bindings; serve binds exactly these. */
-export const SETTING_NAMES: readonly string[] = [
-  ...new Set([
-    "DINGTALK_CLIENT_ID",
-    "DINGTALK_CLIENT_SECRET",
-    "DINGTALK_EVENT_TOKEN",
-    "DINGTALK_EVENT_AES_KEY",
-    "DINGTALK_EVENT_OWNER_KEY",
-    "BRIDGE_CONSUMER_TOKENS",
-    "BRIDGE_APPS",
-    "STREAM_LINK",
-    "DINGTALK_API_BASE",
-    "PUBLIC_URL",
-    "ORDERING",
-    ...Object.keys(tunablesSchema.shape),
-  ]),
-];
+export { SETTING_NAMES };
 
 /** serve's own variables: the defaults of --port, --host and --data. */
 export const SERVE_VARIABLES: readonly string[] = ["PORT", "HOST", "DTBRIDGE_DATA"];
@@ -56,19 +39,8 @@ export function checkSettings(values: Record<string, string>): { problems: strin
     throw error;
   }
   const problems = [...config.brokenApps].map(([app, error]) => (app === "*" ? error.message : `${error.message} (app "${app}")`));
-  // Tunables that fall back to their defaults, where the loader lists them.
-  const fallbacks = (config as { problems?: readonly unknown[] }).problems ?? [];
-  for (const p of fallbacks) problems.push(describe(p));
+  // Settings that would fall back to their defaults: a deployed Worker runs on, serve refuses to start.
+  for (const p of config.problems) problems.push(`${p.setting}: ${p.problem}`);
   const linkApps = [...config.apps.values()].filter((a) => a.streamLink).map((a) => a.name);
   return { problems, linkApps };
-}
-
-function describe(problem: unknown): string {
-  if (problem instanceof Error) return problem.message;
-  if (problem && typeof problem === "object" && "setting" in problem) {
-    const { setting, message, problem: what } = problem as { setting: unknown; message?: unknown; problem?: unknown };
-    const text = String(what ?? message ?? "is malformed");
-    return text.startsWith(String(setting)) ? text : `${String(setting)}: ${text}`;
-  }
-  return String(problem);
 }
