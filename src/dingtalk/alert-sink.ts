@@ -1,5 +1,5 @@
 // Sends one alert to the configured sink: a DingTalk custom group robot (markdown, optionally
-// signed, dingtalk-protocol.md section 4) when the URL's path is /robot/send, plain JSON otherwise.
+// signed, docs/dingtalk-protocol.md §4) when the URL's path is /robot/send, plain JSON otherwise.
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { callOut, isRedirect } from "../lib/outbound";
 import { robotSign } from "./robot-sign";

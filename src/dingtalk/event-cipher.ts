@@ -1,4 +1,4 @@
-// AES-256-CBC with DingTalk's 32-byte PKCS#7 padding, on WebCrypto (dingtalk-protocol.md section 2).
+// AES-256-CBC with DingTalk's 32-byte PKCS#7 padding, on WebCrypto (docs/dingtalk-protocol.md §2).
 // WebCrypto insists on 16-byte PKCS#7, so decryption appends one block that decrypts to a full
 // 16-byte pad, and encryption pads to 32 itself and drops the block WebCrypto adds.
 import { base64ToBytes, bytesToBase64 } from "../lib/base64";

@@ -1,4 +1,4 @@
-// Event push signature (dingtalk-protocol.md section 2):
+// Event push signature (docs/dingtalk-protocol.md §2):
 // lower-case hex SHA1 of the plain lexicographic sort of [token, timestamp, nonce, encrypt], joined.
 import { constantTimeEqual } from "../lib/constant-time";
 import { digestHex } from "../lib/digest";

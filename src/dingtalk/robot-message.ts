@@ -1,4 +1,4 @@
-// The robot callback body (dingtalk-protocol.md section 1). Validates what the bridge relies on and
+// The robot callback body (docs/dingtalk-protocol.md §1). Validates what the bridge relies on and
 // the documented shapes; every key, listed or not, passes through untouched.
 import { type JsonRefusal, parseStrictJson } from "../lib/strict-json";
 import * as z from "../lib/zod";

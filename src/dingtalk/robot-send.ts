@@ -1,4 +1,4 @@
-// Sending as the robot (dingtalk-protocol.md section 4): the session webhook of a message, or the
+// Sending as the robot (docs/dingtalk-protocol.md §4): the session webhook of a message, or the
 // robot API with an access token. Pure: requests are built and answers judged here, sent elsewhere.
 import { isRecord } from "../lib/json";
 

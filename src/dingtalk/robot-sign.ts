@@ -1,4 +1,4 @@
-// The robot callback signature (dingtalk-protocol.md section 1):
+// The robot callback signature (docs/dingtalk-protocol.md §1):
 // sign = base64(HMAC-SHA256(key = appSecret, message = timestamp + "\n" + appSecret)).
 import { base64ToBytes, bytesToBase64 } from "../lib/base64";
 

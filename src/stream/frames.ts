@@ -1,4 +1,4 @@
-// DingTalk Stream frames (dingtalk-protocol.md section 3): reading what the server sends, and
+// DingTalk Stream frames (docs/dingtalk-protocol.md §3): reading what the server sends, and
 // building the acks it expects. Pure: no sockets here.
 
 import { isRecord, parseJsonOrNull } from "../lib/json";

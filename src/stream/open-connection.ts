@@ -1,5 +1,5 @@
 // Asking DingTalk for a Stream connection: POST {apiBase}/v1.0/gateway/connections/open with the
-// app's credentials, answered with an endpoint and a single-use ticket (dingtalk-protocol.md 3).
+// app's credentials, answered with an endpoint and a single-use ticket (docs/dingtalk-protocol.md §3).
 import { IP_NOT_ALLOWED_MESSAGE, isIpNotAllowed } from "../dingtalk/robot-send";
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { isLoopback } from "../lib/loopback";

@@ -1,4 +1,4 @@
-// DingTalk's event encryption (dingtalk-protocol.md section 2) on Node's crypto: AES-256-CBC with
+// DingTalk's event encryption (docs/dingtalk-protocol.md §2) on Node's crypto: AES-256-CBC with
 // the key's first 16 bytes as IV and PKCS#7 padding to 32-byte blocks, which Node pads and strips
 // directly when told not to pad itself. The framing and the signature are the bridge's own.
 import { createCipheriv, createDecipheriv } from "node:crypto";

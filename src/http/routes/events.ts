@@ -1,4 +1,4 @@
-// POST /dingtalk/:app/events: the encrypted event subscription push (dingtalk-protocol.md section 2).
+// POST /dingtalk/:app/events: the encrypted event subscription push (docs/dingtalk-protocol.md §2).
 import { Hono } from "hono/tiny";
 import type { AppConfig } from "../../config/apps";
 import { decryptEvent, type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";

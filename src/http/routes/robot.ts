@@ -1,4 +1,4 @@
-// POST /dingtalk/:app/robot: a robot message callback in HTTP mode (dingtalk-protocol.md section 1).
+// POST /dingtalk/:app/robot: a robot message callback in HTTP mode (docs/dingtalk-protocol.md §1).
 import { Hono } from "hono/tiny";
 import { SIGN_FUTURE_SKEW_MS } from "../../config/tunables";
 import { readRobotMessage } from "../../dingtalk/robot-message";
