@@ -103,6 +103,30 @@ export class AlertQueue {
     }
   }
 
+  /** For `dtbridge doctor`: one test message to the sink, sent now; answers what became of it. */
+  async sendTest(
+    now: number,
+    sink: { url: string; secret: string | undefined } | null,
+    app: string,
+  ): Promise<{ ok: boolean; detail: string }> {
+    if (!sink) return { ok: false, detail: "no alert sink is configured (ALERT_WEBHOOK_URL): alerts are only logged" };
+    const request = await buildAlertRequest(
+      sink.url,
+      sink.secret,
+      {
+        app,
+        incident: "test",
+        phase: "open",
+        title: "A test alert from dtbridge doctor",
+        text: "The bridge can reach its alert sink.",
+        at: now,
+      },
+      now,
+    );
+    const error = await sendAlert(request);
+    return error === null ? { ok: true, detail: "the alert sink took a test alert" } : { ok: false, detail: error };
+  }
+
   nextDue(): number | null {
     return this.sql.exec<{ t: number | null }>("SELECT MIN(next_at) AS t FROM alerts WHERE outcome IS NULL").one().t;
   }

@@ -1,5 +1,6 @@
 // The apps the bridge serves: `default` from the single-app variables, more from BRIDGE_APPS.
 import * as z from "../lib/zod";
+import { type ConsumerToken, consumerTokenSchema } from "./tokens";
 
 export const APP_NAME = /^[a-z0-9-]{1,32}$/;
 
@@ -10,10 +11,6 @@ export const orderingSchema = z.enum(ORDERINGS, "must be conversation, sender or
 
 const secret = z.string().check(z.trim(), z.minLength(1));
 const aesKey = z.string().check(z.regex(/^[A-Za-z0-9+/]{43}$/, "must be the 43-character aes_key from the DingTalk console"));
-// The bearer scheme's token68 syntax: a token with a space, a colon or the like could never match.
-const consumerToken = z
-  .string()
-  .check(z.trim(), z.regex(/^[A-Za-z0-9._~+/-]+=*$/, "must be letters, digits and . _ ~ + / - (a bearer token can hold nothing else)"));
 
 export const appSchema = z
   .object({
@@ -22,7 +19,7 @@ export const appSchema = z
     eventToken: z.optional(secret),
     eventAesKey: z.optional(aesKey),
     eventOwnerKey: z.optional(secret),
-    consumerTokens: z.array(consumerToken).check(z.minLength(1, "needs at least one consumer token")),
+    consumerTokens: z.array(consumerTokenSchema).check(z.minLength(1, "needs at least one consumer token")),
     streamLink: z.optional(z.boolean()),
     ordering: z.optional(orderingSchema),
   })
@@ -39,7 +36,8 @@ export interface AppConfig {
   clientSecret: string;
   /** Present only when both the event token and AES key are configured. */
   events: { token: string; aesKey: string; ownerKey: string } | undefined;
-  consumerTokens: string[];
+  /** Each opens this app's consumer API for its scopes. */
+  consumerTokens: readonly ConsumerToken[];
   /** The bridge holds the app's DingTalk Stream connection itself. */
   streamLink: boolean;
   ordering: Ordering;

@@ -63,11 +63,42 @@ export const pageQuerySchema = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100),
 });
 
-/** History pages read oldest first, or newest first with order=desc. */
+/** History pages read oldest first, or newest first with order=desc; one conversation, message or sender's. */
 export const historyQuerySchema = z.strictObject({
   ...pageQuerySchema.def.shape,
   order: z._default(z.enum(["asc", "desc"], "must be asc or desc"), "asc"),
+  conversationId: z.optional(text(1, 256)),
+  msgId: z.optional(text(1, 256)),
+  sender: z.optional(text(1, 256)),
 });
+
+/** Replay by ids, or by a seq range (both ends included), within one conversation if named. */
+export const replaySchema = z
+  .strictObject({
+    ids: z.optional(z.array(text(1, 128)).check(z.minLength(1), z.maxLength(10_000))),
+    fromSeq: z.optional(int(0, Number.MAX_SAFE_INTEGER)),
+    toSeq: z.optional(int(0, Number.MAX_SAFE_INTEGER)),
+    conversationId: z.optional(text(1, 256)),
+  })
+  .check(
+    z.refine((r) => (r.ids === undefined) !== (r.fromSeq === undefined && r.toSeq === undefined && r.conversationId === undefined), {
+      message: "give ids, or a range (fromSeq, toSeq, conversationId), not both and not neither",
+      path: ["ids"],
+    }),
+    z.refine((r) => r.fromSeq === undefined || r.toSeq === undefined || r.fromSeq <= r.toSeq, {
+      message: "fromSeq must not be after toSeq",
+      path: ["fromSeq"],
+    }),
+  );
+
+export const outboxQuerySchema = z.strictObject({
+  state: z.optional(z.enum(["queued", "sent", "refused", "failed", "cancelled"], "must be queued, sent, refused, failed or cancelled")),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(500)), 100),
+});
+
+export const diagnoseSchema = z.strictObject({ sink: z._default(z.boolean(), false) });
+
+export const cancelSchema = z.strictObject({ keys: z.array(text(1, 128)).check(z.minLength(1), z.maxLength(1000)) });
 
 const eventIds = ids(1000);
 

@@ -11,7 +11,16 @@ export function storedEventJson(r: StoredEventRow): string {
 }
 
 function commonFields(r: StoredEventRow) {
-  return { id: r.id, seq: r.seq, kind: r.kind, source: r.source, dedupKey: r.dedup_key, receivedAt: r.received_at, orderingKey: r.okey };
+  return {
+    id: r.id,
+    seq: r.seq,
+    kind: r.kind,
+    source: r.source,
+    dedupKey: r.dedup_key,
+    receivedAt: r.received_at,
+    orderingKey: r.okey,
+    ...(r.replay_of ? { replayOf: r.replay_of } : {}),
+  };
 }
 
 function withPayload(meta: Record<string, unknown>, payload: string): string {

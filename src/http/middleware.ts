@@ -2,8 +2,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { APP_NAME, type AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
+import type { ConsumerToken, Scope } from "../config/tokens";
 import { wakeLink } from "../stream/link-wake";
 import type { BridgeEnv } from "./context";
 import { errorBody, errorResponse, HttpError } from "./errors";
@@ -47,9 +49,19 @@ export function limitBody(maxSize: number): MiddlewareHandler<BridgeEnv> {
 
 const authByApp = new WeakMap<AppConfig, MiddlewareHandler<BridgeEnv>>();
 
-function authFor(tokens: string[]): MiddlewareHandler<BridgeEnv> {
+/**
+ * Checks the bearer token against each of the app's tokens in constant time (Hono compares digests),
+ * and keeps the scopes of the one that matched.
+ */
+function authFor(tokens: readonly ConsumerToken[]): MiddlewareHandler<BridgeEnv> {
   return bearerAuth<BridgeEnv>({
-    token: tokens,
+    verifyToken: async (given, c) => {
+      let matched: ConsumerToken | undefined;
+      // Every token is compared, so the time taken says nothing of which one matched.
+      for (const t of tokens) if ((await timingSafeEqual(t.token, given)) && !matched) matched = t;
+      if (matched) c.set("scopes", matched.scopes);
+      return matched !== undefined;
+    },
     noAuthenticationHeader: { message: authError("missing_token", "send Authorization: Bearer <consumer token>") },
     invalidAuthenticationHeader: {
       message: authError("bad_authorization", "the Authorization header must be Bearer <token>"),
@@ -70,7 +82,7 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   if (!app) {
     // Unknown apps are refused exactly like a wrong token, so app names cannot be probed without
     // one. (The token is random per isolate: Workers allow no randomness at module scope.)
-    refuseAll ??= authFor([crypto.randomUUID()]);
+    refuseAll ??= authFor([{ token: crypto.randomUUID(), scopes: [] }]);
     await refuseAll(c, async () => {
       throw new HttpError(401, "bad_token", "the token does not open this app's consumer API");
     });
@@ -89,6 +101,24 @@ export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
     await next();
   });
 };
+
+/**
+ * A route that needs one of `scopes`: a token without it is refused with 403 `scope_refused`,
+ * naming what the route needs and what the token may do.
+ */
+export function needs(...scopes: Scope[]): MiddlewareHandler<BridgeEnv> {
+  return async (c, next) => {
+    const has = c.get("scopes") ?? [];
+    if (!scopes.some((s) => has.includes(s))) {
+      throw new HttpError(
+        403,
+        "scope_refused",
+        `this route needs the ${scopes.join(" or ")} scope; this token has ${has.join(", ") || "none"}`,
+      );
+    }
+    await next();
+  };
+}
 
 /** Answers carry message payloads: no browser or proxy keeps a copy. */
 const noStore: MiddlewareHandler<BridgeEnv> = async (c, next) => {

@@ -2,6 +2,13 @@
 import { ROW, type StoredEventRow, withinPageBytes } from "./event-row";
 import type { OrderingKeys } from "./ordering-keys";
 
+/** History of one conversation, one message, or one sender's messages. */
+export interface HistoryFilter {
+  conversationId?: string | undefined;
+  msgId?: string | undefined;
+  sender?: string | undefined;
+}
+
 export interface QueueCounts {
   ready: number;
   leased: number;
@@ -19,21 +26,38 @@ export class EventPages {
     private readonly keys: OrderingKeys,
   ) {}
 
-  /** Events after `afterSeq`: the oldest `limit` of them, or with `desc` the newest, newest first. */
-  history(afterSeq: number, limit: number, desc = false): StoredEventRow[] {
-    return this.page("seq > ?", afterSeq, limit, desc ? "DESC" : "ASC");
+  /**
+   * Events after `afterSeq`: the oldest `limit` of them, or with `desc` the newest, newest first;
+   * only those of one conversation, message or sender when `filter` says so.
+   */
+  history(afterSeq: number, limit: number, desc = false, filter: HistoryFilter = {}): StoredEventRow[] {
+    const where = ["seq > ?"];
+    const params: unknown[] = [afterSeq];
+    if (filter.msgId !== undefined) {
+      where.push("dedup_key = ?");
+      params.push(`robot:${filter.msgId}`);
+    }
+    if (filter.conversationId !== undefined) {
+      where.push("conversation_id = ?");
+      params.push(filter.conversationId);
+    }
+    if (filter.sender !== undefined) {
+      where.push("(json_extract(payload, '$.senderStaffId') = ? OR json_extract(payload, '$.senderId') = ?)");
+      params.push(filter.sender, filter.sender);
+    }
+    return this.page(where.join(" AND "), params, limit, desc ? "DESC" : "ASC");
   }
 
   deadLetters(afterSeq: number, limit: number): StoredEventRow[] {
-    return this.page("state = 'dead' AND seq > ?", afterSeq, limit);
+    return this.page("state = 'dead' AND seq > ?", [afterSeq], limit);
   }
 
-  private page(where: string, afterSeq: number, limit: number, dir: "ASC" | "DESC" = "ASC"): StoredEventRow[] {
+  private page(where: string, params: unknown[], limit: number, dir: "ASC" | "DESC" = "ASC"): StoredEventRow[] {
     const seqs = withinPageBytes(
       this.sql
         .exec<{ seq: number; size: number }>(
           `SELECT seq, length(CAST(payload AS BLOB)) AS size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`,
-          afterSeq,
+          ...params,
           limit,
         )
         .toArray(),

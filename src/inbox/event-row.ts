@@ -21,10 +21,12 @@ export type StoredEventRow = {
   done_at: number | null;
   /** The ordering key: one consumer at a time, in seq order, per key; null for no ordering. */
   okey: string | null;
+  /** For a replayed delivery, the id of the event it replays. */
+  replay_of: string | null;
 };
 
 export const ROW = `seq, id, kind, source, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
-  consumer, last_reason, done_at, okey`;
+  consumer, last_reason, done_at, okey, replay_of`;
 
 /**
  * Payload bytes one answer may carry. A callback may be 1 MiB, and an RPC answer is capped well

@@ -16,7 +16,7 @@ import { alarmWork, nextWake } from "./alarm-work";
 import { AppStateStore } from "./app-state";
 import * as consume from "./consume";
 import { ConsumerRegistry } from "./consumer-registry";
-import { EventPages } from "./event-pages";
+import { EventPages, type HistoryFilter } from "./event-pages";
 import type { StoredEventRow } from "./event-row";
 import { EventStore } from "./event-store";
 import { ingest } from "./ingest";
@@ -25,6 +25,7 @@ import { reportLink } from "./link-report";
 import { Waiters } from "./long-poll";
 import { migrateInbox } from "./migrations";
 import { OfflineReplies } from "./offline-replies";
+import { type ReplayRequest, type ReplayResult, replay } from "./replay";
 import { ServedPolls } from "./served-polls";
 import { setAsideResolved } from "./set-aside";
 import { SignUses } from "./sign-uses";
@@ -143,6 +144,26 @@ export class Inbox extends DurableObject<Env> {
     return this.parts.outbox.fate(key);
   }
 
+  async outbox(fate: "queued" | "sent" | "refused" | "failed" | "cancelled" | undefined, limit: number) {
+    return this.parts.outbox.list(fate, limit);
+  }
+
+  /** Queued sends given up on an operator's word. */
+  cancelSends(keys: string[]) {
+    return this.turn(() => this.parts.outbox.cancel(keys));
+  }
+
+  /** For `dtbridge doctor`: the app's credentials, its robot permission and, when asked, its alert sink, checked now. */
+  async diagnose(req: { sink: boolean }) {
+    const t = this.tunables();
+    const sink = t.alertWebhookUrl ? { url: t.alertWebhookUrl, secret: t.alertWebhookSecret } : null;
+    const [dingtalk, alertSink] = await Promise.all([
+      this.parts.outbox.diagnose(),
+      req.sink ? this.parts.alerts.sendTest(this.clock.now(), sink, this.parts.state.app ?? "unknown") : null,
+    ]);
+    return { ...dingtalk, alertSink };
+  }
+
   // ---- reading and operating -------------------------------------------------------------------
 
   /** For /health: the object is up and its storage answers. */
@@ -173,8 +194,13 @@ export class Inbox extends DurableObject<Env> {
     });
   }
 
-  async history(afterSeq: number, limit: number, desc = false): Promise<StoredEventRow[]> {
-    return this.parts.pages.history(afterSeq, limit, desc);
+  async history(afterSeq: number, limit: number, desc = false, filter: HistoryFilter = {}): Promise<StoredEventRow[]> {
+    return this.parts.pages.history(afterSeq, limit, desc, filter);
+  }
+
+  /** Delivered events queued again as new deliveries, on an operator's word. */
+  replay(req: ReplayRequest): Promise<ReplayResult> {
+    return this.turn((t) => replay(t, req));
   }
 
   async deadLetters(afterSeq: number, limit: number): Promise<StoredEventRow[]> {

@@ -159,6 +159,9 @@ export const INBOX_MIGRATIONS: readonly string[] = [
    ALTER TABLE events ADD COLUMN dead_source TEXT;
    CREATE INDEX events_dead_source ON events(dead_source, seq) WHERE state = 'dead' AND dead_source IS NOT NULL;
    CREATE TABLE api_usage (bucket TEXT PRIMARY KEY, calls INTEGER NOT NULL);`,
+  // v8: replay. A delivered event can be queued again as a new delivery of the same payload; the
+  // copy names the event it replays.
+  `ALTER TABLE events ADD COLUMN replay_of TEXT;`,
 ];
 
 export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;

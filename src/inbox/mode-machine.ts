@@ -53,8 +53,8 @@ export type MachineInput =
 
 export interface Transition {
   at: number;
-  /** What moved: one of the machine's facts, or the bridge's Stream link (recorded by the inbox). */
-  subject: Subject | "link";
+  /** What moved: one of the machine's facts, the bridge's Stream link, or an operator's replay (recorded by the inbox). */
+  subject: Subject | "link" | "replay";
   from: string;
   to: string;
   reason: string;

@@ -15,7 +15,7 @@ import {
   sessionWebhookRequest,
 } from "../dingtalk/robot-send";
 import type { Clock } from "../lib/clock";
-import { parseJsonOrNull } from "../lib/json";
+import { isRecord, parseJsonOrNull } from "../lib/json";
 import { callOut } from "../lib/outbound";
 import { AccessTokenCache } from "./access-token";
 import type { ApiUsageStore } from "./api-usage";
@@ -91,6 +91,36 @@ export class DingTalkSender {
       : { kind: "retry", reason: `access token: ${judged.kind === "retry" ? judged.reason : `DingTalk answered ${res.status}`}` };
   }
 
+  /** For `dtbridge doctor`: a fresh access token, which proves the credentials and the egress IP. */
+  async checkAccessToken(): Promise<Check> {
+    const token = await this.accessToken(true);
+    return typeof token === "string"
+      ? { ok: true, detail: "DingTalk issued an access token" }
+      : { ok: false, detail: describeOutcome(token) };
+  }
+
+  /**
+   * For `dtbridge doctor`: whether the app may send as the robot. DingTalk offers no dry run, so the
+   * check sends one-to-one to nobody: with the permission DingTalk refuses the empty recipient list;
+   * without it, it refuses the access.
+   */
+  async checkRobotPermission(robotCode: string): Promise<Check> {
+    const token = await this.accessToken(false);
+    if (typeof token !== "string") return { ok: false, detail: describeOutcome(token) };
+    const res = await this.callApi(
+      robotApiRequest(this.deps.apiBase(), token, robotCode, { userIds: [] }, { msgtype: "text", text: { content: "." } }),
+    );
+    if ("error" in res) return { ok: false, detail: unreachable(res.error).reason };
+    const code = isRecord(res.body) && typeof res.body.code === "string" ? res.body.code : "";
+    if (/AccessDenied|Forbidden|permission/i.test(code) || res.status === 403) {
+      return {
+        ok: false,
+        detail: `DingTalk refused the robot API (${res.status} ${code}): grant the app the robot message permission (企业内机器人发送消息权限)`,
+      };
+    }
+    return { ok: true, detail: `the robot API took the app's token (a dry call answered ${res.status}${code ? ` ${code}` : ""})` };
+  }
+
   /** A call to DingTalk's API: counted, and watched for a refusal by IP allowlist. */
   private async callApi(request: Request): Promise<{ status: number; body: unknown } | { error: string }> {
     this.usage.count(this.deps.clock.now());
@@ -102,6 +132,15 @@ export class DingTalkSender {
     else if (res.status >= 200 && res.status < 300) this.ipRefusedAt = null;
     return { status: res.status, body };
   }
+}
+
+export interface Check {
+  ok: boolean;
+  detail: string;
+}
+
+function describeOutcome(o: FinalOutcome): string {
+  return o.kind === "refused" ? `${o.code}: ${o.message}` : o.kind === "retry" ? o.reason : "sent";
 }
 
 /** No answer at all: kept and tried again. Never the URL, since a session webhook's query is a credential. */

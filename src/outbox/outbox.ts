@@ -11,7 +11,7 @@ import type { Clock } from "../lib/clock";
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { log } from "../lib/log";
 import { type ApiUsage, ApiUsageStore } from "./api-usage";
-import { type Attempt, DingTalkSender } from "./dingtalk-sender";
+import { type Attempt, type Check, DingTalkSender } from "./dingtalk-sender";
 import { directPath, replyPaths, type SendPath } from "./send-paths";
 import { type SendRequest, type SendRow, SendStore } from "./send-store";
 
@@ -40,7 +40,9 @@ export type SendOutcome =
   /** The send can never work as asked; its key was not taken, so it can be fixed and sent again. */
   | { kind: "impossible"; why: "unknown_event" | "not_a_robot_message" | "cannot_reply"; reason: string }
   /** The key already names a different message: nothing is sent. */
-  | { kind: "key_conflict"; key: string };
+  | { kind: "key_conflict"; key: string }
+  /** An operator cancelled this key's send while it waited: final. */
+  | { kind: "cancelled"; key: string };
 
 export class Outbox {
   private readonly store: SendStore;
@@ -59,6 +61,16 @@ export class Outbox {
   /** DingTalk API calls this month and minute, against the quota. */
   apiUsage(now: number): ApiUsage {
     return this.usage.usage(now);
+  }
+
+  /** For `dtbridge doctor`: the app's credentials and its permission to send as the robot, checked against DingTalk. */
+  async diagnose(): Promise<{ accessToken: Check; robotPermission: Check }> {
+    const accessToken = await this.sender.checkAccessToken();
+    const app = this.deps.app()!;
+    const robotPermission = accessToken.ok
+      ? await this.sender.checkRobotPermission(app.clientId)
+      : { ok: false, detail: "not checked: no access token" };
+    return { accessToken, robotPermission };
   }
 
   /** When DingTalk last refused a call by IP allowlist, while no call has gone through since. */
@@ -112,6 +124,17 @@ export class Outbox {
 
   recent(limit: number) {
     return this.store.recent(limit).map(fateOf);
+  }
+
+  list(fate: Parameters<SendStore["list"]>[0], limit: number) {
+    return this.store.list(fate, limit).map(fateOf);
+  }
+
+  /** Cancels what waits for a retry; answers the keys cancelled and those that were not waiting. */
+  cancel(keys: readonly string[]): { cancelled: string[]; notQueued: string[] } {
+    const cancelled = this.store.cancel(keys, this.deps.clock.now());
+    log("warn", "sends_cancelled", { app: this.deps.app()?.name ?? null, keys: cancelled });
+    return { cancelled, notQueued: keys.filter((k) => !cancelled.includes(k)) };
   }
 
   sweep(cutoff: number, now: number): void {
@@ -188,6 +211,8 @@ function outcomeOf(row: SendRow): SendOutcome {
       };
     case "failed":
       return { kind: "failed", key: row.key, reason: row.lastError ?? "DingTalk could not be reached" };
+    case "cancelled":
+      return { kind: "cancelled", key: row.key };
     default:
       return { kind: "queued", key: row.key, retryAt: row.nextAt };
   }

@@ -1,7 +1,7 @@
 // The outbox table: one row per idempotency key, kept within retention, so the same key sends once.
 import type { OutMessage, RobotTarget } from "../dingtalk/robot-send";
 
-export type SendState = "sending" | "queued" | "sent" | "refused" | "failed";
+export type SendState = "sending" | "queued" | "sent" | "refused" | "failed" | "cancelled";
 
 export interface SendRequest {
   replyTo?: string | undefined;
@@ -151,12 +151,38 @@ export class SendStore {
     return { queued: row.n, oldestCreatedAt: row.t };
   }
 
+  /** The newest sends, optionally of one fate only (`queued` includes a send in flight). */
+  list(fate: "queued" | "sent" | "refused" | "failed" | "cancelled" | undefined, limit: number): SendRow[] {
+    const states = fate === "queued" ? ["queued", "sending"] : fate ? [fate] : null;
+    return this.sql
+      .exec<Raw>(
+        `SELECT * FROM sends ${states ? "WHERE state IN (SELECT value FROM json_each(?))" : ""} ORDER BY created_at DESC LIMIT ?`,
+        ...(states ? [JSON.stringify(states)] : []),
+        limit,
+      )
+      .toArray()
+      .map(fromRaw);
+  }
+
+  /** Queued sends given up on an operator's word: final for their keys. A send in flight is not stopped. */
+  cancel(keys: readonly string[], now: number): string[] {
+    return this.sql
+      .exec<{ key: string }>(
+        `UPDATE sends SET state = 'cancelled', done_at = ?, next_at = NULL, last_error = 'cancelled by an operator'
+          WHERE state = 'queued' AND key IN (SELECT value FROM json_each(?)) RETURNING key`,
+        now,
+        JSON.stringify(keys),
+      )
+      .toArray()
+      .map((r) => r.key);
+  }
+
   recent(limit: number): SendRow[] {
     return this.sql.exec<Raw>("SELECT * FROM sends ORDER BY created_at DESC LIMIT ?", limit).toArray().map(fromRaw);
   }
 
   /** Keys are kept for the retention period: within it, the same key never sends twice. */
   sweep(cutoff: number): void {
-    this.sql.exec("DELETE FROM sends WHERE created_at < ? AND state IN ('sent', 'refused', 'failed')", cutoff);
+    this.sql.exec("DELETE FROM sends WHERE created_at < ? AND state IN ('sent', 'refused', 'failed', 'cancelled')", cutoff);
   }
 }

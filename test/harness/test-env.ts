@@ -70,6 +70,12 @@ export function testBindings(apiBase: string): Record<string, string> {
   for (const name of SEND_APPS) {
     apps[name] = { ...sendCredentials(name), consumerTokens: [tokenFor(name)] };
   }
+  // One token per scope, written both ways, and one with every scope.
+  apps.scoped = {
+    clientId: "client-scoped",
+    clientSecret: ROBOT_SECRET,
+    consumerTokens: ["drain:tok-drain", "read:tok-read", { token: "tok-send", scopes: ["send"] }, "admin+read:tok-admin", "tok-all"],
+  };
   // Credentials the fake DingTalk does not know: its link is refused.
   apps.lrefused = { clientId: "link-client-unknown", clientSecret: "wrong", consumerTokens: [tokenFor("lrefused")], streamLink: true };
   return {

@@ -189,3 +189,30 @@ describe("POST /v1/:app/send", () => {
     for (const token of tokens) expect(rows).not.toContain(token);
   });
 });
+
+describe("the outbox, for operators", () => {
+  it("lists sends by fate, and cancels one that waits: final for its key, answered 409", async () => {
+    const app = await claimSendApp();
+    const { clientId } = sendCredentials(app);
+    await fake("fail-next", { route: "groupSend", count: 1, status: 503, clientId });
+    expect((await send(app, { to: { openConversationId: "c" }, message: text("later"), key: "k-wait" })).status).toBe(202);
+    await send(app, { to: { openConversationId: "c" }, message: text("now"), key: "k-now" });
+    expect((await consumerJson(app, "outbox?state=queued")).sends.map((s: any) => s.key)).toEqual(["k-wait"]);
+    expect((await consumerJson(app, "outbox?state=sent")).sends.map((s: any) => s.key)).toEqual(["k-now"]);
+    expect(await consumerJson(app, "outbox/cancel", { keys: ["k-wait", "k-now"] })).toEqual({
+      cancelled: ["k-wait"],
+      notQueued: ["k-now"],
+    });
+    expect(await consumerJson(app, "send/k-wait")).toMatchObject({ state: "cancelled" });
+    const again = await send(app, { to: { openConversationId: "c" }, message: text("later"), key: "k-wait" });
+    expect(again).toMatchObject({ status: 409, body: { error: { code: "send_cancelled" } } });
+  });
+
+  it("diagnose checks the app's credentials and its robot permission against DingTalk, and the alert sink when asked", async () => {
+    const app = await claimSendApp();
+    const d = await consumerJson(app, "diagnose", { sink: true });
+    expect(d.accessToken).toMatchObject({ ok: true });
+    expect(d.robotPermission).toMatchObject({ ok: true });
+    expect(d.alertSink).toMatchObject({ ok: false, detail: expect.stringContaining("ALERT_WEBHOOK_URL") });
+  });
+});

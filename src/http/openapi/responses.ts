@@ -21,6 +21,8 @@ const eventCommon = {
   attempt: z.int(),
   /** The conversation (or conversation and sender) whose events go out in order to one consumer at a time. */
   orderingKey: strOrNull,
+  /** For a replayed delivery: the id of the event it replays. */
+  replayOf: z.optional(z.string()),
   payload: z.looseObject({}),
 };
 
@@ -51,7 +53,7 @@ export const purgeAnswer = z.object({ purged: z.int() });
 
 export const sendFate = z.object({
   key: z.string(),
-  state: z.enum(["queued", "sent", "refused", "failed"]),
+  state: z.enum(["queued", "sent", "refused", "failed", "cancelled"]),
   via: z.nullable(z.enum(["sessionWebhook", "robotApi"])),
   attempts: z.int(),
   lastError: strOrNull,
@@ -121,6 +123,8 @@ export const statusAnswer = z.object({
   dingtalkApi: z.object({ month: z.string(), thisMonth: z.int(), thisMinute: z.int(), previousMinute: z.int(), monthlyQuota: z.int() }),
   nextAlarmAt: msOrNull,
   link: linkStatus,
+  /** What the token that asked may do. */
+  token: z.object({ scopes: z.array(z.enum(["drain", "send", "read", "admin"])) }),
 });
 
 export const healthAnswer = z.object({

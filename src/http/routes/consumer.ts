@@ -6,6 +6,7 @@ import type { PullResult } from "../../inbox/types";
 import { newId } from "../../lib/ids";
 import {
   ackSchema,
+  diagnoseSchema,
   extendSchema,
   heartbeatSchema,
   historyQuerySchema,
@@ -14,10 +15,12 @@ import {
   pullSchema,
   purgeSchema,
   redriveSchema,
+  replaySchema,
 } from "../consumer-schemas";
 import type { BridgeEnv } from "../context";
 import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
+import { needs } from "../middleware";
 import { parseWith, readBody } from "../read-json";
 import { robotUrlFor } from "../robot-url";
 
@@ -27,7 +30,7 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 const OFF_LINK = { state: "off", connectedAt: null, lastFrameAt: null, lastMessageAt: null, opens: [], lastError: null };
 
-consumerRoutes.post("/v1/:app/pull", async (c) => {
+consumerRoutes.post("/v1/:app/pull", needs("drain"), async (c) => {
   const body = await readBody(c, pullSchema, true);
   const inbox = inboxFor(c);
   // When the client goes away mid-poll, the poll must not take events for it: the request's end
@@ -51,31 +54,31 @@ consumerRoutes.post("/v1/:app/pull", async (c) => {
   return c.body(doc, 200, JSON_HEADERS);
 });
 
-consumerRoutes.post("/v1/:app/ack", async (c) => {
+consumerRoutes.post("/v1/:app/ack", needs("drain"), async (c) => {
   const { leaseIds } = await readBody(c, ackSchema);
   return c.json(await inboxFor(c).ack(leaseIds));
 });
 
-consumerRoutes.post("/v1/:app/nack", async (c) => {
+consumerRoutes.post("/v1/:app/nack", needs("drain"), async (c) => {
   const body = await readBody(c, nackSchema);
   return c.json(await inboxFor(c).nack(body.leaseIds, body.delayMs, body.reason));
 });
 
-consumerRoutes.post("/v1/:app/extend", async (c) => {
+consumerRoutes.post("/v1/:app/extend", needs("drain"), async (c) => {
   const body = await readBody(c, extendSchema);
   return c.json(await inboxFor(c).extend(body.leaseIds, body.leaseMs));
 });
 
-consumerRoutes.post("/v1/:app/heartbeat", async (c) => {
+consumerRoutes.post("/v1/:app/heartbeat", needs("drain"), async (c) => {
   const body = await readBody(c, heartbeatSchema);
   return c.json(await inboxFor(c).heartbeat({ consumer: body.consumer, stream: body.stream }));
 });
 
-consumerRoutes.get("/v1/:app/status", async (c) => {
+consumerRoutes.get("/v1/:app/status", needs("drain", "read"), async (c) => {
   const app = c.get("app");
   const [status, link] = await Promise.all([inboxFor(c).status(), app.streamLink ? c.env.LINKS.getByName(app.name).status() : OFF_LINK]);
   // The RPC types cannot see through the status document; it is a plain object.
-  return c.json({ ...(status as Record<string, unknown>), link });
+  return c.json({ ...(status as Record<string, unknown>), link, token: { scopes: c.get("scopes") } });
 });
 
 /**
@@ -88,22 +91,33 @@ function page(c: Context<BridgeEnv>, rows: StoredEventRow[], afterSeq: number, n
   return c.body(eventsDocument(rows.map(storedEventJson), { nextAfterSeq }), 200, JSON_HEADERS);
 }
 
-consumerRoutes.get("/v1/:app/events", async (c) => {
-  const { afterSeq, limit, order } = parseWith(historyQuerySchema, c.req.query(), "invalid_query");
-  return page(c, await inboxFor(c).history(afterSeq, limit, order === "desc"), afterSeq, order === "desc");
+consumerRoutes.get("/v1/:app/events", needs("read"), async (c) => {
+  const { afterSeq, limit, order, ...filter } = parseWith(historyQuerySchema, c.req.query(), "invalid_query");
+  return page(c, await inboxFor(c).history(afterSeq, limit, order === "desc", filter), afterSeq, order === "desc");
 });
 
-consumerRoutes.get("/v1/:app/dead-letters", async (c) => {
+consumerRoutes.post("/v1/:app/events/replay", needs("admin"), async (c) => {
+  const body = await readBody(c, replaySchema);
+  return c.json(await inboxFor(c).replay(body));
+});
+
+/** For `dtbridge doctor`: DingTalk and the alert sink, checked from the bridge itself. */
+consumerRoutes.post("/v1/:app/diagnose", needs("admin"), async (c) => {
+  const { sink } = await readBody(c, diagnoseSchema, true);
+  return c.json(await inboxFor(c).diagnose({ sink }));
+});
+
+consumerRoutes.get("/v1/:app/dead-letters", needs("read"), async (c) => {
   const { afterSeq, limit } = parseWith(pageQuerySchema, c.req.query(), "invalid_query");
   return page(c, await inboxFor(c).deadLetters(afterSeq, limit), afterSeq, false);
 });
 
-consumerRoutes.post("/v1/:app/dead-letters/redrive", async (c) => {
+consumerRoutes.post("/v1/:app/dead-letters/redrive", needs("admin"), async (c) => {
   const { ids } = await readBody(c, redriveSchema, true);
   return c.json(await inboxFor(c).redrive(ids ?? null));
 });
 
-consumerRoutes.post("/v1/:app/dead-letters/purge", async (c) => {
+consumerRoutes.post("/v1/:app/dead-letters/purge", needs("admin"), async (c) => {
   const { ids } = await readBody(c, purgeSchema);
   return c.json(await inboxFor(c).purge(ids ?? null));
 });
