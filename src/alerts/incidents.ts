@@ -23,6 +23,8 @@ export type Incident =
   | "api_quota"
   /** DingTalk refused a call from this server's egress IP (the app's IP allowlist). */
   | "ip_not_allowed"
+  /** A run of callbacks refused at the door: a rotated secret, a wrong URL, or someone probing. */
+  | "callbacks_rejected"
   /** A send the outbox gave up on: a one-off, never resolved. */
   | "send_failed";
 

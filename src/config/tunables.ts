@@ -48,6 +48,8 @@ export const TUNABLES = {
   ALERT_WEBHOOK_SECRET: text,
   STORAGE_ALERT_BYTES: whole(1, STORAGE_LIMIT_BYTES, "bytes", STORAGE_LIMIT_BYTES / 2),
   DINGTALK_API_MONTHLY_QUOTA: whole(1, 1_000_000_000, "calls", 5000),
+  CALLBACK_REJECTIONS_ALERT: whole(1, 100, "rejected callbacks", 10),
+  CALLBACK_REJECTIONS_WINDOW_MS: ms(300_000, 1_000),
 } satisfies Record<string, SettingSpec<unknown>>;
 
 export interface Tunables {
@@ -67,6 +69,9 @@ export interface Tunables {
   alertWebhookSecret: string | undefined;
   storageAlertBytes: number;
   apiMonthlyQuota: number;
+  /** This many callbacks refused within `rejectionsWindowMs` raise callbacks_rejected. */
+  rejectionsAlert: number;
+  rejectionsWindowMs: number;
 }
 
 /** The tunables from the Worker's vars, and every one that fell back to its default. */
@@ -116,6 +121,8 @@ export function readTunables(vars: Record<string, unknown>): { tunables: Tunable
       alertWebhookSecret: v.ALERT_WEBHOOK_SECRET,
       storageAlertBytes: v.STORAGE_ALERT_BYTES,
       apiMonthlyQuota: v.DINGTALK_API_MONTHLY_QUOTA,
+      rejectionsAlert: v.CALLBACK_REJECTIONS_ALERT,
+      rejectionsWindowMs: v.CALLBACK_REJECTIONS_WINDOW_MS,
     },
   };
 }

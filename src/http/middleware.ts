@@ -6,9 +6,11 @@ import { timingSafeEqual } from "hono/utils/buffer";
 import { APP_NAME, type AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
 import type { ConsumerToken, Scope } from "../config/tokens";
+import { log } from "../lib/log";
 import { wakeLink } from "../stream/link-wake";
 import type { BridgeEnv } from "./context";
 import { errorBody, errorResponse, HttpError } from "./errors";
+import { inboxFor } from "./inbox-stub";
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 export const MAX_CONSUMER_BODY_BYTES = 256 * 1024;
@@ -38,6 +40,22 @@ export const resolveApp: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   c.set("app", app);
   wakeLink(c.env, c.executionCtx, app);
   await next();
+};
+
+/**
+ * DingTalk's routes: a callback refused with a 4xx is reported to the app's inbox by its code, off
+ * the request's path, so refusals are counted and a run of them raises an incident.
+ */
+export const reportRejections: MiddlewareHandler<BridgeEnv> = async (c, next) => {
+  await next();
+  const status = c.res.status;
+  if (status < 400 || status >= 500) return;
+  const code = c.error instanceof HttpError ? c.error.code : status === 413 ? "body_too_large" : `http_${status}`;
+  c.executionCtx.waitUntil(
+    inboxFor(c)
+      .rejected(code)
+      .catch((error: unknown) => log("warn", "rejection_not_reported", { app: c.get("app").name, code, error: String(error) })),
+  );
 };
 
 export function limitBody(maxSize: number): MiddlewareHandler<BridgeEnv> {

@@ -8,6 +8,7 @@ import { sendFailedAlert } from "../alerts/incidents";
 import type { Clock } from "../lib/clock";
 import { reclaim } from "./consume";
 import { nextDeadline } from "./mode-machine";
+import { rejectionsDeadline, rejectionsQuiet } from "./rejections";
 import { sweepIfDue, sweepIntervalMs } from "./sweep";
 import { type InboxParts, Turn } from "./turn";
 import { backlogDeadline, watchApiQuota, watchBacklog, watchIpAllowlist } from "./watch";
@@ -22,6 +23,7 @@ export async function alarmWork(parts: InboxParts, clock: Clock): Promise<void> 
   t.feed(parts.waiters.size ? { type: "waiting", at: t.now } : { type: "tick", at: t.now });
   sweepIfDue(t);
   watchBacklog(t);
+  rejectionsQuiet(t);
   await t.end();
   parts.deliveries.running ??= deliver(parts, clock).finally(() => {
     parts.deliveries.running = null;
@@ -58,6 +60,7 @@ export function nextWake(parts: InboxParts, now: number): number {
     delivering ? now + DELIVERY_CHECK_MS : parts.alerts.nextDue(),
     delivering ? null : parts.outbox.nextDue(),
     backlogDeadline(parts, now),
+    rejectionsDeadline({ state: parts.state, tunables: t }),
   ].filter((x): x is number => typeof x === "number");
   return Math.max(now, Math.min(...candidates));
 }

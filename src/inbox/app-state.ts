@@ -3,7 +3,10 @@ import type { OpenIncidents } from "../alerts/incidents";
 import { initialModeState, type ModeState, type Transition } from "./mode-machine";
 
 export interface Counters {
+  /** Robot messages that came by HTTP callback. */
   callbacksAccepted: number;
+  /** Robot messages that came over the bridge's own Stream link. */
+  linkMessagesAccepted: number;
   eventsAccepted: number;
   duplicates: number;
   leased: number;
@@ -18,6 +21,8 @@ export interface Counters {
   signReuseRefused: number;
   /** Dead letters deleted because their source was past its cap. */
   deadLettersDropped: number;
+  /** Callbacks refused at the door (bad signature, stale timestamp, malformed body...), by code. */
+  rejected: Record<string, number>;
 }
 
 export interface AppState {
@@ -31,10 +36,13 @@ export interface AppState {
   robotUrl: string | null;
   /** The Stream link's state as it last reported it, for its transitions. */
   link: string;
+  /** When recent callbacks were refused at the door, ascending, for the callbacks_rejected incident. */
+  rejections: number[];
 }
 
 const zeroCounters: Counters = {
   callbacksAccepted: 0,
+  linkMessagesAccepted: 0,
   eventsAccepted: 0,
   duplicates: 0,
   leased: 0,
@@ -46,6 +54,7 @@ const zeroCounters: Counters = {
   signReused: 0,
   signReuseRefused: 0,
   deadLettersDropped: 0,
+  rejected: {},
 };
 
 export class AppStateStore {
@@ -58,11 +67,12 @@ export class AppStateStore {
     return {
       app: saved.app ?? null,
       machine: { ...initialModeState, ...saved.machine },
-      counters: { ...zeroCounters, ...saved.counters },
+      counters: { ...zeroCounters, ...saved.counters, rejected: { ...saved.counters?.rejected } },
       lastPullAt: saved.lastPullAt ?? null,
       incidents: { ...saved.incidents },
       robotUrl: saved.robotUrl ?? null,
       link: saved.link ?? "off",
+      rejections: saved.rejections ?? [],
     };
   }
 

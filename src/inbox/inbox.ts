@@ -25,6 +25,7 @@ import { reportLink } from "./link-report";
 import { Waiters } from "./long-poll";
 import { migrateInbox } from "./migrations";
 import { OfflineReplies } from "./offline-replies";
+import { rejected } from "./rejections";
 import { type ReplayRequest, type ReplayResult, replay } from "./replay";
 import { ServedPolls } from "./served-polls";
 import { setAsideResolved } from "./set-aside";
@@ -91,6 +92,11 @@ export class Inbox extends DurableObject<Env> {
 
   ingest(req: IngestRequest): Promise<IngestResult> {
     return this.turn((t) => ingest(t, req));
+  }
+
+  /** A callback refused at the door (its code only: nothing of it is stored). */
+  rejected(code: string): Promise<void> {
+    return this.turn((t) => rejected(t, code));
   }
 
   /** The app's Stream link reports what it saw: its opens and losses feed the mode machine first-hand. */

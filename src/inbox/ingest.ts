@@ -64,6 +64,7 @@ function signVerdict(t: Turn, req: IngestRequest): SignVerdict | null {
 function count(t: Turn, req: IngestRequest, outcome: InsertOutcome, asideReason: string | undefined): void {
   const c = t.state.counters;
   if (outcome === "duplicate") c.duplicates += 1;
+  else if (req.kind === "robot" && req.source === "stream") c.linkMessagesAccepted += 1;
   else if (req.kind === "robot") c.callbacksAccepted += 1;
   else c.eventsAccepted += 1;
   if (outcome === "suppressed") c.streamSuppressed += 1;

@@ -41,6 +41,7 @@ export function statusView(p: StatusParts) {
     orderingKeysHeld: counts.orderingKeysHeld,
     oldestReadyAgeMs: age(counts.oldestReadyReceivedAt),
     oldestUndeliveredAgeMs: age(counts.oldestUndeliveredReceivedAt),
+    robotUrl: p.state.robotUrl,
     lastCallbackAt: m.lastCallbackAt,
     lastPullAt: p.state.lastPullAt,
     lastStreamMessageAt: m.lastStreamMessageAt,

@@ -9,6 +9,7 @@ import { MAX_DEAD_LETTERS_PER_SOURCE } from "../../src/inbox/set-aside";
 import { ROBOT_SECRET } from "../harness/test-env";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { until } from "../harness/workerd/fake";
 import { inboxWithClock } from "../harness/workerd/inbox";
 
 async function pair() {
@@ -94,5 +95,23 @@ describe("a signature that carries more than one message", () => {
     expect(status.incidents.map((i: any) => i.incident)).toContain("dead_letters_dropped");
     const oldest = await consumerJson(app, "dead-letters?limit=1");
     expect(oldest.events[0].id).toBe("old2");
+  });
+});
+
+describe("callbacks refused at the door", () => {
+  it("are counted by code in status, and a run of them raises callbacks_rejected naming the likely cause", async () => {
+    const app = freshApp();
+    await inboxWithClock(app);
+    for (let i = 0; i < 10; i++) expect((await postRobot(app, robotMessage(), { secret: "rotated-away" })).status).toBe(401);
+    expect((await postRobot(app, null, { rawBody: "{nope" })).status).toBe(400);
+    const s = await until(
+      "the refusals counted",
+      () => consumerJson(app, "status"),
+      (s: any) => s.counters.rejected.invalid_json === 1,
+    );
+    expect(s.counters.rejected).toEqual({ bad_signature: 10, invalid_json: 1 });
+    const alert = s.alerts.find((a: any) => a.incident === "callbacks_rejected");
+    expect(alert.title).toMatch(/being refused/);
+    expect(s.incidents.map((i: any) => i.incident)).toContain("callbacks_rejected");
   });
 });

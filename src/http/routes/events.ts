@@ -20,12 +20,12 @@ import { parseStrictJson } from "../../lib/strict-json";
 import type { BridgeEnv } from "../context";
 import { HttpError } from "../errors";
 import { inboxFor } from "../inbox-stub";
-import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
+import { limitBody, MAX_CALLBACK_BYTES, reportRejections, resolveApp } from "../middleware";
 import { parseWith, readJsonText } from "../read-json";
 
 export const eventRoutes = new Hono<BridgeEnv>();
 
-eventRoutes.post("/dingtalk/:app/events", resolveApp, limitBody(MAX_CALLBACK_BYTES), async (c) => {
+eventRoutes.post("/dingtalk/:app/events", resolveApp, reportRejections, limitBody(MAX_CALLBACK_BYTES), async (c) => {
   const app = c.get("app");
   const events = app.events;
   if (!events) throw new HttpError(404, "events_not_configured", `app "${app.name}" has no event token and AES key`);

@@ -7,13 +7,13 @@ import { robotIngestRequest } from "../../inbox/robot-ingest";
 import type { BridgeEnv } from "../context";
 import { HttpError } from "../errors";
 import { inboxFor } from "../inbox-stub";
-import { limitBody, MAX_CALLBACK_BYTES, resolveApp } from "../middleware";
+import { limitBody, MAX_CALLBACK_BYTES, reportRejections, resolveApp } from "../middleware";
 import { readText } from "../read-json";
 import { robotUrlFor } from "../robot-url";
 
 export const robotRoutes = new Hono<BridgeEnv>();
 
-robotRoutes.post("/dingtalk/:app/robot", resolveApp, limitBody(MAX_CALLBACK_BYTES), async (c) => {
+robotRoutes.post("/dingtalk/:app/robot", resolveApp, reportRejections, limitBody(MAX_CALLBACK_BYTES), async (c) => {
   const app = c.get("app");
   const timestamp = c.req.header("timestamp");
   const check = await checkRobotSign({
