@@ -5,6 +5,7 @@ import { deadLetters } from "./commands/dead-letters";
 import { drainCommand } from "./commands/drain";
 import { forward } from "./commands/forward";
 import { history } from "./commands/history";
+import { outbox } from "./commands/outbox";
 import { replay } from "./commands/replay";
 import { restore } from "./commands/restore";
 import { send } from "./commands/send";
@@ -17,7 +18,21 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, forward, send, status, history, replay, deadLetters, simulate, serve, backup, restore];
+const COMMANDS: Command[] = [
+  tail,
+  drainCommand,
+  forward,
+  send,
+  status,
+  history,
+  replay,
+  deadLetters,
+  outbox,
+  simulate,
+  serve,
+  backup,
+  restore,
+];
 
 const USAGE = `Usage: dtbridge <command> [options]
 

@@ -105,7 +105,13 @@ export const statusAnswer = z.object({
   storage: z.object({ bytes: z.int(), alertAtBytes: z.int(), limitBytes: z.int() }),
   outbox: z.object({ queued: z.int(), oldestQueuedAgeMs: msOrNull, resentAfterCrash: z.int(), recent: z.array(sendFate) }),
   transitions: z.array(
-    z.object({ at: ms, subject: z.enum(["mode", "consumers", "routing", "link"]), from: z.string(), to: z.string(), reason: z.string() }),
+    z.object({
+      at: ms,
+      subject: z.enum(["mode", "consumers", "routing", "link", "replay"]),
+      from: z.string(),
+      to: z.string(),
+      reason: z.string(),
+    }),
   ),
   alerts: z.array(
     z.object({
