@@ -150,7 +150,8 @@ class LocalBridge:
             return error.code
 
     def callback(self, app, msg_id=None, text="hi", **options):
-        body = robot_message(text=text, msg_id=msg_id, conversation_id="cid1", **options)
+        options.setdefault("conversation_id", "cid1")
+        body = robot_message(text=text, msg_id=msg_id, **options)
         status = self.post_callback(app, body)
         assert status == 200, status
         return body
