@@ -39,12 +39,10 @@ bridge = dingtalk = None
 
 def setUpModule():
     global bridge, dingtalk
-    bridge, dingtalk = shared_bridge.start({"MAX_ATTEMPTS": "3", "WEBHOOK_SILENCE_MS": "300"})
+    bridge, dingtalk = shared_bridge.start(shared_bridge.CLIENT_TEST_ENV)
 
 
-def client_for(consumer="py-gw", app=None):
-    app = app or shared_bridge.next_app()
-    return BridgeClient(bridge.url, token_for(app), app=app, consumer=consumer), app
+client_for = shared_bridge.client_for
 
 
 class ClientMethods(unittest.TestCase):
