@@ -56,7 +56,7 @@ export class BridgeClient {
 
   pull(options: PullOptions = {}): Promise<PullResponse> {
     const { signal, ...body } = options;
-    return this.callWithEvents("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
+    return this.call("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
   }
 
   ack(leaseIds: string[]): Promise<{ acked: string[]; stale: string[] }> {
@@ -83,11 +83,11 @@ export class BridgeClient {
   history(afterSeq = 0, limit = 100, query: HistoryQuery = {}): Promise<Page<StoredEvent>> {
     const params = new URLSearchParams({ afterSeq: String(afterSeq), limit: String(limit) });
     for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, value);
-    return this.callWithEvents("GET", `events?${params}`);
+    return this.call("GET", `events?${params}`);
   }
 
   deadLetters(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
-    return this.callWithEvents("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
+    return this.call("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
   }
 
   /**
@@ -150,19 +150,7 @@ export class BridgeClient {
     return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });
   }
 
-  /** An answer carrying `events`, each of whose payload texts `payloadText` can then find. */
-  private async callWithEvents<T extends { events: object[] }>(
-    method: "GET" | "POST",
-    path: string,
-    body?: unknown,
-    timeoutMs = this.timeoutMs,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    const { value, text } = await this.request<T>(method, path, body, timeoutMs, signal);
-    if (Array.isArray(value.events)) notePayloadTexts(value.events, text);
-    return value;
-  }
-
+  /** An answer carrying `events` notes where each payload's text is, so `payloadText` can find it. */
   private async call<T>(
     method: "GET" | "POST",
     path: string,
@@ -170,7 +158,10 @@ export class BridgeClient {
     timeoutMs = this.timeoutMs,
     signal?: AbortSignal,
   ): Promise<T> {
-    return (await this.request<T>(method, path, body, timeoutMs, signal)).value;
+    const { value, text } = await this.request<T>(method, path, body, timeoutMs, signal);
+    const events = (value as { events?: unknown } | null)?.events;
+    if (Array.isArray(events)) notePayloadTexts(events, text);
+    return value;
   }
 
   private async request<T>(
