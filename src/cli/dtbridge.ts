@@ -2,6 +2,7 @@
 
 import { backup } from "./commands/backup";
 import { deadLetters } from "./commands/dead-letters";
+import { doctor } from "./commands/doctor";
 import { drainCommand } from "./commands/drain";
 import { forward } from "./commands/forward";
 import { history } from "./commands/history";
@@ -17,7 +18,21 @@ import { type Command, EXIT, exitCodeFor } from "./common";
 /** Set by the build from package.json. */
 declare const DTBRIDGE_VERSION: string;
 
-const COMMANDS: Command[] = [tail, drainCommand, forward, send, status, history, replay, deadLetters, simulate, serve, backup, restore];
+const COMMANDS: Command[] = [
+  tail,
+  drainCommand,
+  forward,
+  send,
+  status,
+  history,
+  replay,
+  deadLetters,
+  doctor,
+  simulate,
+  serve,
+  backup,
+  restore,
+];
 
 const USAGE = `Usage: dtbridge <command> [options]
 
