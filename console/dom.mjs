@@ -14,20 +14,21 @@ export function el(tag, props, ...children) {
 }
 
 const TONES = {
-  ok: "webhook stream attached ok open sent acked resolved",
-  warn: "unknown connecting backoff pending no_sink queued leased ready detached",
+  ok: "webhook stream attached ok open sent acked resolved connected",
+  warn: "unknown connecting backoff pending no_sink queued leased ready detached disconnected cancelled",
   bad: "refused gave_up failed dead suspected_stuck",
 };
 
 export const badge = (state, tone = Object.keys(TONES).find((t) => TONES[t].split(" ").includes(state))) =>
   el("span", { class: `b ${tone ?? ""}` }, state ?? "none");
 
-// A <dl> of [term, value]; null values are left out.
+// A <dl> of [term, value, name?]; null values are left out. Each value carries data-field (the
+// name, else the term) for the browser test to find it by.
 export const fields = (pairs) =>
   el(
     "dl",
     null,
-    pairs.filter((p) => p?.[1] != null).map(([k, v]) => [el("dt", null, k), el("dd", null, v)]),
+    pairs.filter((p) => p?.[1] != null).map(([k, v, name]) => [el("dt", null, k), el("dd", { "data-field": name ?? k }, v)]),
   );
 
 export const tile = (label, value, extra) =>

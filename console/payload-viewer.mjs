@@ -18,6 +18,8 @@ export function showPayload(e, raw) {
       ["attempts", String(e.attempt)],
       ["received", when(e.receivedAt)],
       ["dedup key", e.dedupKey],
+      ["ordering key", e.orderingKey ?? "none: handed out without order"],
+      ["replay of", e.replayOf],
       ["last reason", e.lastReason],
     ]),
   );

@@ -1,11 +1,26 @@
 // The queue: depth and the oldest undelivered age, now and over the samples this page has polled,
-// then retention, storage and the inbox's counters.
-import { el, fields, fill, plural, tile } from "./dom.mjs";
+// how ordering holds conversations, then retention, storage and the inbox's counters.
+import { badge, el, fields, fill, plural, tile } from "./dom.mjs";
 import { age, bytes } from "./format.mjs";
 import { sparkline } from "./sparkline.mjs";
 
+// The counters Routing does not show, by what each counts. An unknown one shows under its own name.
+const COUNTERS = {
+  eventsAccepted: "event pushes accepted",
+  duplicates: "duplicates (stored once)",
+  leased: "leases handed out",
+  acked: "acked",
+  nacked: "nacked",
+  expired: "leases run out",
+  deadLettered: "dead-lettered",
+  deadLettersDropped: "dead letters dropped (past their cap)",
+  streamSuppressed: "skipped: the gateway had them over Stream",
+};
+const IN_ROUTING = ["callbacksAccepted", "linkMessagesAccepted", "rejected", "signReused", "signReuseRefused"];
+
 export function renderQueue(s, samples) {
   const st = s.storage;
+  const counters = Object.entries(s.counters ?? {}).filter(([k, v]) => !IN_ROUTING.includes(k) && typeof v === "number");
   fill(
     "queue",
     el(
@@ -15,6 +30,8 @@ export function renderQueue(s, samples) {
       tile("dead letters", String(s.deadLetters)),
       tile("oldest ready", age(s.oldestReadyAgeMs)),
       tile("oldest undelivered", age(s.oldestUndeliveredAgeMs)),
+      tile("ordering", badge(s.ordering ?? "off")),
+      tile("keys held", String(s.orderingKeysHeld ?? 0)),
     ),
     sparkline(
       "depth",
@@ -33,6 +50,6 @@ export function renderQueue(s, samples) {
       ["next alarm", s.nextAlarmAt ? `in ${age(s.nextAlarmAt - s.now)}` : "none"],
     ]),
     el("h3", null, "Counters"),
-    fields(Object.entries(s.counters ?? {}).map(([k, v]) => [k, String(v)])),
+    fields(counters.map(([k, v]) => [COUNTERS[k] ?? k, String(v), k])),
   );
 }

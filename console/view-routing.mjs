@@ -1,11 +1,46 @@
-// Routing: the mode, the bridge's own Stream link, the consumers, and the timeline of their
-// transitions (the link's included), newest first.
-import { badge, dim, el, fields, fill, tile } from "./dom.mjs";
+// Routing: the mode, what came in by which path, the bridge's own Stream link apart from the
+// gateways' own Stream connections (only a consumer's report says a gateway holds one), the
+// consumers, and the timeline of transitions, newest first.
+import { badge, dim, el, fields, fill, plural, tile } from "./dom.mjs";
 import { age, when } from "./format.mjs";
 
+const OFF = { state: "off", opens: [], countedOpens: [] };
+
+// What the consumers' own heartbeats say of their Stream connections: the link's do not count here.
+export function gatewayStream(s) {
+  const reports = s.consumers.list.filter((c) => c.stream);
+  const up = reports.filter((c) => c.stream.connected).length;
+  if (!reports.length) return "none reported";
+  return up ? "connected" : "disconnected";
+}
+
+const rejected = (byCode) =>
+  Object.keys(byCode ?? {}).length
+    ? el(
+        "span",
+        { id: "rejected" },
+        Object.entries(byCode).map(([code, n]) => el("span", { "data-code": code }, el("code", null, code), ` ${n} `)),
+      )
+    : "none";
+
+function linkFields(s, link) {
+  if (link.state === "off") return el("p", { class: "dim" }, "Off: DingTalk's Stream, if used, is held by a gateway (STREAM_LINK).");
+  return fields([
+    ["state", badge(link.state), "link state"],
+    ["connected", when(link.connectedAt, s.now)],
+    ["last frame", when(link.lastFrameAt, s.now)],
+    ["last message", when(link.lastMessageAt, s.now)],
+    ["opens", `${link.opens.length} in the last hour`, "link opens"],
+    ["counted opens", `${(link.countedOpens ?? []).length} in the last hour (budget: 3 in 10 min, 10 an hour)`, "link counted opens"],
+    link.retryAt && ["next try", when(link.retryAt)],
+    link.lastError && ["last error", el("span", { class: "bad" }, link.lastError), "link error"],
+  ]);
+}
+
 export function renderRouting(s) {
-  const link = s.link ?? { state: "off", opens: [] };
-  const on = link.state !== "off";
+  const link = s.link ?? OFF;
+  const c = s.counters;
+  const reports = s.consumers.list.filter((x) => x.stream);
   const timeline = [...s.transitions].sort((a, b) => b.at - a.at);
   fill(
     "routing",
@@ -14,33 +49,47 @@ export function renderRouting(s) {
       { class: "tiles" },
       tile("mode", badge(s.mode), dim(` poll ${s.pollHintMs} ms`)),
       tile("link", badge(link.state)),
+      tile("gateway's Stream", badge(gatewayStream(s))),
       tile("consumers", badge(s.consumers.state)),
       tile("routing", badge(s.routing)),
     ),
+    el("h3", null, "What came in"),
     fields([
-      ["last callback", when(s.lastCallbackAt, s.now)],
+      ["HTTP callbacks", `${c.callbacksAccepted} accepted, last ${when(s.lastCallbackAt, s.now)}`, "callbacksAccepted"],
+      ["link messages", `${c.linkMessagesAccepted} accepted, last ${when(link.lastMessageAt, s.now)}`, "linkMessagesAccepted"],
+      ["refused at the door", rejected(c.rejected), "rejected"],
+      ["reused signatures", `${c.signReused} kept aside, ${c.signReuseRefused} refused`, "signReused"],
+      ["robot URL", s.robotUrl ? el("code", null, s.robotUrl) : "not known yet"],
       ["last pull", when(s.lastPullAt, s.now)],
-      ["last Stream message", when(s.lastStreamMessageAt, s.now)],
-      ["gateway's Stream", s.stream.connected == null ? "no report" : s.stream.connected ? "connected" : "disconnected"],
-      ["its reconnects", String(s.stream.recentReconnects.length)],
-      on && ["link connected", when(link.connectedAt, s.now)],
-      on && ["link last frame", when(link.lastFrameAt, s.now)],
-      on && ["link opens", String(link.opens.length)],
-      link.retryAt && ["link retries", when(link.retryAt)],
-      link.lastError && ["link error", el("span", { class: "bad" }, link.lastError)],
     ]),
+    el("h3", null, "The bridge's Stream link"),
+    linkFields(s, link),
+    el("h3", null, "Gateways' own Stream"),
+    fields([
+      [
+        "reported",
+        reports.length
+          ? `${gatewayStream(s)}: ${reports.filter((x) => x.stream.connected).length} of ${plural(reports.length, "gateway")} up`
+          : "no gateway reports one",
+        "gateway stream",
+      ],
+    ]),
+    dim(
+      `Stream by either path (link or gateways): last message ${when(s.lastStreamMessageAt, s.now)}, `,
+      `${plural(s.stream.recentReconnects.length, "reconnect")} recently.`,
+    ),
     el("h3", null, `Consumers (${s.consumers.list.length})`),
     s.consumers.list.length
       ? el(
           "ul",
           { class: "rows" },
-          s.consumers.list.map((c) =>
+          s.consumers.list.map((x) =>
             el(
               "li",
               null,
-              el("code", { class: "grow" }, c.id),
-              dim(`seen ${age(s.now - c.lastSeenAt)} ago`),
-              c.stream && badge(`own Stream ${c.stream.connected ? "up" : "down"}`, c.stream.connected ? "ok" : "warn"),
+              el("code", { class: "grow" }, x.id),
+              dim(`seen ${age(s.now - x.lastSeenAt)} ago`),
+              x.stream && badge(`own Stream ${x.stream.connected ? "up" : "down"}`, x.stream.connected ? "ok" : "warn"),
             ),
           ),
         )
@@ -53,7 +102,7 @@ export function renderRouting(s) {
           timeline.map((t) =>
             el(
               "li",
-              null,
+              { "data-subject": t.subject },
               dim(when(t.at)),
               el("b", null, t.subject),
               el("span", null, t.from && [badge(t.from), " → "], badge(t.to)),

@@ -6,6 +6,7 @@ import { doctor } from "./commands/doctor";
 import { drainCommand } from "./commands/drain";
 import { forward } from "./commands/forward";
 import { history } from "./commands/history";
+import { outbox } from "./commands/outbox";
 import { replay } from "./commands/replay";
 import { restore } from "./commands/restore";
 import { send } from "./commands/send";
@@ -27,6 +28,7 @@ const COMMANDS: Command[] = [
   history,
   replay,
   deadLetters,
+  outbox,
   doctor,
   simulate,
   serve,

@@ -16,6 +16,7 @@ import type {
   SendFate,
   SendRequest,
   SendResult,
+  SendState,
   StatusDocument,
   StoredEvent,
   StreamReport,
@@ -127,6 +128,18 @@ export class BridgeClient {
   /** What became of a send: queued, sent, refused or failed. */
   sendFate(key: string): Promise<SendFate> {
     return this.call("GET", `send/${encodeURIComponent(key)}`);
+  }
+
+  /** The outbox, newest first: every send within retention, or those in one `state`. */
+  outbox(state?: SendState, limit = 100): Promise<{ sends: SendFate[] }> {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (state) params.set("state", state);
+    return this.call("GET", `outbox?${params}`);
+  }
+
+  /** Cancels sends still waiting for a retry; a cancelled key never sends, and reusing it answers 409. */
+  cancelSends(keys: string[]): Promise<{ cancelled: string[]; notQueued: string[] }> {
+    return this.call("POST", "outbox/cancel", { keys });
   }
 
   /**

@@ -108,9 +108,12 @@ export type SendResult =
   | { state: "sent"; via: "sessionWebhook" | "robotApi"; key: string }
   | { state: "queued"; key: string; retryAt: number };
 
+/** queued (waiting for a retry), or final: sent, refused by DingTalk, failed after 24 hours, cancelled by an operator. */
+export type SendState = "queued" | "sent" | "refused" | "failed" | "cancelled";
+
 export interface SendFate {
   key: string;
-  state: "queued" | "sent" | "refused" | "failed";
+  state: SendState;
   via: "sessionWebhook" | "robotApi" | null;
   attempts: number;
   lastError: string | null;

@@ -8,7 +8,7 @@ const PAD_BLOCK = 32;
 
 export interface EventCipherKey {
   key: CryptoKey;
-  iv: Uint8Array;
+  iv: Uint8Array<ArrayBuffer>;
 }
 
 const keyCache = new Map<string, Promise<EventCipherKey | null>>();

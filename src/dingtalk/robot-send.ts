@@ -116,7 +116,7 @@ export const SESSION_WEBHOOK_PATH = "/robot/sendBySession";
 /**
  * Session webhooks are called only as DingTalk gives them: https on a DingTalk host, on the default
  * port, at DingTalk's own path; or at that path on the host of DINGTALK_API_BASE (a local fake
- * DingTalk in tests). A URL from a payload must not make the bridge call anywhere else.
+ * DingTalk), and then only there. A URL from a payload must not make the bridge call anywhere else.
  */
 export function allowedSessionWebhook(url: unknown, apiBase: string): string | null {
   if (typeof url !== "string") return null;
@@ -129,6 +129,12 @@ export function allowedSessionWebhook(url: unknown, apiBase: string): string | n
   if (parsed.username || parsed.password || parsed.pathname !== SESSION_WEBHOOK_PATH) return null;
   const base = new URL(apiBase);
   if (parsed.host === base.host && parsed.protocol === base.protocol) return parsed.toString();
-  const dingtalk = parsed.hostname === "dingtalk.com" || parsed.hostname.endsWith(".dingtalk.com");
-  return parsed.protocol === "https:" && parsed.port === "" && dingtalk ? parsed.toString() : null;
+  // A bridge pointed at another DingTalk (a local fake) never calls the real one: a message's reply
+  // then goes by the robot API, to the DingTalk it is pointed at.
+  if (!onDingTalk(base.hostname)) return null;
+  return parsed.protocol === "https:" && parsed.port === "" && onDingTalk(parsed.hostname) ? parsed.toString() : null;
+}
+
+function onDingTalk(hostname: string): boolean {
+  return hostname === "dingtalk.com" || hostname.endsWith(".dingtalk.com");
 }

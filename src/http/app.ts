@@ -5,6 +5,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { Hono } from "hono/tiny";
 import { ConfigError } from "../config/load";
+import { SCHEMA_TOO_NEW } from "../lib/migrate";
 import type { BridgeEnv } from "./context";
 import { errorResponse, HttpError } from "./errors";
 import { consumerApi } from "./middleware";
@@ -43,6 +44,9 @@ app.onError((error, c) => {
     if (error.res) return error.getResponse();
     return errorResponse(c, error.status as 400, "bad_request", error.message || "the request was refused");
   }
+  // An object whose storage a newer bridge wrote (a rollback after an upgrade) refuses to run; the
+  // error crosses the RPC boundary as its message.
+  if (error.message.includes(SCHEMA_TOO_NEW)) return errorResponse(c, 503, "bridge_outdated", error.message);
   if (error instanceof ConfigError) {
     // The operator's mistake, not the caller's: say which setting, never its value.
     console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), config: error.message }));

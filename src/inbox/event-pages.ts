@@ -72,30 +72,23 @@ export class EventPages {
   }
 
   /**
-   * When the oldest event a consumer could take right now arrived: visible, and the front of its key
-   * (held or free) or without one. Null when nothing is leasable.
+   * When the oldest ready event arrived: the older of the oldest without a key and the earliest key
+   * front. With `visibleBy`, only what a consumer could take by then (a nack delay is over).
    */
-  oldestLeasableReceivedAt(now: number): number | null {
-    const unkeyed = this.sql
-      .exec<{ t: number }>(
-        "SELECT received_at AS t FROM events WHERE state = 'ready' AND okey IS NULL AND visible_at <= ? ORDER BY seq LIMIT 1",
-        now,
-      )
-      .toArray()[0]?.t;
-    const front = this.keys.oldestVisibleFrontSeq(now);
-    const keyed =
-      front === null ? undefined : this.sql.exec<{ t: number }>("SELECT received_at AS t FROM events WHERE seq = ?", front).one().t;
-    return min(unkeyed ?? null, keyed ?? null);
+  oldestReadyReceivedAt(visibleBy: number = Number.MAX_SAFE_INTEGER): number | null {
+    const receivedAt = (q: string, ...params: unknown[]) => this.sql.exec<{ t: number }>(q, ...params).toArray()[0]?.t ?? null;
+    const unkeyed = receivedAt(
+      "SELECT received_at AS t FROM events WHERE state = 'ready' AND okey IS NULL AND visible_at <= ? ORDER BY seq LIMIT 1",
+      visibleBy,
+    );
+    const front = this.keys.oldestFrontSeq(visibleBy);
+    return min(unkeyed, front === null ? null : receivedAt("SELECT received_at AS t FROM events WHERE seq = ?", front));
   }
 
   counts(): QueueCounts {
     const one = (q: string) => this.sql.exec<{ n: number }>(q).one().n;
-    const receivedAt = (q: string, ...params: unknown[]) => this.sql.exec<{ t: number | null }>(q, ...params).toArray()[0]?.t ?? null;
-    // The oldest ready event is the older of the oldest without a key and the earliest key front.
-    const unkeyed = receivedAt("SELECT received_at AS t FROM events WHERE state = 'ready' AND okey IS NULL ORDER BY seq LIMIT 1");
-    const front = this.keys.oldestFrontSeq();
-    const keyed = front === null ? null : receivedAt("SELECT received_at AS t FROM events WHERE seq = ?", front);
-    const ready = min(unkeyed, keyed);
+    const receivedAt = (q: string) => this.sql.exec<{ t: number | null }>(q).toArray()[0]?.t ?? null;
+    const ready = this.oldestReadyReceivedAt();
     // Leased events are few (what consumers hold right now), so their oldest is found by scanning them.
     const leased = receivedAt("SELECT MIN(received_at) AS t FROM events WHERE state = 'leased'");
     const dead = receivedAt("SELECT received_at AS t FROM events WHERE state = 'dead' ORDER BY seq LIMIT 1");

@@ -56,28 +56,18 @@ export class OrderingKeys {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM okeys WHERE leased > 0").one().n;
   }
 
-  /** The earliest front, free or held, that is visible now. */
-  oldestVisibleFrontSeq(now: number): number | null {
+  /** The earliest front, free or held: of those visible by `visibleBy` when it is given. */
+  oldestFrontSeq(visibleBy: number = Number.MAX_SAFE_INTEGER): number | null {
     const free = this.sql
       .exec<{ s: number }>(
         "SELECT head_seq AS s FROM okeys WHERE leased = 0 AND head_seq IS NOT NULL AND head_visible_at <= ? ORDER BY head_seq LIMIT 1",
-        now,
+        visibleBy,
       )
       .toArray()[0]?.s;
     const held = this.sql
-      .exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased > 0 AND head_visible_at <= ?", now)
+      .exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased > 0 AND head_visible_at <= ?", visibleBy)
       .one().s;
     const seqs = [free ?? null, held].filter((s): s is number => s !== null);
-    return seqs.length ? Math.min(...seqs) : null;
-  }
-
-  /** The oldest ready event that has a key: the earliest front, free or held. */
-  oldestFrontSeq(): number | null {
-    const free = this.sql
-      .exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased = 0 AND head_seq IS NOT NULL")
-      .one().s;
-    const held = this.sql.exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased > 0").one().s;
-    const seqs = [free, held].filter((s): s is number => s !== null);
     return seqs.length ? Math.min(...seqs) : null;
   }
 }

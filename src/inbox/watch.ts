@@ -10,7 +10,7 @@ import type { InboxParts, Turn } from "./turn";
  * the gateway is alive but not draining. Resolved once nothing leasable waits that long.
  */
 export function watchBacklog(t: Turn): void {
-  const oldest = t.parts.pages.oldestLeasableReceivedAt(t.now);
+  const oldest = t.parts.pages.oldestReadyReceivedAt(t.now);
   const stalled = t.state.machine.consumers === "attached" && oldest !== null && t.now - oldest >= t.tunables.backlogStallMs;
   if (stalled) {
     t.raise(
@@ -36,7 +36,7 @@ export function watchBacklog(t: Turn): void {
 export function backlogDeadline(parts: InboxParts, now: number): number | null {
   if (parts.state.incidents.backlog_stalled !== undefined) return now + 30_000;
   if (parts.state.machine.consumers !== "attached") return null;
-  const oldest = parts.pages.oldestLeasableReceivedAt(now);
+  const oldest = parts.pages.oldestReadyReceivedAt(now);
   return oldest === null ? null : Math.max(now, oldest + parts.tunables().backlogStallMs);
 }
 

@@ -2,6 +2,9 @@
 // reached is kept in the `schema_version` row. An object whose stored schema is newer than the code
 // (a rollback after an upgrade) refuses to run rather than guess at tables it does not know.
 
+/** Part of a SchemaTooNewError's message, by which it is known after crossing an RPC boundary. */
+export const SCHEMA_TOO_NEW = "written by a newer version of the bridge";
+
 export class SchemaTooNewError extends Error {
   constructor(
     readonly what: string,
@@ -9,7 +12,7 @@ export class SchemaTooNewError extends Error {
     readonly known: number,
   ) {
     super(
-      `${what} storage is at schema v${stored}, written by a newer version of the bridge; this code knows v${known}. ` +
+      `${what} storage is at schema v${stored}, ${SCHEMA_TOO_NEW}; this code knows v${known}. ` +
         "Deploy that newer version again (a rollback cannot read what it wrote).",
     );
     this.name = "SchemaTooNewError";

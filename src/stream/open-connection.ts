@@ -4,9 +4,10 @@ import { IP_NOT_ALLOWED_MESSAGE, isIpNotAllowed } from "../dingtalk/robot-send";
 import { isRecord, parseJsonOrNull } from "../lib/json";
 import { isLoopback } from "../lib/loopback";
 import { type CallResult, isRedirect } from "../lib/outbound";
+import { BRIDGE_VERSION } from "../lib/version";
 import { ROBOT_TOPIC } from "./frames";
 
-export const LINK_UA = "dingtalk-fallback-bridge/0.2.0 (stream link)";
+export const LINK_UA = `dingtalk-fallback-bridge/${BRIDGE_VERSION} (stream link)`;
 
 export function openRequest(apiBase: string, clientId: string, clientSecret: string): Request {
   return new Request(`${apiBase}/v1.0/gateway/connections/open`, {

@@ -8,6 +8,7 @@ import {
   judgeConfig,
   judgeCredentials,
   judgeLink,
+  judgeOutdated,
   judgeRefusedToken,
   judgeRobotPermission,
   judgeToken,
@@ -42,6 +43,14 @@ describe("doctor's checks", () => {
       config: { problems: [{ setting: "LEASE_MS", problem: "must be a whole number" }] },
     });
     expect(fellBack).toMatchObject({ verdict: "fail", detail: expect.stringContaining("LEASE_MS: must be a whole number") });
+  });
+
+  it("the config: storage a newer bridge wrote", () => {
+    expect(judgeOutdated("inbox storage is at schema v9, written by a newer version of the bridge")).toMatchObject({
+      check: "config",
+      verdict: "fail",
+      fix: expect.stringContaining("Upgrading"),
+    });
   });
 
   it("the credentials: the fix follows DingTalk's reason", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decryptEvent, encryptEvent, eventCipherKey } from "../../src/dingtalk/event-cipher";
 import { openEnvelope, sealEnvelope } from "../../src/dingtalk/event-envelope";
-import { eventReply } from "../../src/dingtalk/event-reply";
+import { sealEvent } from "../../src/dingtalk/event-seal";
 import { checkEventSignature, eventSignature } from "../../src/dingtalk/event-signature";
 
 const TOKEN = "mryue";
@@ -57,7 +57,7 @@ describe("event push crypto", () => {
 
   it("answers a handshake reply that verifies and decrypts to success", async () => {
     const cipher = (await eventCipherKey(AES_KEY))!;
-    const reply = await eventReply(cipher, TOKEN, OWNER, 1_700_000_000_000);
+    const reply = await sealEvent(cipher, TOKEN, OWNER, "success", 1_700_000_000_000);
     expect(reply.timeStamp).toBe("1700000000000");
     expect(await eventSignature(TOKEN, reply.timeStamp, reply.nonce, reply.encrypt)).toBe(reply.msg_signature);
     expect(openEnvelope((await decryptEvent(cipher, reply.encrypt))!)).toEqual({ message: "success", ownerKey: OWNER });

@@ -49,8 +49,10 @@ describe("the robot API and session webhooks, judged", () => {
 
   it("calls session webhooks only on DingTalk's hosts or the API base's host", () => {
     const base = "http://127.0.0.1:9999";
-    expect(allowedSessionWebhook("https://oapi.dingtalk.com/robot/sendBySession?session=1", base)).not.toBeNull();
+    expect(allowedSessionWebhook("https://oapi.dingtalk.com/robot/sendBySession?session=1", "https://api.dingtalk.com")).not.toBeNull();
     expect(allowedSessionWebhook("http://127.0.0.1:9999/robot/sendBySession?session=1", base)).not.toBeNull();
+    // Pointed at a fake DingTalk, the bridge never calls the real one.
+    expect(allowedSessionWebhook("https://oapi.dingtalk.com/robot/sendBySession?session=1", base)).toBeNull();
     for (const bad of [
       "http://oapi.dingtalk.com/robot/sendBySession", // not https
       "https://dingtalk.com.attacker.example/x",

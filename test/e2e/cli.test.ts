@@ -9,7 +9,8 @@ import { type LocalBridge, startBridge } from "../harness/local-bridge";
 let bridge: LocalBridge;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
-  bridge = await startBridge({ vars: { MAX_ATTEMPTS: "2" } });
+  // Nothing answers on port 9: every send waits in the outbox for a retry.
+  bridge = await startBridge({ vars: { MAX_ATTEMPTS: "2", DINGTALK_API_BASE: "http://127.0.0.1:9" } });
   env = cliEnv(bridge.url);
 });
 afterAll(async () => {
@@ -106,6 +107,24 @@ describe("dtbridge", () => {
     expect((await status()).depth).toBe(0);
   });
 
+  it("outbox lists a send DingTalk cannot take now, and cancel stops it for good", async () => {
+    const queued = await runCli(["send", "--to-conversation", "cid-outbox", "--text", "later", "--key", "outbox-1"], env);
+    expect(JSON.parse(queued.stdout)).toMatchObject({ state: "queued", key: "outbox-1" });
+    const listed = ndjson((await runCli(["outbox", "--state", "queued"], env)).stdout);
+    expect(listed.map((s) => s.key)).toEqual(["outbox-1"]);
+    expect(listed[0].lastError).toBeTruthy();
+
+    const cancel = await runCli(["outbox", "cancel", "--key", "outbox-1", "--key", "never-sent"], env);
+    expect(cancel.code).toBe(1);
+    expect(JSON.parse(cancel.stdout)).toEqual({ cancelled: ["outbox-1"], notQueued: ["never-sent"] });
+    expect(ndjson((await runCli(["outbox", "--state", "cancelled"], env)).stdout).map((s) => s.key)).toEqual(["outbox-1"]);
+    const again = await runCli(["send", "--to-conversation", "cid-outbox", "--text", "later", "--key", "outbox-1"], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("send_cancelled");
+    expect((await runCli(["outbox", "--state", "lost"], env)).code).toBe(2);
+    expect((await runCli(["outbox", "cancel"], env)).code).toBe(2);
+  });
+
   it("one-shot runs end, and say why, when things are wrong", async () => {
     const down = { ...env, DTBRIDGE_URL: "http://127.0.0.1:9" };
     expect((await runCli(["tail", "--once"], down)).code).toBe(5);
@@ -130,7 +149,7 @@ describe("dtbridge", () => {
     for (const args of [["replay"], ["replay", "--ids", "a", "--from-seq", "1"], ["replay", "--from-seq", "5", "--to-seq", "1"]]) {
       expect((await runCli(args, env)).code).toBe(2);
     }
-    for (const cmd of ["tail", "drain", "forward", "send", "status", "history", "replay", "dead-letters", "simulate"]) {
+    for (const cmd of ["tail", "drain", "forward", "send", "status", "history", "replay", "dead-letters", "outbox", "simulate"]) {
       const help = await runCli([cmd, "--help"], env);
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`dtbridge ${cmd}`);

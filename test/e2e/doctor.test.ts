@@ -13,7 +13,7 @@ import { freePort, type LocalBridge, startBridge } from "../harness/local-bridge
 const GOOD = { clientId: "doctor-good", clientSecret: "doctor-good-secret" };
 const LINK = { clientId: "doctor-link", clientSecret: "doctor-link-secret" };
 const APPS = {
-  good: { ...GOOD, consumerTokens: ["tok-good", "drain+read:tok-reader"] },
+  good: { ...GOOD, consumerTokens: ["tok-good", "drain+read:tok-reader", "send:tok-sender"] },
   link: { ...LINK, streamLink: true, consumerTokens: ["tok-link"] },
   badsecret: { clientId: GOOD.clientId, clientSecret: "not-the-secret", consumerTokens: ["tok-badsecret"] },
   linkrefused: { clientId: "doctor-unknown", clientSecret: "x", streamLink: true, consumerTokens: ["tok-linkrefused"] },
@@ -144,6 +144,13 @@ describe("dtbridge doctor", () => {
     const run = await doctor("good", "tok-reader");
     expect(run.verdicts).toEqual({ ...HEALTHY, token: "fail", credentials: "skip", "robot-permission": "skip", "alert-sink": "skip" });
     expect(run.line("token").detail).toContain("drain, read");
+    expect(run.code).toBe(1);
+  });
+
+  it("fails a token that may not even read the app's status, and checks nothing after it", async () => {
+    const run = await doctor("good", "tok-sender");
+    expect(run.line("token")).toMatchObject({ verdict: "fail", detail: expect.stringContaining("scope") });
+    expect(run.lines.filter((l) => l.verdict !== "skip").map((l) => l.check)).toEqual(["bridge", "token"]);
     expect(run.code).toBe(1);
   });
 

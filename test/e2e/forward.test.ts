@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventAesKey, openEvent, sealEvent } from "../../src/cli/forward/event-crypto";
+import { eventKeys, openEvent, sealEvent } from "../../src/cli/forward/event-crypto";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { cliEnv, LOCAL, ndjson, runCli, startCli } from "../harness/cli";
@@ -122,7 +122,7 @@ describe("dtbridge forward", () => {
 
   it("forwards event pushes encrypted and signed as DingTalk does, byte for byte inside", async () => {
     const eventText = '{"EventType":"user_add_org", "eventId":"evt-forward-1","CorpId":"dingcorp","UserId":["u1"],"n":1.0}';
-    const sealed = await sealEvent({ key: eventAesKey(EVENTS.aesKey)!, token: EVENTS.token, ownerKey: CLIENT_ID }, eventText);
+    const sealed = await sealEvent((await eventKeys(EVENTS.aesKey, EVENTS.token, CLIENT_ID))!, eventText);
     const query = new URLSearchParams({ msg_signature: sealed.msg_signature, timestamp: sealed.timeStamp, nonce: sealed.nonce });
     const pushed = await fetch(`${bridge.url}/dingtalk/default/events?${query}`, {
       method: "POST",
@@ -137,12 +137,12 @@ describe("dtbridge forward", () => {
     expect(await depth()).toBe(0);
   });
 
-  it("reads DingTalk's event encryption check values", () => {
-    const keys = { key: eventAesKey(EVENTS.aesKey)!, token: "mryue", ownerKey: "ding6ccabc44d2c8d38b" };
+  it("reads DingTalk's event encryption check values", async () => {
+    const keys = (await eventKeys(EVENTS.aesKey, "mryue", "ding6ccabc44d2c8d38b"))!;
     const encrypt =
       "0vJiX6vliEpwG3U45CtXqi+m8PXbQRARJ8p8BbDuD1EMTDf0jKpQ79QS93qEk7XHpP6u+oTTrd15NRPvNvmBKyDCYxxOK+HZeKju4yhELOFchzNukR+t8SB/qk4ROMu3";
-    expect(openEvent(keys, encrypt)).toBe('{"EventType":"check_url"}');
-    expect(eventAesKey("too short")).toBeNull();
+    expect(await openEvent(keys, encrypt)).toBe('{"EventType":"check_url"}');
+    expect(await eventKeys("too short", "mryue", "x")).toBeNull();
   });
 
   it("says what is missing, and never echoes a secret", async () => {

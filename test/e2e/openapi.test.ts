@@ -3,7 +3,7 @@
 // for its path, method and status. The bridge's sends go to the fake DingTalk.
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventAesKey, sealEvent } from "../../src/cli/forward/event-crypto";
+import { eventKeys, sealEvent } from "../../src/cli/forward/event-crypto";
 import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { LOCAL } from "../harness/cli";
@@ -172,7 +172,7 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes event pushes and their refusals", async () => {
-    const keys = { key: eventAesKey("Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7")!, token: "localtoken", ownerKey: "dinglocaldevclient" };
+    const keys = (await eventKeys("Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "localtoken", "dinglocaldevclient"))!;
     const sealed = await sealEvent(keys, '{"EventType":"check_url"}');
     const query = new URLSearchParams({ msg_signature: sealed.msg_signature, timestamp: sealed.timeStamp, nonce: sealed.nonce });
     const push = (q: URLSearchParams) =>

@@ -50,10 +50,13 @@ describe("fuzz", () => {
     const firstTimestamp = Date.now() - CASES;
     // A mutation may still be a valid callback; two may share a hostile msgId and dedup to one.
     const accepted = new Set<string>();
+    let last = { timestamp: "", sign: "" };
     for (let i = 0; i < CASES; i++) {
-      // Each case signs its own timestamp: one signature carries one message only.
-      const timestamp = String(firstTimestamp + i);
-      const sign = await robotSign(ROBOT_SECRET, timestamp);
+      // Most cases sign their own timestamp; some reuse the last pair (taken, kept aside, or refused).
+      const reuse = i > 0 && rng.int(8) === 0;
+      const timestamp = reuse ? last.timestamp : String(firstTimestamp + i);
+      const sign = reuse ? last.sign : await robotSign(ROBOT_SECRET, timestamp);
+      last = { timestamp, sign };
       const text = mutate(rng, robotMessage({ msgId: `fuzz-${i}` }));
       const body = rng.int(6) === 0 ? breakBytes(rng, text) : text;
       const headers: Record<string, string> = { timestamp, sign };
@@ -132,7 +135,11 @@ describe("fuzz", () => {
       heartbeat: { consumer: "c", stream: { connected: true, lastMessageAt: 1, reconnects: [1], msgIds: ["m"] } },
       "dead-letters/redrive": { ids: ["evt_x"] },
       "dead-letters/purge": { ids: ["evt_x"] },
+      "events/replay": { fromSeq: 1, toSeq: 2, conversationId: "c" },
+      "outbox/cancel": { keys: ["k"] },
     };
+    // A pull that names the leases its consumer holds.
+    valid.pull!.held = ["lse_x"];
     let refusedBefore = await snapshot(app);
     for (let i = 0; i < CASES; i++) {
       const route = rng.pick(Object.keys(valid));
@@ -150,7 +157,15 @@ describe("fuzz", () => {
     }
     for (let i = 0; i < 200; i++) {
       const q = `afterSeq=${encodeURIComponent(String(mutate(rng, { a: 1 })))}&limit=${rng.pick(["", "-1", "0", "501", "1e3", "x", "10"])}`;
-      const res = await SELF.fetch(`${BASE}/v1/${app}/${rng.pick(["events", "dead-letters"])}?${q}`, {
+      const filter = rng.pick([
+        "",
+        `&conversationId=${encodeURIComponent(String(mutate(rng, { c: "x" })))}`,
+        "&msgId=",
+        "&sender=%00",
+        "&state=queued",
+        "&order=up",
+      ]);
+      const res = await SELF.fetch(`${BASE}/v1/${app}/${rng.pick(["events", "dead-letters", "outbox"])}?${q}${filter}`, {
         headers: { authorization: `Bearer ${tokenFor(app)}` },
       });
       await expectRefusalShape(res, q);

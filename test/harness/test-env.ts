@@ -24,7 +24,7 @@ export function linkCredentials(app: string) {
 }
 
 /** Apps that send through the fake DingTalk's robot API (their Stream link stays off). */
-export const SEND_APPS = Array.from({ length: 20 }, (_, i) => `s${String(i).padStart(2, "0")}`);
+export const SEND_APPS = Array.from({ length: 40 }, (_, i) => `s${String(i).padStart(2, "0")}`);
 
 export function sendCredentials(app: string) {
   return { clientId: `send-client-${app}`, clientSecret: `send-secret-${app}` };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { BRIDGE_VERSION } from "../../src/lib/version";
 import { ROBOT_TOPIC } from "../../src/stream/frames";
-import { openRequest, readOpenResponse, socketUrl } from "../../src/stream/open-connection";
+import { LINK_UA, openRequest, readOpenResponse, socketUrl } from "../../src/stream/open-connection";
 
 describe("connections/open", () => {
   it("asks for JSON, subscribed to the robot topic only", async () => {
@@ -53,5 +54,13 @@ describe("connections/open", () => {
   it("turns the endpoint into an http(s) URL for fetch, with the ticket encoded", () => {
     expect(socketUrl("wss://h.example/connect", "a+b/c=")).toBe("https://h.example/connect?ticket=a%2Bb%2Fc%3D");
     expect(socketUrl("ws://127.0.0.1:5/connect?x=1", "t")).toBe("http://127.0.0.1:5/connect?x=1&ticket=t");
+  });
+});
+
+describe("the bridge's version", () => {
+  it("is package.json's, in what the link tells DingTalk", async () => {
+    const pkg = await import("../../package.json");
+    expect(BRIDGE_VERSION).toBe(pkg.version);
+    expect(LINK_UA).toContain(`/${pkg.version} `);
   });
 });

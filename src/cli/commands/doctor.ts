@@ -12,6 +12,7 @@ import {
   judgeConfig,
   judgeCredentials,
   judgeLink,
+  judgeOutdated,
   judgeRefusedToken,
   judgeRobotPermission,
   judgeToken,
@@ -22,6 +23,8 @@ import { diagnose, probeHealth, probeUrl } from "../doctor/probes";
 import { Report } from "../doctor/report";
 
 const AFTER = ["config", "credentials", "robot-permission", "link", "callback-url", "alert-sink"] as const;
+/** Answers to status after which nothing else can be checked. */
+const STOPPING = ["bridge_misconfigured", "bridge_outdated"];
 
 export const doctor: Command = {
   name: "doctor",
@@ -103,12 +106,16 @@ async function examine(report: Report, t: Target, status: () => Promise<StatusDo
       await report.add(fail("token", `the bridge stopped answering: ${error.message}`, "run doctor again"));
       return EXIT.network;
     }
-    if (!(error instanceof BridgeError) || (error.status !== 403 && error.code !== "bridge_misconfigured")) throw error;
-    if (error.status === 403) await report.add(fail("token", error.message, "run doctor with a token that has the admin scope"));
-    else await report.add(skip("token", "not checked: the app's settings are broken"));
+    if (!(error instanceof BridgeError) || (error.status !== 403 && !STOPPING.includes(error.code))) throw error;
+    if (error.status === 403) {
+      await report.add(fail("token", error.message, "run doctor with a token that has the admin scope"));
+      await report.add(skip("config", "not checked: the token may not read the app's status"));
+    } else {
+      await report.add(skip("token", `not checked: the app answers ${error.code}`));
+      await report.add(error.code === "bridge_outdated" ? judgeOutdated(error.message) : judgeConfig(t.app, health.body, null));
+    }
   }
   if (doc === null) {
-    await report.add(judgeConfig(t.app, health.body, null));
     for (const check of AFTER.slice(1)) await report.add(skip(check, "not checked"));
     return EXIT.failure;
   }

@@ -18,7 +18,7 @@ import {
   retriesLeftNote,
   UsageError,
 } from "../common";
-import { type EventKeys, eventAesKey } from "../forward/event-crypto";
+import { type EventKeys, eventKeys as keysFor } from "../forward/event-crypto";
 import { answeredSuccess, postEvent } from "../forward/event-post";
 import { ForwardLog, type ForwardRecord } from "../forward/forward-log";
 import { readInlineAnswer } from "../forward/inline-answer";
@@ -76,7 +76,7 @@ ${CONNECTION_HELP}`,
           secret: fromEnv(values["secret-env"] ?? "DINGTALK_CLIENT_SECRET", "the app's Client Secret", "secret-env"),
         }
       : null;
-    const events = values["events-to"] ? { url: httpUrl(values["events-to"], "events-to"), keys: eventKeys(values) } : null;
+    const events = values["events-to"] ? { url: httpUrl(values["events-to"], "events-to"), keys: await eventKeys(values) } : null;
     const client = connect(values);
     const timeoutMs = intOption(values.timeout, "timeout", 30_000, 1);
     const retryBase = intOption(values["retry-delay"], "retry-delay", 1_000, 0);
@@ -145,7 +145,7 @@ async function forwardOne(
     record.status = answer.status;
     if (answer.status < 200 || answer.status > 299) throw new Error(`the bot answered ${answer.status}`);
     if (event.kind === "event") {
-      if (!keys || !answeredSuccess(answer.body, keys)) throw new Error('the handler did not answer the encrypted "success"');
+      if (!keys || !(await answeredSuccess(answer.body, keys))) throw new Error('the handler did not answer the encrypted "success"');
     } else {
       await sendInlineReply(client, event, answer.body, record);
     }
@@ -195,13 +195,14 @@ function fromEnv(name: string, what: string, flag: string): string {
   return value;
 }
 
-function eventKeys(values: { "event-token-env"?: string; "event-key-env"?: string; "owner-key"?: string }): EventKeys {
+async function eventKeys(values: { "event-token-env"?: string; "event-key-env"?: string; "owner-key"?: string }): Promise<EventKeys> {
   const token = fromEnv(values["event-token-env"] ?? "DINGTALK_EVENT_TOKEN", "the app's event token", "event-token-env");
   const keyName = values["event-key-env"] ?? "DINGTALK_EVENT_AES_KEY";
-  const key = eventAesKey(fromEnv(keyName, "the app's event AES key", "event-key-env"));
-  if (!key) throw new UsageError(`${keyName} is not an event AES key (43 characters of base64)`);
+  const aesKey = fromEnv(keyName, "the app's event AES key", "event-key-env");
   const ownerKey = values["owner-key"] ?? process.env.DINGTALK_EVENT_OWNER_KEY ?? process.env.DINGTALK_CLIENT_ID;
   if (!ownerKey)
     throw new UsageError("events need their owner key: pass --owner-key or set DINGTALK_EVENT_OWNER_KEY or DINGTALK_CLIENT_ID");
-  return { key, token, ownerKey };
+  const keys = await keysFor(aesKey, token, ownerKey);
+  if (!keys) throw new UsageError(`${keyName} is not an event AES key (43 characters of base64)`);
+  return keys;
 }

@@ -91,6 +91,15 @@ export function judgeConfig(app: string, health: Health, status: StatusDocument 
   return pass("config", `app "${app}" is configured, its inbox answers`);
 }
 
+/** The app's storage was written by a newer bridge than the one running: a rollback after an upgrade. */
+export function judgeOutdated(message: string): CheckLine {
+  return fail(
+    "config",
+    message,
+    "deploy the version that wrote the storage, or a newer one: a bridge never runs on a schema newer than it knows (README: Upgrading)",
+  );
+}
+
 /** DingTalk took the app's credentials: the bridge fetched an access token. */
 export function judgeCredentials(check: Check): CheckLine {
   if (check.ok) return pass("credentials", check.detail);

@@ -23,12 +23,12 @@ export async function postEvent(url: string, eventText: string, keys: EventKeys,
 }
 
 /** Whether the handler's answer is "success" encrypted with the app's key, as DingTalk requires. */
-export function answeredSuccess(body: string, keys: EventKeys): boolean {
+export async function answeredSuccess(body: string, keys: EventKeys): Promise<boolean> {
   let encrypt: unknown;
   try {
     encrypt = (JSON.parse(body) as { encrypt?: unknown }).encrypt;
   } catch {
     return false;
   }
-  return typeof encrypt === "string" && openEvent(keys, encrypt) === "success";
+  return typeof encrypt === "string" && (await openEvent(keys, encrypt)) === "success";
 }

@@ -60,7 +60,9 @@ export function consumerPaths(c: Components, appParameter: Json): Record<string,
         "403": c.error("scope_refused: the token lacks the scope this route needs; the message names it and the token's scopes."),
         ...(method === "post" ? { "413": c.error("body_too_large: the body is larger than 256 KiB.") } : {}),
         ...op.errors,
-        "503": c.error("bridge_misconfigured: the app's settings are broken; the bridge's logs name the setting."),
+        "503": c.error(
+          "bridge_misconfigured: the app's settings are broken (the bridge's logs name the setting); bridge_outdated: the app's storage was written by a newer bridge (a rollback after an upgrade).",
+        ),
       },
     },
   });

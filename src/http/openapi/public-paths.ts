@@ -17,7 +17,9 @@ const etag: Json = {
 };
 
 export function publicPaths(c: Components, appParameter: Json): Record<string, Json> {
-  const misconfigured = c.error("bridge_misconfigured: the app's settings are broken; the bridge's logs name the setting.");
+  const misconfigured = c.error(
+    "bridge_misconfigured: the app's settings are broken (the bridge's logs name the setting); bridge_outdated: the app's storage was written by a newer bridge (a rollback after an upgrade).",
+  );
   return {
     "/dingtalk/{app}/robot": {
       post: {

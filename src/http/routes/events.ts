@@ -1,8 +1,7 @@
 // POST /dingtalk/:app/events: the encrypted event subscription push (docs/dingtalk-protocol.md §2).
 import { Hono } from "hono/tiny";
 import type { AppConfig } from "../../config/apps";
-import { decryptEvent, type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";
-import { openEnvelope } from "../../dingtalk/event-envelope";
+import { type EventCipherKey, eventCipherKey } from "../../dingtalk/event-cipher";
 import {
   type DecryptedEvent,
   decryptedEventSchema,
@@ -14,7 +13,7 @@ import {
   readEventPushQuery,
   unwrapBase64,
 } from "../../dingtalk/event-push";
-import { eventReply } from "../../dingtalk/event-reply";
+import { openSealed, sealEvent } from "../../dingtalk/event-seal";
 import { checkEventSignature } from "../../dingtalk/event-signature";
 import { parseStrictJson } from "../../lib/strict-json";
 import type { BridgeEnv } from "../context";
@@ -43,7 +42,7 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, reportRejections, limitBod
 
   const { event, message } = await openEvent(app, cipher, unwrapBase64(encrypt));
   if (isHandshake(event)) {
-    return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now(), handshakeAnswer(event)));
+    return c.json(await sealEvent(cipher, events.token, events.ownerKey, handshakeAnswer(event), Date.now()));
   }
   checkAge(query.timestamp, c.get("config").tunables.eventMaxAgeMs);
   await inboxFor(c).ingest({
@@ -54,7 +53,7 @@ eventRoutes.post("/dingtalk/:app/events", resolveApp, reportRejections, limitBod
     conversationId: null,
     msgId: null,
   });
-  return c.json(await eventReply(cipher, events.token, events.ownerKey, Date.now()));
+  return c.json(await sealEvent(cipher, events.token, events.ownerKey, "success", Date.now()));
 });
 
 /**
@@ -69,8 +68,7 @@ async function openEvent(app: AppConfig, cipher: EventCipherKey, encrypt: string
     `the push does not decrypt to a JSON event for app "${app.name}": check the event AES key, and the owner key ` +
       "(the Client ID, or DINGTALK_EVENT_OWNER_KEY / eventOwnerKey where DingTalk uses a corpId or suiteKey)",
   );
-  const plain = await decryptEvent(cipher, encrypt);
-  const envelope = plain && openEnvelope(plain);
+  const envelope = await openSealed(cipher, encrypt);
   if (!envelope || envelope.ownerKey !== app.events!.ownerKey) throw refused;
   const decoded = parseStrictJson(envelope.message);
   if (!decoded.ok) throw refused;
