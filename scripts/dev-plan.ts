@@ -1,10 +1,9 @@
 // What `npm run dev` starts, from its arguments and the local settings in .dev.vars: whether a fake
 // DingTalk runs beside the bridge, with which apps, and the arguments wrangler dev gets. Pure.
 
-export const REAL_DINGTALK_FLAG = "--real-dingtalk";
+import { SAMPLE_ROBOT_CODE } from "../src/dingtalk/sample-messages";
 
-/** The robotCode `dtbridge simulate`'s messages carry, so replies to them go through the fake's robot API too. */
-export const SAMPLE_ROBOT_CODE = "dingrobotsample";
+export const REAL_DINGTALK_FLAG = "--real-dingtalk";
 
 export interface DevPlan {
   /** Apps the fake DingTalk accepts; null: no fake (the flag, or DINGTALK_API_BASE set by hand). */
@@ -37,6 +36,7 @@ function appsOf(devVars: Record<string, string>): NonNullable<DevPlan["fakeApps"
   const apps: NonNullable<DevPlan["fakeApps"]> = [];
   const add = (clientId: unknown, clientSecret: unknown) => {
     if (typeof clientId === "string" && typeof clientSecret === "string" && clientId && clientSecret) {
+      // The robotCode `dtbridge simulate`'s messages carry: replies to them go by the fake's robot API too.
       apps.push({ clientId, clientSecret, robotCode: SAMPLE_ROBOT_CODE });
     }
   };

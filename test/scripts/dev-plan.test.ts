@@ -1,6 +1,7 @@
 // What `npm run dev` starts: a fake DingTalk knowing every local app, unless told otherwise.
 import { describe, expect, it } from "vitest";
-import { devPlan, SAMPLE_ROBOT_CODE } from "../../scripts/dev-plan";
+import { devPlan } from "../../scripts/dev-plan";
+import { SAMPLE_ROBOT_CODE } from "../../src/dingtalk/sample-messages";
 
 const local = { DINGTALK_CLIENT_ID: "dinglocal", DINGTALK_CLIENT_SECRET: "s", BRIDGE_CONSUMER_TOKENS: "t" };
 
