@@ -96,7 +96,11 @@ export function publicPaths(c: Components, appParameter: Json): Record<string, J
         ...PUBLIC,
         responses: {
           "200": c.answer("At least one app can take messages.", "Health", answers.healthAnswer),
-          "503": c.answer("No app can take messages.", "Health", answers.healthAnswer),
+          "503": c.answer(
+            "No app can take messages, or the configuration cannot be read at all.",
+            "HealthFailed",
+            answers.healthFailedAnswer,
+          ),
         },
       },
     },

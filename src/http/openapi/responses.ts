@@ -150,6 +150,12 @@ export const healthAnswer = z.object({
   settingsFellBack: z.int(),
 });
 
+/** 503: no app can take messages; with no readable configuration at all, only that. */
+export const healthFailedAnswer = z.union([
+  healthAnswer,
+  z.object({ ok: z.literal(false), checks: z.object({ config: z.literal("failed") }) }),
+]);
+
 export const indexAnswer = z.object({ name: z.string(), routes: z.array(z.string()) });
 
 export const robotCallbackAnswer = z.union([
