@@ -5,6 +5,7 @@ import { replyKey } from "./reply-key.js";
 import { abortable, linkedSignal } from "./timing.js";
 import type {
   BridgeEvent,
+  Diagnosis,
   HeartbeatResponse,
   HistoryQuery,
   OutMessage,
@@ -38,6 +39,8 @@ export interface BridgeClientOptions {
 
 /** Longer than the bridge's worst case for one send: five calls to DingTalk of up to 10 s each. */
 const SEND_TIMEOUT_MS = 75_000;
+/** diagnose: up to four calls to DingTalk (10 s each at most) and one to the alert sink (5 s). */
+const DIAGNOSE_TIMEOUT_MS = 50_000;
 
 export class BridgeClient {
   readonly app: string;
@@ -128,6 +131,15 @@ export class BridgeClient {
   /** What became of a send: queued, sent, refused or failed. */
   sendFate(key: string): Promise<SendFate> {
     return this.call("GET", `send/${encodeURIComponent(key)}`);
+  }
+
+  /**
+   * Has the bridge check this app against DingTalk (an access token, a dry call to the robot API)
+   * and, with `sink`, send the alert sink a test alert. Needs the `admin` scope.
+   */
+  diagnose(options: { sink?: boolean } = {}): Promise<Diagnosis> {
+    // Up to four calls to DingTalk of 10 s at most each, and one to the sink of 5 s.
+    return this.call("POST", "diagnose", { sink: options.sink ?? false }, DIAGNOSE_TIMEOUT_MS);
   }
 
   /** The outbox, newest first: every send within retention, or those in one `state`. */

@@ -1,3 +1,4 @@
+import type { BridgeClient } from "../../client/bridge-client";
 import { BridgeAuthError, BridgeError, BridgeNetworkError } from "../../client/errors";
 import type { StatusDocument } from "../../client/types";
 import { bridgeUrl, CONNECTION_HELP, type Command, connect, EXIT, intOption, parse, printHelp } from "../common";
@@ -19,7 +20,7 @@ import {
   pass,
   skip,
 } from "../doctor/checks";
-import { diagnose, probeHealth, probeUrl } from "../doctor/probes";
+import { probeHealth, probeUrl } from "../doctor/probes";
 import { Report } from "../doctor/report";
 
 const AFTER = ["config", "credentials", "robot-permission", "link", "callback-url", "alert-sink"] as const;
@@ -56,11 +57,7 @@ ${CONNECTION_HELP}`,
     if (publicUrl !== undefined) bridgeUrl({ url: publicUrl });
     const waitMs = intOption(values.wait, "wait", 15_000, 0, 600_000);
     const report = new Report(values.json === true);
-    const code = await examine(
-      report,
-      { url, app: client.app, token: values.token ?? process.env.DTBRIDGE_TOKEN!, publicUrl, waitMs },
-      () => client.status(),
-    );
+    const code = await examine(report, { url, app: client.app, publicUrl, waitMs }, client);
     await report.close();
     return code;
   },
@@ -69,12 +66,12 @@ ${CONNECTION_HELP}`,
 interface Target {
   url: string;
   app: string;
-  token: string;
   publicUrl: string | undefined;
   waitMs: number;
 }
 
-async function examine(report: Report, t: Target, status: () => Promise<StatusDocument>): Promise<number> {
+async function examine(report: Report, t: Target, bridge: Pick<BridgeClient, "status" | "diagnose">): Promise<number> {
+  const status = () => bridge.status();
   const health = await probeHealth(t.url);
   if ("error" in health) {
     await report.add(
@@ -122,7 +119,7 @@ async function examine(report: Report, t: Target, status: () => Promise<StatusDo
   const scopes: string[] = doc.token?.scopes ?? [];
   await report.add(judgeToken(scopes));
   await report.add(judgeConfig(t.app, health.body, doc));
-  const diagnosis = scopes.includes("admin") ? await diagnose(t.url, t.app, t.token).catch(diagnoseFailed) : null;
+  const diagnosis = scopes.includes("admin") ? await bridge.diagnose({ sink: true }).catch(diagnoseFailed) : null;
   await dingtalkLines(report, diagnosis);
   const linkDoc = doc.link?.state === "connecting" ? await linkSettled(status, t.waitMs) : doc;
   await report.add(judgeLink(linkDoc.link, linkDoc.now ?? Date.now()));

@@ -1,6 +1,8 @@
 // What `dtbridge doctor` concludes from the bridge's answers: one line per check, a pass or what to
 // fix. Pure: probes.ts asks the bridge, the command prints.
-import type { StatusDocument } from "../../client/types";
+import type { DiagnoseCheck as Check, Diagnosis, StatusDocument } from "../../client/types";
+
+export type { Diagnosis };
 
 export type CheckName = "bridge" | "token" | "config" | "credentials" | "robot-permission" | "link" | "callback-url" | "alert-sink";
 
@@ -17,18 +19,6 @@ export interface Health {
   ok: boolean;
   apps?: Record<string, { config: "ok" | "broken"; inbox?: "ok" | "unreachable"; link?: string }>;
   settingsFellBack?: number;
-}
-
-export interface Check {
-  ok: boolean;
-  detail: string;
-}
-
-/** `POST /v1/{app}/diagnose` with `sink: true`. */
-export interface Diagnosis {
-  accessToken: Check;
-  robotPermission: Check;
-  alertSink: Check | null;
 }
 
 export const pass = (check: CheckName, detail: string): CheckLine => ({ check, verdict: "pass", detail });

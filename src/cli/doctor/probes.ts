@@ -1,12 +1,8 @@
-// What `dtbridge doctor` asks: the bridge's /health and diagnose route, and a GET of the public
-// callback URL. Each answers data, or the error that stopped it.
-import { BridgeNetworkError, errorForStatus } from "../../client/errors";
+// What `dtbridge doctor` asks besides the client's calls: the bridge's /health and a GET of the
+// public callback URL, as raw answers (a 503 is data here). Each answers data, or the error that stopped it.
 import type { UrlProbe } from "./callback-url";
-import type { Diagnosis } from "./checks";
 
 const HEALTH_TIMEOUT_MS = 10_000;
-/** diagnose makes up to four calls to DingTalk (10 s each at most) and one to the alert sink (5 s). */
-const DIAGNOSE_TIMEOUT_MS = 50_000;
 const URL_TIMEOUT_MS = 10_000;
 
 export type HealthProbe = { status: number; body: unknown; ms: number } | { error: string };
@@ -38,25 +34,6 @@ export async function probeHealth(base: string): Promise<HealthProbe> {
   } catch (error) {
     return { error: why(error) };
   }
-}
-
-/** The bridge checks DingTalk and the alert sink itself; errors are the client's typed ones. */
-export async function diagnose(base: string, app: string, token: string): Promise<Diagnosis> {
-  let answer: { status: number; body: unknown };
-  try {
-    answer = await getJson(`${base.replace(/\/+$/, "")}/v1/${encodeURIComponent(app)}/diagnose`, DIAGNOSE_TIMEOUT_MS, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      body: JSON.stringify({ sink: true }),
-    });
-  } catch (error) {
-    throw new BridgeNetworkError(`no answer from the bridge's diagnose (${why(error)})`, null, "network");
-  }
-  if (answer.status !== 200) {
-    const detail = (answer.body as { error?: { code?: string; message?: string } } | null)?.error ?? {};
-    throw errorForStatus(answer.status, detail.code ?? "http_error", detail.message ?? `HTTP ${answer.status}`);
-  }
-  return answer.body as Diagnosis;
 }
 
 export async function probeUrl(url: string): Promise<UrlProbe> {
