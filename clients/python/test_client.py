@@ -174,6 +174,15 @@ class BridgeFeatures(unittest.TestCase):
         self.assertEqual((res["released"], res["events"], box["res"]["events"]), (1, [], []))
         self.assertTrue(client._release_only)
 
+    def test_hand_back_returns_unstarted_events_uncounted(self):
+        client, app = client_for()
+        bridge.callback(app, conversation_id="cid-x")
+        bridge.callback(app, conversation_id="cid-y")
+        self.assertEqual(len(client.pull(max=2)["events"]), 2)
+        self.assertEqual(client.hand_back()["released"], 2)
+        again, _ = client_for(consumer="py-other", app=app)
+        self.assertEqual([e["attempt"] for e in again.pull(max=2)["events"]], [1, 1])
+
     def test_reply_goes_once_through_a_fresh_session_webhook(self):
         client, app = client_for()
         bridge.callback(app, webhook=dingtalk.session_webhook("fresh"))

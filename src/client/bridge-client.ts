@@ -155,8 +155,18 @@ export class BridgeClient {
   }
 
   /**
-   * Hands back everything leased to this consumer and ends its waiting polls, leasing nothing: what a
-   * stopping gateway sends, so no event waits out its lease for a consumer that is gone.
+   * Hands back every lease of this consumer not in `held`, attempt not counted, and ends its waiting
+   * polls, leasing nothing: what a stopping gateway sends for the events it never started, so none
+   * waits out its lease for a consumer that is gone, and none nears the dead letters for it.
+   */
+  handBack(held: string[] = []): Promise<PullResponse> {
+    return this.call("POST", "pull", { consumer: this.consumer, max: 0, held });
+  }
+
+  /**
+   * Hands back everything leased to this consumer and ends its waiting polls, leasing nothing. The
+   * attempts count: what a restarted gateway sends for what its crashed process may have been
+   * handling (a message that crashes it must still end in the dead letters).
    */
   releaseAll(): Promise<PullResponse> {
     return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });

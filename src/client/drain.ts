@@ -59,7 +59,7 @@ const EXTEND_IDS = 100;
 const HELD_IDS = 1000;
 
 /** What the drain loop asks of the bridge (a BridgeClient, or anything shaped like one). */
-export type DrainClient = Pick<BridgeClient, "pull" | "ack" | "nack" | "extend" | "heartbeat" | "releaseAll">;
+export type DrainClient = Pick<BridgeClient, "pull" | "ack" | "nack" | "extend" | "heartbeat" | "handBack">;
 
 export function drain(
   client: DrainClient,
@@ -119,8 +119,9 @@ class DrainRun {
       stopKeeper();
       stopHeartbeat();
     }
-    // Whatever this consumer still holds (waiting events, or a pull cut short by the stop) goes back now.
-    if (this.signal?.aborted || this.held.held().length > 0) await this.client.releaseAll().catch((e) => this.report(e, "release"));
+    // Whatever this consumer still holds (events never started, or a pull cut short by the stop) goes
+    // back now, its attempt not counted: every ack and nack above has been answered.
+    if (this.signal?.aborted || this.held.held().length > 0) await this.client.handBack().catch((e) => this.report(e, "release"));
     const due = [...this.retries.values()];
     this.stats.retriesPending = due.length;
     this.stats.nextRetryAt = due.length ? Math.min(...due) : null;

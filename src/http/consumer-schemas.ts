@@ -30,8 +30,8 @@ export const pullSchema = z
       message: "held needs the consumer id that holds these leases",
       path: ["held"],
     }),
-    z.refine((p) => p.max > 0 || p.release, {
-      message: "must be 1-100; 0 only with release: true (hand back what this consumer holds, lease nothing)",
+    z.refine((p) => p.max > 0 || p.release || p.held !== undefined, {
+      message: "must be 1-100; 0 only with release: true or held (hand back what this consumer holds, lease nothing)",
       path: ["max"],
     }),
   );

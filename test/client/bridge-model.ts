@@ -80,10 +80,14 @@ export class BridgeModel {
         };
       },
       heartbeat: async () => ({ mode: "webhook", pollHintMs: 0, suppressed: 0 }),
-      releaseAll: async () => {
+      handBack: async (held: string[] = []) => {
         this.calls.push({ op: "release", at: Date.now() });
-        const released = this.rows.filter((r) => r.state === "leased" && r.consumer === consumer);
-        for (const r of released) this.unlease(r, "ready", 0);
+        const released = this.rows.filter((r) => r.state === "leased" && r.consumer === consumer && !held.includes(r.leaseId!));
+        // Handed back, never started: the lease does not count as an attempt.
+        for (const r of released) {
+          r.attempt -= 1;
+          this.unlease(r, "ready", 0);
+        }
         return { events: [], mode: "webhook", pollHintMs: 0, released: released.length, leaseMs: 0 };
       },
     };

@@ -117,6 +117,9 @@ describe("the TypeScript client", () => {
     expect(stats.acked).toBe(1);
     const status = await consumerJson(app, "status");
     expect(status).toMatchObject({ depth: 3, leased: 0, ready: 3 });
+    // Never started, so never tried: stopping again and again cannot push them to the dead letters.
+    const next = await clientFor(app, "gw-next").pull({ max: 4 });
+    expect(next.events.map((e) => e.attempt)).toEqual([1, 1, 1]);
   });
 
   it("sends heartbeats with the Stream report and learns the mode", async () => {

@@ -36,6 +36,10 @@ class AsyncBridgeClient:
     async def pull(self, **kwargs: Any) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.pull, **kwargs)
 
+    async def hand_back(self, held: Optional[List[str]] = None, timeout: Optional[float] = None,
+                        retries: Optional[int] = None) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.hand_back, held, timeout, retries)
+
     async def release(self, timeout: Optional[float] = None, retries: Optional[int] = None) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.release, timeout, retries)
 

@@ -125,6 +125,22 @@ class BridgeClient:
                        timeout=timeout, retries=retries)
         return dict(res, events=[])
 
+    def hand_back(self, held: Optional[List[str]] = None, timeout: Optional[float] = None,
+                  retries: Optional[int] = None) -> Dict[str, Any]:
+        """Returns every lease of this consumer not in ``held`` to the queue, attempt not counted, and
+        ends its waiting long polls, leasing nothing: what a stopping gateway sends for the events it
+        never started (``release`` counts them, for what a crashed process may have been handling).
+        A bridge from before ``held`` gets a ``release`` instead."""
+        if self._takes_held is not False:
+            body = {"max": 0, "waitMs": 0, "consumer": self.consumer, "held": list(held or [])}
+            try:
+                return self._call("POST", "pull", body, timeout=timeout, retries=retries, listing=True)
+            except BridgeRequestError as error:
+                if error.status != 400:
+                    raise
+                self._takes_held = False
+        return self.release(timeout=timeout, retries=retries)
+
     def ack(self, lease_ids: List[str]) -> Dict[str, Any]:
         return self._call("POST", "ack", {"leaseIds": list(lease_ids)})
 

@@ -332,13 +332,14 @@ class Drain:
             self._cond.notify_all()
 
     def _on_stop(self) -> None:
-        """Each call short and unretried: release (what waited, and every ``Later`` still open, goes
-        back to the bridge; it also ends this consumer's long polls there), then the last Stream
+        """Each call short and unretried: hand back (what waited, and every ``Later`` still open, goes
+        back to the bridge, its attempt not counted; it also ends this consumer's long polls there), then the last Stream
         report, so no msgId waits for a heartbeat that never comes."""
         with self._cond:
             self._queue.take_all()
         try:
-            self.client.release(timeout=STOP_TIMEOUT_S, retries=0)
+            # Nothing handed back was finished, so none of it counts as an attempt.
+            self.client.hand_back(timeout=STOP_TIMEOUT_S, retries=0)
         except BridgeError as error:
             self.report(error, "release")
         health = self.options.stream_health
