@@ -154,11 +154,14 @@ describe("one waiting poll per consumer, and held leases", () => {
     await store(app, ["m1", "c1"], ["m2", "c2"]);
     const first = await pull(app, { consumer: "a", max: 10 });
     // The answer carrying m2 never reached the consumer: it holds m1 only.
-    const again = await pull(app, { consumer: "a", max: 0, release: false, held: [leaseOf(first, "m1")] }).catch((e) => e);
-    expect(String(again)).toContain("400");
     const next = await pull(app, { consumer: "a", max: 1, held: [leaseOf(first, "m1")] });
     expect(next.released).toBe(1);
     expect(next.events.map((e: any) => [e.payload.msgId, e.attempt])).toEqual([["m2", 1]]);
+    // A stopping consumer hands back with max 0: nothing new leased, nothing counted.
+    const handBack = await pull(app, { consumer: "a", max: 0, held: [leaseOf(first, "m1")] });
+    expect([handBack.events, handBack.released]).toEqual([[], 1]);
+    const after = await pull(app, { consumer: "b", max: 10 });
+    expect(after.events.map((e: any) => [e.payload.msgId, e.attempt])).toEqual([["m2", 1]]);
     await consumerJson(app, "ack", { leaseIds: [leaseOf(first, "m1")] }).then((r) => expect(r.acked).toHaveLength(1));
   });
 
