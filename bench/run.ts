@@ -1,20 +1,22 @@
 // npm run bench [-- --quick]: the bridge against its floors, each measured in the same run on the
 // same runtime (bench/baseline): ingest throughput against a bare one-row commit; callback-to-consumer
 // latency through a long poll against a minimal commit-and-wake Durable Object; the same for the
-// Stream link's path (a fake DingTalk's frame to the consumer); backlog drain; pull cost against
-// backlog size; memory, the idle link's included; and the bundle. Writes bench/results/latest.json.
+// Stream link's path (a fake DingTalk's frame to the consumer); backlog drain over many conversations
+// against a bare lease-and-ack object, with ordering on and off; pull cost against backlog size, with
+// ordering on and off (bench/backlog.ts); memory, the idle link's included; and the bundle. Writes
+// bench/results/latest.json.
 // With --serve, the bridge runs as `dtbridge serve` and the floors on bare workerd configured the same
 // way (bench/workerd.ts): no wrangler dev proxy in either path. Writes bench/results/latest-serve.json.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { BridgeClient } from "../src/client/bridge-client";
-import { robotSign } from "../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../src/dingtalk/sample-messages";
 import { measureBundle } from "../test/harness/bundle";
 import { startFakeDingTalk } from "../test/harness/fake-dingtalk/index.ts";
 import { type LocalBridge, ROOT, startBridge } from "../test/harness/local-bridge";
 import { groupRssMb, round, summarize } from "../test/harness/stats";
+import { drainRace, fillBacklogs, fillFloor, OFF_APP, ON_APP, pullCosts, replayTwice, SMALL_APP } from "./backlog";
+import { load as loadFor, post, signAhead, signedHeaders } from "./callbacks";
 import { bridgeConsumer, floorConsumer, oneByOne } from "./consumers";
 import { table } from "./table";
 
@@ -36,51 +38,8 @@ const idleApps = Array.from({ length: IDLE_LINKS }, (_, i) => `idle-${i}`);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Sends as many requests as CONCURRENCY loops manage in `ms`; answers requests per second. */
-async function load(ms: number, send: () => Promise<number>): Promise<{ rps: number; failed: number }> {
-  const end = Date.now() + ms;
-  let ok = 0;
-  let failed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) (await send()) === 200 ? ok++ : failed++;
-    }),
-  );
-  return { rps: ok / ((performance.now() - started) / 1000), failed };
-}
-
-/**
- * Signed headers, one signature per callback (the bridge takes a signature for one message only),
- * made ahead of each phase so the client's HMAC work is not counted as the bridge's. Timestamps
- * count up from ten minutes ago, well inside the signature window.
- */
-const signed: Record<string, string>[] = [];
-let lastTimestamp = 0;
-async function signAhead(n: number): Promise<void> {
-  signed.length = 0;
-  lastTimestamp = Math.max(Date.now() - 600_000, lastTimestamp + 1);
-  for (let i = 0; i < n; i++) {
-    const timestamp = String(lastTimestamp++);
-    signed.push({ "content-type": "application/json", timestamp, sign: await robotSign(SECRET, timestamp) });
-  }
-  signed.reverse();
-}
-function signedHeaders(): Record<string, string> {
-  const headers = signed.pop();
-  if (!headers) throw new Error("ran out of signed headers: sign more ahead");
-  return headers;
-}
-
-async function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
-  try {
-    const res = await fetch(url, { method: "POST", headers, body });
-    await res.arrayBuffer();
-    return res.status;
-  } catch {
-    return 0;
-  }
-}
+const load = (ms: number, send: () => Promise<number>) => loadFor(ms, CONCURRENCY, send);
+type Summary = ReturnType<typeof summarize>;
 
 async function main() {
   const started = Date.now();
@@ -103,9 +62,10 @@ async function main() {
     envFile,
     `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nMAX_ATTEMPTS=1000\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_APPS=${JSON.stringify(
       {
-        small: app("small"),
+        [SMALL_APP]: app(SMALL_APP),
         answer: app("answer"),
-        backlog: app("backlog"),
+        [ON_APP]: app(ON_APP),
+        [OFF_APP]: app(OFF_APP, { ordering: "off" }),
         latency: app("latency"),
         streamer: app("streamer", { streamLink: true }),
         ...Object.fromEntries(idleApps.map((name) => [name, app(name, { streamLink: true })])),
@@ -160,20 +120,6 @@ async function main() {
     const rps = bridgeRuns.reduce((a, b) => a + b) / bridgeRuns.length;
     const baselineRps = baseRuns.reduce((a, b) => a + b) / baseRuns.length;
     const memoryAfterIngest = memoryOf(bridge);
-
-    // 2. Drain the backlog the ingest phase left, 100 a pull, acking each batch.
-    const client = new BridgeClient({ url: bridge.url, token: TOKEN, consumer: "bench" });
-    const backlog = (await client.status()).depth as number;
-    const drainStart = performance.now();
-    let drained = 0;
-    for (;;) {
-      const { events } = await client.pull({ max: 100, leaseMs: 60_000 });
-      if (events.length === 0) break;
-      await client.ack(events.map((e) => e.leaseId));
-      drained += events.length;
-    }
-    const eventsPerSec = drained / ((performance.now() - drainStart) / 1000);
-    log(`drained ${drained} of a ${backlog}-event backlog at ${Math.round(eventsPerSec)} events/s`);
 
     // 3. Callback to consumer through a long poll, against the floor, sample by sample in turn.
     const bridgeSide = bridgeConsumer(bridge.url, "latency");
@@ -259,35 +205,18 @@ async function main() {
       `one callback answered: p50 ${callback.p50} ms, p99 ${callback.p99} ms; one bare commit: p50 ${commit.p50} ms, p99 ${commit.p99} ms`,
     );
 
-    // 6. Pull cost against backlog size: the same pull on 10 events and on BIG_BACKLOG events.
-    const fill = async (name: string, n: number) => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < n) {
-            next++;
-            if ((await post(robotUrl(name), signedHeaders(), body())) !== 200) throw new Error("fill failed");
-          }
-        }),
-      );
-    };
-    log(`filling a ${BIG_BACKLOG}-event backlog`);
-    await signAhead(BIG_BACKLOG + 10);
-    await Promise.all([fill("small", 10), fill("backlog", BIG_BACKLOG)]);
-    const pullCost = async (name: string) => {
-      const c = new BridgeClient({ url: bridge.url, token: TOKEN, app: name, consumer: "pullcost" });
-      const samples: number[] = [];
-      for (let i = 0; i < 120; i++) {
-        const t0 = performance.now();
-        const { events } = await c.pull({ max: 10, leaseMs: 60_000 });
-        samples.push(performance.now() - t0);
-        await c.nack(events.map((e) => e.leaseId));
-      }
-      return summarize(samples.slice(20));
-    };
-    const small = await pullCost("small");
-    const big = await pullCost("backlog");
-    log(`pull of 10: ${small.p50} ms with 10 queued, ${big.p50} ms with ${BIG_BACKLOG} queued`);
+    // 6. Drain over many conversations, with ordering on and off, against the bare lease-and-ack floor;
+    // then pull cost against backlog size, with the delivered backlog replayed twice.
+    const conversations = BIG_BACKLOG / 2;
+    log(`filling two ${conversations}-event backlogs, one message per conversation (ordering on, and off)`);
+    await Promise.all([fillBacklogs(bridge.url, conversations, CONCURRENCY), fillFloor(baseline.url, conversations)]);
+    const drained = await drainRace(bridge.url, baseline.url);
+    log(
+      `drain, 100 a pull: ordering on ${Math.round(drained.on.eventsPerSec)} events/s, off ${Math.round(drained.off.eventsPerSec)}, floor ${Math.round(drained.floor.eventsPerSec)}`,
+    );
+    for (const app of [ON_APP, OFF_APP]) await replayTwice(bridge.url, app);
+    const [small, big, bigOff] = (await pullCosts(bridge.url, [SMALL_APP, ON_APP, OFF_APP])) as [Summary, Summary, Summary];
+    log(`pull of 10: ${small.p50} ms with 10 queued, ${big.p50} ms with ${BIG_BACKLOG} queued (ordering off: ${bigOff.p50} ms)`);
     const memory = memoryOf(bridge);
     const bundle = measureBundle();
 
@@ -323,15 +252,32 @@ async function main() {
         ratioP50: round(stream.p50 / streamFloor.p50, 2),
       },
       callback: { p50Ms: callback.p50, p99Ms: callback.p99, baselineCommitP50Ms: commit.p50, baselineCommitP99Ms: commit.p99 },
-      drain: { eventsPerSec: round(eventsPerSec, 0), backlog: drained, batch: 100 },
+      drain: {
+        eventsPerSec: round(drained.on.eventsPerSec, 0),
+        floorEventsPerSec: round(drained.floor.eventsPerSec, 0),
+        ratio: round(drained.on.eventsPerSec / drained.floor.eventsPerSec, 3),
+        orderingOffEventsPerSec: round(drained.off.eventsPerSec, 0),
+        orderingOffRatio: round(drained.off.eventsPerSec / drained.floor.eventsPerSec, 3),
+        backlog: drained.on.events,
+        conversations,
+        batch: 100,
+      },
       pull: {
         backlogSmall: 10,
         backlogLarge: BIG_BACKLOG,
+        conversationsLarge: conversations,
         p50SmallMs: small.p50,
         p50LargeMs: big.p50,
         p99SmallMs: small.p99,
         p99LargeMs: big.p99,
         ratio: round(big.p50 / small.p50, 2),
+        orderingOffP50LargeMs: bigOff.p50,
+        orderingOffP99LargeMs: bigOff.p99,
+        orderingOffRatio: round(bigOff.p50 / small.p50, 2),
+      },
+      ordering: {
+        drainOnOverOff: round(drained.on.eventsPerSec / drained.off.eventsPerSec, 3),
+        pullP50OnOverOff: round(big.p50 / bigOff.p50, 2),
       },
       memory: {
         afterIngestMb: memoryAfterIngest.totalMb,
