@@ -3,103 +3,80 @@
 // with a queued send cancelled, and tokens of each scope seeing only what they may do. Sends go to
 // the fake DingTalk, which refuses one and keeps two queued.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { cliEnv, LOCAL, runCli } from "../harness/cli";
 import {
   ARTIFACTS,
   answerNextConfirm,
   attributes,
-  bridgeApi,
+  type BridgeApi,
   type ConsolePage,
+  type ConsoleRig,
+  DESKTOP,
   describeInBrowser,
   expectNoSideways,
-  launchBrowser,
-  openConsole,
+  PHONE,
   signIn,
+  startConsoleRig,
   text,
   tileValue,
 } from "../harness/console-browser";
-import { type FakeDingTalk, startFakeDingTalk } from "../harness/fake-dingtalk/index.ts";
-import { type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
+import { ROOT } from "../harness/local-bridge";
 
-const CLIENT_ID = "dinglocaldevclient";
 const TOKENS = { read: "console-read-only-token", drain: "console-drain-only-token", send: "console-send-only-token" };
 const GROUP = "cidGroupSample+/="; // the sample group: "+", "/" and "=" must survive the query string
 const OTHER = { msgId: "msg-console-other-sender", sender: "staff-other" };
 
 describeInBrowser("the console's operations", () => {
-  let dingtalk: FakeDingTalk;
-  let bridge: LocalBridge;
-  let browser: Browser;
-  let api: ReturnType<typeof bridgeApi>;
+  let rig: ConsoleRig;
+  let api: BridgeApi;
   let admin: ConsolePage;
   let page: Page;
 
   const send = (key: string) =>
-    fetch(`${bridge.url}/v1/default/send`, {
+    fetch(`${rig.bridge.url}/v1/default/send`, {
       method: "POST",
       headers: { authorization: `Bearer ${LOCAL.token}`, "content-type": "application/json" },
       body: JSON.stringify({ to: { openConversationId: "cidOutbox==" }, message: { msgtype: "text", text: { content: key } }, key }),
     });
 
   beforeAll(async () => {
-    dingtalk = await startFakeDingTalk({
-      apps: [{ clientId: CLIENT_ID, clientSecret: LOCAL.secret }],
-      pingIntervalMs: 0,
-      redeliverAfterMs: 0,
-    });
-    const local = readFileSync(join(ROOT, "config/local.env"), "utf8").replace(/^BRIDGE_CONSUMER_TOKENS=.*$/m, "");
     const tokens = `${LOCAL.token},read:${TOKENS.read},drain:${TOKENS.drain},send:${TOKENS.send}`;
-    const envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-console-ops-")), "console.env");
-    writeFileSync(envFile, `${local}\nDINGTALK_API_BASE=${dingtalk.url}\nBRIDGE_CONSUMER_TOKENS=${tokens}\n`);
-    [bridge, browser] = await Promise.all([startBridge({ envFile, vars: { MAX_ATTEMPTS: "1" } }), launchBrowser()]);
-    api = bridgeApi(bridge.url, LOCAL.token);
+    rig = await startConsoleRig({ settings: { BRIDGE_CONSUMER_TOKENS: tokens }, vars: { MAX_ATTEMPTS: "1" } });
+    api = rig.api;
 
-    const sent = await runCli(["simulate", "--count", "30", "--concurrency", "4"], cliEnv(bridge.url));
+    const sent = await runCli(["simulate", "--count", "30", "--concurrency", "4"], cliEnv(rig.bridge.url));
     expect(sent.code, sent.stderr).toBe(0);
     const other = {
       ...sampleRobotMessage({ msgtype: "text", text: "from someone else", msgId: OTHER.msgId }, 0),
       senderStaffId: OTHER.sender,
     };
-    const ts = String(Date.now());
-    const res = await fetch(`${bridge.url}/dingtalk/default/robot`, {
-      method: "POST",
-      headers: { "content-type": "application/json", timestamp: ts, sign: await robotSign(LOCAL.secret, ts) },
-      body: JSON.stringify(other),
-    });
-    expect(res.status).toBe(200);
+    expect((await rig.callback(JSON.stringify(other))).status).toBe(200);
     // A gateway takes and acks them all; the next message it gives up on (MAX_ATTEMPTS=1: a dead letter).
     for (;;) {
       const got = await api("pull", { max: 100, consumer: "console-ops" });
       if (!got.events.length) break;
       await api("ack", { leaseIds: got.events.map((e: any) => e.leaseId) });
     }
-    expect((await runCli(["simulate", "--count", "1"], cliEnv(bridge.url))).code).toBe(0);
+    expect((await runCli(["simulate", "--count", "1"], cliEnv(rig.bridge.url))).code).toBe(0);
     const last = await api("pull", { max: 1, consumer: "console-ops" });
     await api("nack", { leaseIds: last.events.map((e: any) => e.leaseId), reason: "handler crashed (console test)" });
     // Sends: one refused by DingTalk, one sent, two kept queued while DingTalk answers 503.
-    dingtalk.failNext("groupSend", 1, { status: 400 });
+    rig.dingtalk.failNext("groupSend", 1, { status: 400 });
     expect((await send("refused-1")).status).toBe(502);
     expect((await send("sent-1")).status).toBe(200);
-    dingtalk.failNext("groupSend", 1000, { status: 503 });
+    rig.dingtalk.failNext("groupSend", 1000, { status: 503 });
     for (const key of ["queued-1", "queued-2"]) expect((await send(key)).status).toBe(202);
 
-    admin = await openConsole(browser, bridge.url, { width: 1280, height: 900 });
+    admin = await rig.signedIn(LOCAL.token, DESKTOP, "#history-list > li");
     page = admin.page;
-    await signIn(page, LOCAL.token);
-    await page.waitForSelector("#history-list > li");
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await bridge?.stop();
-    await dingtalk?.close();
+    await rig?.close();
   });
 
   const seqs = (p: Page) => attributes(p, "#history-list > li", "data-seq");
@@ -215,9 +192,7 @@ describeInBrowser("the console's operations", () => {
   });
 
   it("shows a read-only token everything, and offers it nothing to change", async () => {
-    const phone = await openConsole(browser, bridge.url, { width: 390, height: 844 });
-    await signIn(phone.page, TOKENS.read);
-    await phone.page.waitForSelector("#history-list > li");
+    const phone = await rig.signedIn(TOKENS.read, PHONE, "#history-list > li");
     expect(await attributes(phone.page, "[data-scopes]", "data-scopes")).toEqual(["read"]);
     expect(await text(phone.page, "#token")).toContain("replay, cancel, redrive and purge need admin");
     expect(await seqs(phone.page)).toEqual(await seqsOf("events?order=desc&limit=25"));
@@ -246,9 +221,7 @@ describeInBrowser("the console's operations", () => {
   });
 
   it("shows a drain-only token what status says, and why the rest is missing, without asking for it", async () => {
-    const drain = await openConsole(browser, bridge.url, { width: 1280, height: 900 });
-    await signIn(drain.page, TOKENS.drain);
-    await drain.page.waitForSelector("#routing .tile");
+    const drain = await rig.signedIn(TOKENS.drain, DESKTOP, "#routing .tile");
     expect(await tileValue(drain.page, "depth")).toBe(String((await api("status")).depth));
     expect(await text(drain.page, "#token")).toContain("history, dead letters and the outbox list need read");
     expect(await text(drain.page, "#history-note")).toContain("need the read scope");
@@ -260,7 +233,7 @@ describeInBrowser("the console's operations", () => {
   });
 
   it("refuses a send-only token at sign-in, saying what the console needs", async () => {
-    const sender = await openConsole(browser, bridge.url, { width: 1280, height: 900 });
+    const sender = await rig.open(DESKTOP);
     await signIn(sender.page, TOKENS.send);
     await expect.poll(() => text(sender.page, "#sign-in-error")).toContain("needs the drain or read scope");
     expect(await sender.page.locator("#board").isVisible()).toBe(false);

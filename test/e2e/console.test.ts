@@ -2,12 +2,10 @@
 // link to the fake DingTalk, with simulated traffic, two dead letters, refused callbacks, a
 // malformed setting and a delivered alert: what the page shows is checked against GET status and
 // the history routes. Replay, filters, the outbox and scopes: console-operations.test.ts.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { robotSign } from "../../src/dingtalk/robot-sign";
 import { sampleRobotMessage } from "../../src/dingtalk/sample-messages";
 import { startAlertSink } from "../harness/alert-sink";
 import { cliEnv, LOCAL, runCli } from "../harness/cli";
@@ -15,21 +13,21 @@ import {
   ARTIFACTS,
   answerNextConfirm,
   attributes,
-  bridgeApi,
+  type BridgeApi,
   type ConsolePage,
+  type ConsoleRig,
+  DESKTOP,
   describeInBrowser,
   expectNoSideways,
   fieldValue,
-  launchBrowser,
-  openConsole,
+  PHONE,
   signIn,
+  startConsoleRig,
   text,
   tileValue,
 } from "../harness/console-browser";
-import { type FakeDingTalk, startFakeDingTalk } from "../harness/fake-dingtalk/index.ts";
-import { type LocalBridge, ROOT, startBridge } from "../harness/local-bridge";
+import { ROOT } from "../harness/local-bridge";
 
-const CLIENT_ID = "dinglocaldevclient";
 // A payload the viewer must show byte for byte: a number past 2^53, an escape, key order that a
 // parse would change ("2" before "a" in any JS object), and markup that must stay text.
 const HOSTILE = `<img src=x onerror="document.title='pwned'">`;
@@ -38,48 +36,33 @@ const exotic = JSON.stringify(sampleRobotMessage({ msgtype: "text", msgId: "msg-
   .replace(/"content":"[^"]*"/, `"content":${JSON.stringify(HOSTILE)}`);
 
 describeInBrowser("the console", () => {
-  let dingtalk: FakeDingTalk;
-  let bridge: LocalBridge;
+  let rig: ConsoleRig;
   let sink: Awaited<ReturnType<typeof startAlertSink>>;
-  let browser: Browser;
-  let api: ReturnType<typeof bridgeApi>;
+  let api: BridgeApi;
   let desk: ConsolePage;
   let page: Page;
 
-  /** A robot callback whose body is exactly `raw`, signed with `secret`. */
-  async function callback(raw: string, secret = LOCAL.secret) {
-    const ts = String(Date.now());
-    return fetch(`${bridge.url}/dingtalk/default/robot`, {
-      method: "POST",
-      headers: { "content-type": "application/json", timestamp: ts, sign: await robotSign(secret, ts) },
-      body: raw,
-    });
-  }
-
   beforeAll(async () => {
-    [dingtalk, sink] = await Promise.all([
-      startFakeDingTalk({ apps: [{ clientId: CLIENT_ID, clientSecret: LOCAL.secret }], pingIntervalMs: 0, redeliverAfterMs: 0 }),
-      startAlertSink(),
-    ]);
-    const envFile = join(mkdtempSync(join(tmpdir(), "dtbridge-console-")), "console.env");
-    writeFileSync(envFile, `${readFileSync(join(ROOT, "config/local.env"), "utf8")}\nDINGTALK_API_BASE=${dingtalk.url}\nSTREAM_LINK=on\n`);
+    sink = await startAlertSink();
     const vars = {
       MAX_ATTEMPTS: "1",
       ALERT_WEBHOOK_URL: `http://127.0.0.1:${sink.port}/alerts`,
       CALLBACK_REJECTIONS_ALERT: "2",
       BACKLOG_STALL_MS: "five minutes", // malformed: falls back to its default, and says so
     };
-    [bridge, browser] = await Promise.all([startBridge({ envFile, vars }), launchBrowser()]);
-    api = bridgeApi(bridge.url, LOCAL.token);
+    rig = await startConsoleRig({ settings: { STREAM_LINK: "on" }, vars });
+    api = rig.api;
     await api("status"); // wakes the link
-    const sent = await runCli(["simulate", "--count", "12", "--concurrency", "4"], cliEnv(bridge.url));
+    const sent = await runCli(["simulate", "--count", "12", "--concurrency", "4"], cliEnv(rig.bridge.url));
     expect(sent.code, sent.stderr).toBe(0);
-    expect((await callback(exotic)).status).toBe(200);
+    expect((await rig.callback(exotic)).status).toBe(200);
     // Two callbacks signed with a wrong secret: refused at the door, counted, and an incident.
-    for (const i of [0, 1]) expect((await callback(JSON.stringify(sampleRobotMessage({}, 900 + i)), "a-rotated-secret")).status).toBe(401);
+    for (const i of [0, 1]) {
+      expect((await rig.callback(JSON.stringify(sampleRobotMessage({}, 900 + i)), "a-rotated-secret")).status).toBe(401);
+    }
     // One message over the bridge's own link.
     await until("the link", async () => (await api("status")).link.state === "open");
-    dingtalk.sendRobotMessage(sampleRobotMessage({ msgtype: "text", text: "over the link" }, 950), { clientId: CLIENT_ID });
+    rig.dingtalk.sendRobotMessage(sampleRobotMessage({ msgtype: "text", text: "over the link" }, 950), { clientId: LOCAL.clientId });
     await until("the link's message", async () => (await api("status")).counters.linkMessagesAccepted === 1);
     // A gateway gives up on the two oldest (with MAX_ATTEMPTS=1 both are dead letters), and holds a third.
     const pulled = await api("pull", { max: 2, consumer: "console-e2e" });
@@ -90,18 +73,17 @@ describeInBrowser("the console", () => {
       const s = await api("status");
       return s.alerts.length >= 2 && s.alerts.every((a: any) => a.delivery !== "pending");
     });
-    desk = await openConsole(browser, bridge.url, { width: 1280, height: 900 });
+    desk = await rig.open(DESKTOP);
     page = desk.page;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await bridge?.stop();
-    await Promise.all([sink?.close(), dingtalk?.close()]);
+    await rig?.close();
+    await sink?.close();
   });
 
   it("is served with a strict CSP and the security headers, without a token", async () => {
-    const res = await fetch(`${bridge.url}/console`);
+    const res = await fetch(`${rig.bridge.url}/console`);
     expect(res.status).toBe(200);
     const csp = res.headers.get("content-security-policy")!;
     for (const d of [
@@ -117,9 +99,9 @@ describeInBrowser("the console", () => {
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("referrer-policy")).toBe("no-referrer");
     expect(res.headers.get("x-frame-options")).toBe("DENY");
-    const js = await fetch(`${bridge.url}/console/main.mjs`);
+    const js = await fetch(`${rig.bridge.url}/console/main.mjs`);
     expect([js.status, js.headers.get("content-type")]).toEqual([200, "text/javascript; charset=utf-8"]);
-    expect((await fetch(`${bridge.url}/console/nope.mjs`)).status).toBe(404);
+    expect((await fetch(`${rig.bridge.url}/console/nope.mjs`)).status).toBe(404);
     // Nothing in the page's code hands a string to an HTML parser (the CSP's Trusted Types enforce it too).
     const dir = join(ROOT, "console");
     for (const f of readdirSync(dir).filter((n) => n.endsWith(".mjs"))) {
@@ -244,7 +226,7 @@ describeInBrowser("the console", () => {
     expect(await page.locator("#dead-letter-list > li").count()).toBe(1);
 
     // More traffic, so the depth line has a shape in the screenshot.
-    expect((await runCli(["simulate", "--count", "6"], cliEnv(bridge.url))).code).toBe(0);
+    expect((await runCli(["simulate", "--count", "6"], cliEnv(rig.bridge.url))).code).toBe(0);
     await page.click("#refresh");
     await expect.poll(async () => tileValue(page, "depth")).toBe(String((await api("status")).depth));
     await page.screenshot({ path: join(ARTIFACTS, "desktop.png"), fullPage: true });
@@ -266,7 +248,7 @@ describeInBrowser("the console", () => {
     expect(JSON.parse(stored!)).toEqual({ app: "default", token: LOCAL.token });
     expect(await page.evaluate(() => document.cookie)).toBe("");
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
-    expect(page.url()).toBe(`${bridge.url}/console`);
+    expect(page.url()).toBe(`${rig.bridge.url}/console`);
     expect((await page.context().cookies()).length).toBe(0);
     const calls = desk.requests.filter((r) => r.url.includes("/v1/"));
     expect(calls.length).toBeGreaterThan(3);
@@ -283,14 +265,12 @@ describeInBrowser("the console", () => {
   });
 
   it("fits a 390 px phone without horizontal scrolling, refreshes on its own, and pauses while hidden", async () => {
-    const phone = await openConsole(browser, bridge.url, { width: 390, height: 844 });
-    await signIn(phone.page, LOCAL.token);
-    await phone.page.waitForSelector("#history-list > li");
+    const phone = await rig.signedIn(LOCAL.token, PHONE, "#history-list > li");
     let s = await api("status");
     expect(await tileValue(phone.page, "dead letters")).toBe(String(s.deadLetters));
 
     // New traffic shows up with no click: the page polls every 5 s.
-    expect((await runCli(["simulate", "--count", "3"], cliEnv(bridge.url))).code).toBe(0);
+    expect((await runCli(["simulate", "--count", "3"], cliEnv(rig.bridge.url))).code).toBe(0);
     s = await api("status");
     await expect.poll(() => tileValue(phone.page, "depth"), { timeout: 8_000 }).toBe(String(s.depth));
 

@@ -3,7 +3,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { ROOT } from "./local-bridge";
 
-export const LOCAL = { secret: "local-dev-client-secret", token: "local-dev-consumer-token" };
+/** The local app's credentials, as config/local.env sets them. */
+export const LOCAL = { clientId: "dinglocaldevclient", secret: "local-dev-client-secret", token: "local-dev-consumer-token" };
 const BIN = join(ROOT, "dist/dtbridge.js");
 
 export interface CliResult {
