@@ -7,6 +7,9 @@ export default defineConfig({
     environment: "node",
     testTimeout: 120_000,
     hookTimeout: 90_000,
-    fileParallelism: false,
+    // Each file runs its own bridges on free ports and its own state directories, so files run
+    // side by side: they mostly wait on processes starting and on the bridges' timers.
+    maxWorkers: 2,
+    silent: "passed-only",
   },
 });
