@@ -3,6 +3,7 @@
 // Worker's DINGTALK_API_BASE can point at it.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ExitWatch } from "./test/harness/exit-watch.ts";
 import { HeldRuntimeLog } from "./test/harness/held-runtime-log.ts";
 import { freePort } from "./test/harness/local-bridge.ts";
 import { testBindings } from "./test/harness/test-env.ts";
@@ -54,7 +55,7 @@ export default defineConfig(async () => {
       },
       // The Worker's JSON log lines of a passing test are noise; a failing test's are shown.
       silent: "passed-only" as const,
-      reporters: ["default", new HeldRuntimeLog()],
+      reporters: ["default", new HeldRuntimeLog(), new ExitWatch({ [Number(process.env.FAKE_DINGTALK_PORT)]: "the fake DingTalk" })],
     },
   };
 });

@@ -1,5 +1,6 @@
 // End-to-end tests: real `wrangler dev` processes on 127.0.0.1, driven over HTTP from Node.
 import { defineConfig } from "vitest/config";
+import { ExitWatch } from "./test/harness/exit-watch.ts";
 
 export default defineConfig({
   test: {
@@ -11,5 +12,6 @@ export default defineConfig({
     // side by side: they mostly wait on processes starting and on the bridges' timers.
     maxWorkers: 2,
     silent: "passed-only",
+    reporters: ["default", new ExitWatch()],
   },
 });
