@@ -2,7 +2,7 @@
 // the Worker itself for `dtbridge serve` (dist/worker: the bundle `wrangler deploy` uploads, built by
 // wrangler the same way, and serve.json, what serve needs from wrangler.toml to run it on workerd).
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 import { unstable_readConfig } from "wrangler";
 
@@ -16,6 +16,8 @@ await build({
   banner: { js: "#!/usr/bin/env node" },
   define: { DTBRIDGE_VERSION: JSON.stringify(version) },
 });
+// Runnable as it is, like the installed bin: `./dist/dtbridge.js`, or a link to it on the PATH.
+chmodSync("dist/dtbridge.js", 0o755);
 await build({ ...common, platform: "neutral", entryPoints: ["src/client/index.ts"], outfile: "dist/client.js" });
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
 

@@ -51,6 +51,7 @@ const STAGES: Stage[] = [
   { name: "layers", run: script("check:layers"), load: 1 },
   { name: "wrangler-types", run: script("check:types"), load: 1 },
   { name: "static-files", run: script("check:static"), load: 1 },
+  { name: "openapi-lint", run: script("check:openapi"), load: 1 },
   { name: "e2e", run: "vitest run -c vitest.e2e.config.ts", needs: ["build"], load: 1, summary: vitestCounts },
   { name: "chaos:webhook", run: "tsx scripts/chaos.ts --quick", needs: ["build"], load: 0.4, summary: chaosCounts },
   { name: "chaos:link", run: "tsx scripts/chaos.ts --quick --link", needs: ["build"], load: 0.4, summary: chaosCounts },

@@ -39,12 +39,10 @@ bridge = dingtalk = None
 
 def setUpModule():
     global bridge, dingtalk
-    bridge, dingtalk = shared_bridge.start({"MAX_ATTEMPTS": "3", "WEBHOOK_SILENCE_MS": "300"})
+    bridge, dingtalk = shared_bridge.start(shared_bridge.CLIENT_TEST_ENV)
 
 
-def client_for(consumer="py-gw", app=None):
-    app = app or shared_bridge.next_app()
-    return BridgeClient(bridge.url, token_for(app), app=app, consumer=consumer), app
+client_for = shared_bridge.client_for
 
 
 class ClientMethods(unittest.TestCase):
@@ -197,6 +195,37 @@ class BridgeFeatures(unittest.TestCase):
         res = client.send({"msgtype": "text", "text": {"content": "pong late"}}, reply_to=event["id"])
         self.assertEqual((res["via"], res["state"]), ("robotApi", "sent"))
         self.assertTrue(any("pong late" in json.dumps(b, ensure_ascii=False) for b in dingtalk.robot_sends()))
+
+    def test_history_filters_replay_and_purge(self):
+        client, app = client_for()
+        bridge.callback(app, text="one", conversation_id="cid-a")
+        bridge.callback(app, text="two", conversation_id="cid-b")
+        for event in client.pull(max=2)["events"]:
+            client.ack([event["leaseId"]])
+        only_b = client.history(conversation_id="cid-b")["events"]
+        self.assertEqual([e["payload"]["conversationId"] for e in only_b], ["cid-b"])
+        newest = client.history(limit=1, order="desc")["events"][0]
+        self.assertEqual(newest["seq"], only_b[0]["seq"])
+        self.assertEqual(client.replay(ids=[only_b[0]["id"]])["replayed"], 1)
+        again = client.pull()["events"][0]
+        self.assertEqual((again["replayOf"], again["payload"]), (only_b[0]["id"], only_b[0]["payload"]))
+        client.nack([again["leaseId"]], 0, "dead on purpose")
+        for _ in range(2):
+            client.nack([client.pull()["events"][0]["leaseId"]], 0, "dead on purpose")
+        self.assertEqual(client.purge()["purged"], 1)
+        self.assertEqual(client.replay(from_seq=0, to_seq=0)["replayed"], 0)
+
+    def test_outbox_lists_and_cancels(self):
+        client, app = client_for()
+        dingtalk.control("fail-next", {"route": "groupSend", "count": 5, "status": 503})
+        self.addCleanup(dingtalk.control, "clear-failures", {})
+        queued = client.send({"msgtype": "text", "text": {"content": "later"}}, to={"openConversationId": "cid-q"},
+                             key="py-outbox-1")
+        self.assertEqual(queued["state"], "queued")
+        self.assertEqual([s["key"] for s in client.outbox(state="queued")["sends"]], ["py-outbox-1"])
+        answer = client.cancel_sends(["py-outbox-1", "never-sent"])
+        self.assertEqual(answer, {"cancelled": ["py-outbox-1"], "notQueued": ["never-sent"]})
+        self.assertEqual(client.send_status("py-outbox-1")["state"], "cancelled")
 
     def test_status_passes_the_link_through(self):
         client, _ = client_for()

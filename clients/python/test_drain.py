@@ -21,26 +21,15 @@ sys.path[:0] = [HERE, os.path.join(HERE, "..", "..", "test", "harness", "python"
 import shared_bridge  # noqa: E402
 from local_bridge import free_port, robot_message, token_for  # noqa: E402,F401
 
-from dingtalk_bridge import (  # noqa: E402
-    AbortSignal,
-    AsyncBridgeClient,
-    BridgeClient,
-    BridgeDecodeError,
-    BridgeNetworkError,
-    StreamHealth,
-)
+from dingtalk_bridge import AbortSignal, AsyncBridgeClient, BridgeClient, BridgeDecodeError, BridgeNetworkError, StreamHealth  # noqa
 
+client_for = shared_bridge.client_for
 bridge = dingtalk = None
 
 
 def setUpModule():
     global bridge, dingtalk
-    bridge, dingtalk = shared_bridge.start({"MAX_ATTEMPTS": "3", "WEBHOOK_SILENCE_MS": "300"})
-
-
-def client_for(consumer="py-gw", app=None):
-    app = app or shared_bridge.next_app()
-    return BridgeClient(bridge.url, token_for(app), app=app, consumer=consumer), app
+    bridge, dingtalk = shared_bridge.start(shared_bridge.CLIENT_TEST_ENV)
 
 
 class DrainLoops(unittest.TestCase):
@@ -250,6 +239,13 @@ class PoisonEvents(unittest.TestCase):
 
 
 class StoppingFast(unittest.TestCase):
+    def assert_takes_effect_within(self, seconds, act, wait):
+        """``wait()`` returns within ``seconds`` of ``act()``."""
+        started = time.monotonic()
+        act()
+        wait()
+        self.assertLess(time.monotonic() - started, seconds)
+
     def assert_nothing_swallowed(self, app):
         """A message after the stop reaches another consumer at once: no dangling long poll took it."""
         sent = bridge.callback(app)
@@ -269,10 +265,7 @@ class StoppingFast(unittest.TestCase):
         poller = threading.Thread(target=poll)
         poller.start()
         time.sleep(0.5)
-        started = time.monotonic()
-        abort.abort()
-        poller.join(5)
-        self.assertLess(time.monotonic() - started, 0.5)
+        self.assert_takes_effect_within(0.5, abort.abort, lambda: poller.join(5))
         self.assertEqual(box["error"].code, "aborted")
         self.assertEqual(client.release()["events"], [])
         self.assert_nothing_swallowed(app)
@@ -283,10 +276,7 @@ class StoppingFast(unittest.TestCase):
         runner = threading.Thread(target=client.drain, args=(lambda e: None,), kwargs={"stop_event": stop, "wait_ms": 20_000})
         runner.start()
         time.sleep(0.8)
-        started = time.monotonic()
-        stop.set()
-        runner.join(5)
-        self.assertLess(time.monotonic() - started, 1.0)
+        self.assert_takes_effect_within(1.0, stop.set, lambda: runner.join(5))
         self.assert_nothing_swallowed(app)
 
     def test_async_drain_stops_at_once_and_flushes_stream_msg_ids(self):

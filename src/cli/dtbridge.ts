@@ -2,6 +2,7 @@
 
 import { backup } from "./commands/backup";
 import { deadLetters } from "./commands/dead-letters";
+import { doctor } from "./commands/doctor";
 import { drainCommand } from "./commands/drain";
 import { forward } from "./commands/forward";
 import { history } from "./commands/history";
@@ -28,6 +29,7 @@ const COMMANDS: Command[] = [
   replay,
   deadLetters,
   outbox,
+  doctor,
   simulate,
   serve,
   backup,

@@ -5,6 +5,7 @@ import { replyKey } from "./reply-key.js";
 import { abortable, linkedSignal } from "./timing.js";
 import type {
   BridgeEvent,
+  Diagnosis,
   HeartbeatResponse,
   HistoryQuery,
   OutMessage,
@@ -38,6 +39,8 @@ export interface BridgeClientOptions {
 
 /** Longer than the bridge's worst case for one send: five calls to DingTalk of up to 10 s each. */
 const SEND_TIMEOUT_MS = 75_000;
+/** diagnose: up to four calls to DingTalk (10 s each at most) and one to the alert sink (5 s). */
+const DIAGNOSE_TIMEOUT_MS = 50_000;
 
 export class BridgeClient {
   readonly app: string;
@@ -56,7 +59,7 @@ export class BridgeClient {
 
   pull(options: PullOptions = {}): Promise<PullResponse> {
     const { signal, ...body } = options;
-    return this.callWithEvents("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
+    return this.call("POST", "pull", { ...body, consumer: this.consumer }, (body.waitMs ?? 0) + this.timeoutMs, signal);
   }
 
   ack(leaseIds: string[]): Promise<{ acked: string[]; stale: string[] }> {
@@ -83,11 +86,11 @@ export class BridgeClient {
   history(afterSeq = 0, limit = 100, query: HistoryQuery = {}): Promise<Page<StoredEvent>> {
     const params = new URLSearchParams({ afterSeq: String(afterSeq), limit: String(limit) });
     for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, value);
-    return this.callWithEvents("GET", `events?${params}`);
+    return this.call("GET", `events?${params}`);
   }
 
   deadLetters(afterSeq = 0, limit = 100): Promise<Page<StoredEvent>> {
-    return this.callWithEvents("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
+    return this.call("GET", `dead-letters?afterSeq=${afterSeq}&limit=${limit}`);
   }
 
   /**
@@ -130,6 +133,15 @@ export class BridgeClient {
     return this.call("GET", `send/${encodeURIComponent(key)}`);
   }
 
+  /**
+   * Has the bridge check this app against DingTalk (an access token, a dry call to the robot API)
+   * and, with `sink`, send the alert sink a test alert. Needs the `admin` scope.
+   */
+  diagnose(options: { sink?: boolean } = {}): Promise<Diagnosis> {
+    // Up to four calls to DingTalk of 10 s at most each, and one to the sink of 5 s.
+    return this.call("POST", "diagnose", { sink: options.sink ?? false }, DIAGNOSE_TIMEOUT_MS);
+  }
+
   /** The outbox, newest first: every send within retention, or those in one `state`. */
   outbox(state?: SendState, limit = 100): Promise<{ sends: SendFate[] }> {
     const params = new URLSearchParams({ limit: String(limit) });
@@ -150,19 +162,7 @@ export class BridgeClient {
     return this.call("POST", "pull", { consumer: this.consumer, max: 0, release: true });
   }
 
-  /** An answer carrying `events`, each of whose payload texts `payloadText` can then find. */
-  private async callWithEvents<T extends { events: object[] }>(
-    method: "GET" | "POST",
-    path: string,
-    body?: unknown,
-    timeoutMs = this.timeoutMs,
-    signal?: AbortSignal,
-  ): Promise<T> {
-    const { value, text } = await this.request<T>(method, path, body, timeoutMs, signal);
-    if (Array.isArray(value.events)) notePayloadTexts(value.events, text);
-    return value;
-  }
-
+  /** An answer carrying `events` notes where each payload's text is, so `payloadText` can find it. */
   private async call<T>(
     method: "GET" | "POST",
     path: string,
@@ -170,7 +170,10 @@ export class BridgeClient {
     timeoutMs = this.timeoutMs,
     signal?: AbortSignal,
   ): Promise<T> {
-    return (await this.request<T>(method, path, body, timeoutMs, signal)).value;
+    const { value, text } = await this.request<T>(method, path, body, timeoutMs, signal);
+    const events = (value as { events?: unknown } | null)?.events;
+    if (Array.isArray(events)) notePayloadTexts(events, text);
+    return value;
   }
 
   private async request<T>(

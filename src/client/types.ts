@@ -123,3 +123,16 @@ export interface SendFate {
   sentAt: number | null;
   retryAt: number | null;
 }
+
+/** One check the bridge ran against DingTalk or the alert sink: passed, or what went wrong. */
+export interface DiagnoseCheck {
+  ok: boolean;
+  detail: string;
+}
+
+/** `POST diagnose`: the bridge asks DingTalk for an access token, tries the robot API, and tests the alert sink when asked. */
+export interface Diagnosis {
+  accessToken: DiagnoseCheck;
+  robotPermission: DiagnoseCheck;
+  alertSink: DiagnoseCheck | null;
+}

@@ -20,6 +20,9 @@ export function sampleMsgId(): string {
   return `msg${btoa(String.fromCharCode(...bytes))}`;
 }
 
+/** The robot code sample messages carry: a fake DingTalk that should take their replies knows it. */
+export const SAMPLE_ROBOT_CODE = "dingrobotsample";
+
 /** One robot callback body; `index` picks the message type round-robin when none is named. */
 export function sampleRobotMessage(options: SampleOptions = {}, index = counter++): Record<string, unknown> {
   const msgtype = options.msgtype ?? TYPES[index % TYPES.length]!;
@@ -39,7 +42,7 @@ export function sampleRobotMessage(options: SampleOptions = {}, index = counter+
     senderCorpId: "dingcorpSample",
     chatbotUserId: "$:LWCP_v1:$robotSample",
     chatbotCorpId: "dingcorpSample",
-    robotCode: "dingrobotsample",
+    robotCode: SAMPLE_ROBOT_CODE,
     isAdmin: false,
     sessionWebhook: "https://oapi.dingtalk.com/robot/sendBySession?session=sample",
     sessionWebhookExpiredTime: createAt + 90 * 60_000,

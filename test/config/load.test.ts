@@ -23,7 +23,15 @@ describe("configuration", () => {
   it("builds the default app from the single-app variables, with documented defaults", () => {
     const c = parseConfig(single);
     const app = c.apps.get("default")!;
-    expect(app).toMatchObject({ clientId: "dingid", consumerTokens: ["tok-1", "tok-2"], events: undefined });
+    const everything = ["drain", "send", "read", "admin"];
+    expect(app).toMatchObject({
+      clientId: "dingid",
+      consumerTokens: [
+        { token: "tok-1", scopes: everything },
+        { token: "tok-2", scopes: everything },
+      ],
+      events: undefined,
+    });
     expect(c.tunables).toMatchObject({
       signWindowMs: 3_600_000,
       retentionMs: 7 * 86_400_000,

@@ -10,7 +10,9 @@ let bridge: LocalBridge;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   // Nothing answers on port 9: every send waits in the outbox for a retry.
-  bridge = await startBridge({ vars: { MAX_ATTEMPTS: "2", DINGTALK_API_BASE: "http://127.0.0.1:9" } });
+  bridge = await startBridge({
+    vars: { MAX_ATTEMPTS: "2", DINGTALK_API_BASE: "http://127.0.0.1:9", PUBLIC_URL: "https://bridge.example.com" },
+  });
   env = cliEnv(bridge.url);
 });
 afterAll(async () => {
@@ -25,6 +27,8 @@ async function status() {
 
 describe("dtbridge", () => {
   it("simulate sends signed callbacks of every type that tail prints as NDJSON and acks", async () => {
+    // PUBLIC_URL names the robot URL before any callback came.
+    expect((await status()).robotUrl).toBe("https://bridge.example.com/dingtalk/default/robot");
     const sent = await runCli(["simulate", "--count", "30", "--concurrency", "4", "--ndjson"], env);
     expect(sent.code).toBe(0);
     const sentIds = ndjson(sent.stdout).map((l) => l.msgId);

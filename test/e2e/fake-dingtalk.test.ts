@@ -466,6 +466,38 @@ describe("sending APIs", () => {
     expect(fake.robotSends).toEqual([]);
   });
 
+  it("refuses the robot APIs with 403 AccessTokenPermissionDenied to an app without the robot permission, before reading the body", async () => {
+    const t = await token();
+    const t2 = await token(OTHER);
+    fake.setRobotPermission(false, APP.clientId);
+    const denied = { status: 403, json: { code: "Forbidden.AccessDenied.AccessTokenPermissionDenied" } };
+    // doctor's dry call: one-to-one to nobody is a parameter error with the permission, 403 without it.
+    expect(await oto(t, { robotCode: APP.clientId, userIds: [], ...text("x") })).toMatchObject(denied);
+    expect(await group(t, { robotCode: APP.clientId, openConversationId: "c", ...text("x") })).toMatchObject(denied);
+    expect(await oto(t2, { robotCode: OTHER.clientId, userIds: [], ...text("x") })).toMatchObject({
+      status: 400,
+      json: { code: "invalidParameter.userIds.empty" },
+    });
+    expect(fake.state().robotPermissionDenied).toEqual([APP.clientId]);
+    fake.setRobotPermission(true, APP.clientId);
+    fake.setRobotPermission(false);
+    expect(await oto(t2, { robotCode: OTHER.clientId, userIds: ["u"], ...text("x") })).toMatchObject(denied);
+    fake.reset();
+    expect((await oto(t, { robotCode: APP.clientId, userIds: ["u"], ...text("x") })).status).toBe(200);
+  });
+
+  it("takes posts to a custom group robot's webhook, as an alert sink, with injectable failures", async () => {
+    const ok = await post(`${fake.url}/robot/send?access_token=abc&timestamp=1&sign=s`, { msgtype: "text", text: { content: "alert" } });
+    expect(ok.json).toEqual({ errcode: 0, errmsg: "ok" });
+    expect(fake.customRobotSends).toMatchObject([{ accessToken: "abc", signed: true, body: { msgtype: "text" } }]);
+    expect((await post(`${fake.url}/robot/send`, {})).json).toMatchObject({ errcode: 300001 });
+    fake.failNext("customRobot", 1, { status: 200, body: { errcode: 310000, errmsg: "sign not match" } });
+    expect((await post(`${fake.url}/robot/send?access_token=abc`, {})).json).toEqual({ errcode: 310000, errmsg: "sign not match" });
+    fake.failNext("customRobot", 1, { status: 502 });
+    expect((await post(`${fake.url}/robot/send?access_token=abc`, {})).json).toEqual({ errcode: -1, errmsg: "系统繁忙" });
+    expect(fake.customRobotSends).toHaveLength(1);
+  });
+
   it("takes session webhook replies, with errcode 40035 for what DingTalk would refuse", async () => {
     const url = fake.sessionWebhookUrl("s+1/=");
     expect(url.startsWith(fake.url)).toBe(true);
@@ -552,6 +584,9 @@ describe("control API", () => {
     await control("refuse", { refuse: true });
     expect((await openTicket(fake)).status).toBe(401);
     await control("refuse", { refuse: false });
+    await control("robot-permission", { granted: false, clientId: OTHER.clientId });
+    expect(((await fetch(`${fake.url}/_fake/state`).then((r) => r.json())) as FakeState).robotPermissionDenied).toEqual([OTHER.clientId]);
+    await control("robot-permission", { granted: true, clientId: OTHER.clientId });
     await control("expire-tokens");
 
     const state = (await fetch(`${fake.url}/_fake/state`).then((r) => r.json())) as FakeState;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { ROOT } from "./local-bridge";
+import { ROOT, WRANGLER_OFFLINE_ENV } from "./processes";
 
 /**
  * The code's budget, gzip: a Worker that starts fast. The console's and the OpenAPI document's text
@@ -27,10 +27,7 @@ export function measureBundle(outdir = mkdtempSync(join(tmpdir(), "dtbridge-bund
     stdio: ["ignore", "ignore", "inherit"],
     env: {
       ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_SEND_ERROR_REPORTS: "false",
-      WRANGLER_HIDE_BANNER: "true",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...WRANGLER_OFFLINE_ENV,
     },
   });
   const code = readFileSync(join(outdir, "index.js"));

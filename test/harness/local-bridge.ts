@@ -4,7 +4,16 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BridgeOptions, defaultRuntime, freePort, type LocalBridge, ROOT, stopTree, waitUntilUp } from "./processes";
+import {
+  type BridgeOptions,
+  defaultRuntime,
+  freePort,
+  type LocalBridge,
+  ROOT,
+  stopTree,
+  WRANGLER_OFFLINE_ENV,
+  waitUntilUp,
+} from "./processes";
 import { startServe } from "./serve-bridge";
 
 export { type BridgeOptions, type BridgeRuntime, defaultRuntime, freePort, type LocalBridge, ROOT, stopTree } from "./processes";
@@ -38,10 +47,7 @@ export async function startBridge(options: BridgeOptions = {}): Promise<LocalBri
     stdio: ["ignore", "pipe", "pipe"],
     env: {
       ...process.env,
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_SEND_ERROR_REPORTS: "false",
-      WRANGLER_HIDE_BANNER: "true",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...WRANGLER_OFFLINE_ENV,
       CI: "true",
     },
   });

@@ -2,6 +2,7 @@
 and the drain is the same loop as the blocking client's, with the handler called on the loop."""
 
 import asyncio
+import functools
 import inspect
 import threading
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Union
@@ -53,8 +54,20 @@ class AsyncBridgeClient:
     async def status(self) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.status)
 
-    async def history(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
-        return await asyncio.to_thread(self.sync.history, after_seq, limit)
+    async def history(self, after_seq: int = 0, limit: int = 100, **filters: Any) -> Dict[str, Any]:
+        return await asyncio.to_thread(functools.partial(self.sync.history, after_seq, limit, **filters))
+
+    async def replay(self, **request: Any) -> Dict[str, Any]:
+        return await asyncio.to_thread(functools.partial(self.sync.replay, **request))
+
+    async def purge(self, ids: Optional[List[str]] = None) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.purge, ids)
+
+    async def outbox(self, state: Optional[str] = None, limit: int = 100) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.outbox, state, limit)
+
+    async def cancel_sends(self, keys: List[str]) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.sync.cancel_sends, keys)
 
     async def dead_letters(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync.dead_letters, after_seq, limit)

@@ -147,8 +147,42 @@ class BridgeClient:
         """The app's status as the bridge reports it (``mode``, ``consumers``, ``depth``, ``link``, ...)."""
         return self._call("GET", "status")
 
-    def history(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
-        return self._call("GET", "events?afterSeq=%d&limit=%d" % (after_seq, limit), listing=True)
+    def history(self, after_seq: int = 0, limit: int = 100, order: str = "asc",
+                conversation_id: Optional[str] = None, msg_id: Optional[str] = None,
+                sender: Optional[str] = None) -> Dict[str, Any]:
+        """Stored events within retention, acked or not, oldest first (``order="desc"``: newest first);
+        one conversation's, one message's or one sender's when named."""
+        query = {"afterSeq": after_seq, "limit": limit, "order": order, "conversationId": conversation_id,
+                 "msgId": msg_id, "sender": sender}
+        params = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        return self._call("GET", "events?" + params, listing=True)
+
+    def replay(self, ids: Optional[List[str]] = None, from_seq: Optional[int] = None, to_seq: Optional[int] = None,
+               conversation_id: Optional[str] = None) -> Dict[str, Any]:
+        """Hands delivered events out again as new deliveries (same payload, ``replayOf`` naming the
+        original): the ``ids``, or the seq range ``from_seq``..``to_seq`` (of one conversation).
+        Answers ``{replayed, skipped, nextFromSeq}``."""
+        if ids is not None:
+            body: Dict[str, Any] = {"ids": list(ids)}
+        else:
+            body = {"fromSeq": from_seq, "toSeq": to_seq}
+            if conversation_id is not None:
+                body["conversationId"] = conversation_id
+        return self._call("POST", "events/replay", body, safe=False)
+
+    def purge(self, ids: Optional[List[str]] = None) -> Dict[str, Any]:
+        """Deletes dead letters for good: the named ones, or every one when none are named."""
+        return self._call("POST", "dead-letters/purge", {"ids": list(ids)} if ids else {"all": True})
+
+    def outbox(self, state: Optional[str] = None, limit: int = 100) -> Dict[str, Any]:
+        """The sends, newest first (``{"sends": [...]}``), or those in one ``state``: queued, sent,
+        refused, failed or cancelled."""
+        query = {"limit": limit} if state is None else {"state": state, "limit": limit}
+        return self._call("GET", "outbox?" + urllib.parse.urlencode(query))
+
+    def cancel_sends(self, keys: List[str]) -> Dict[str, Any]:
+        """Cancels sends still waiting for a retry: ``{cancelled: [...], notQueued: [...]}``."""
+        return self._call("POST", "outbox/cancel", {"keys": list(keys)})
 
     def dead_letters(self, after_seq: int = 0, limit: int = 100) -> Dict[str, Any]:
         return self._call("GET", "dead-letters?afterSeq=%d&limit=%d" % (after_seq, limit), listing=True)

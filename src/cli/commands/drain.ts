@@ -3,20 +3,8 @@ import { drain } from "../../client/drain";
 import { payloadText } from "../../client/payload-text";
 import { retryDelayMs } from "../../client/timing";
 import type { BridgeEvent } from "../../client/types";
-import {
-  CONNECTION_HELP,
-  type Command,
-  connect,
-  DRAIN_FLAGS_HELP,
-  drainFlags,
-  drainSettings,
-  EXIT,
-  intOption,
-  parse,
-  printHelp,
-  retriesLeftNote,
-  UsageError,
-} from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, intOption, parse, printHelp, UsageError } from "../common";
+import * as drainFlags from "../drain-flags";
 
 export const drainCommand: Command = {
   name: "drain",
@@ -39,12 +27,12 @@ Options:
   --exec CMD         the command (required)
   --timeout MS       kill the command after MS (default 300000)
   --concurrency N    commands at once, each for a different conversation (1-100, default 1)
-${DRAIN_FLAGS_HELP}
+${drainFlags.HELP}
   --retry-delay MS   first retry delay, doubled per attempt (default 1000)
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
-      ...drainFlags,
+      ...drainFlags.options,
       exec: { type: "string" },
       timeout: { type: "string" },
       concurrency: { type: "string" },
@@ -65,13 +53,13 @@ ${CONNECTION_HELP}`,
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     const stats = await drain(client, (event) => runCommand(values.exec!, event, timeoutMs, running), {
-      ...drainSettings(values, new AbortController()),
+      ...drainFlags.settings(values, new AbortController()),
       concurrency,
       retryDelayMs: (attempt) => retryDelayMs(attempt, retryBase),
       onError: (error, context) => process.stderr.write(`dtbridge drain: ${context}: ${(error as Error).message ?? error}\n`),
     });
     process.stderr.write(`dtbridge drain: ${stats.acked} acked, ${stats.nacked} nacked\n`);
-    retriesLeftNote("drain", stats);
+    drainFlags.retriesLeftNote("drain", stats);
     return values.once && stats.acked + stats.nacked === 0 ? EXIT.empty : EXIT.ok;
   },
 };

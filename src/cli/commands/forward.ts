@@ -4,20 +4,8 @@ import { BridgeError } from "../../client/errors";
 import { payloadText } from "../../client/payload-text";
 import { linkedSignal, retryDelayMs } from "../../client/timing";
 import type { BridgeEvent } from "../../client/types";
-import {
-  CONNECTION_HELP,
-  type Command,
-  connect,
-  DRAIN_FLAGS_HELP,
-  drainFlags,
-  drainSettings,
-  EXIT,
-  intOption,
-  parse,
-  printHelp,
-  retriesLeftNote,
-  UsageError,
-} from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, intOption, parse, printHelp, UsageError } from "../common";
+import * as drainFlags from "../drain-flags";
 import { type EventKeys, eventKeys as keysFor } from "../forward/event-crypto";
 import { answeredSuccess, postEvent } from "../forward/event-post";
 import { ForwardLog, type ForwardRecord } from "../forward/forward-log";
@@ -53,11 +41,11 @@ Options:
   --timeout MS           how long the bot may take to answer (default 30000)
   --concurrency N        conversations at once (1-100, default 4)
   --retry-delay MS       first retry delay, doubled per attempt (default 1000)
-${DRAIN_FLAGS_HELP}
+${drainFlags.HELP}
 ${CONNECTION_HELP}`,
   async run(argv) {
     const { values } = parse(argv, {
-      ...drainFlags,
+      ...drainFlags.options,
       to: { type: "string" },
       "secret-env": { type: "string" },
       "events-to": { type: "string" },
@@ -102,7 +90,7 @@ ${CONNECTION_HELP}`,
       return postEvent(events.url, text, events.keys, signal);
     };
     const stats = await drain(client, (event) => forwardOne(client, event, post, timeoutMs, cutOff.signal, log, events?.keys), {
-      ...drainSettings(values, new AbortController()),
+      ...drainFlags.settings(values, new AbortController()),
       concurrency,
       retryDelayMs: (attempt) => retryDelayMs(attempt, retryBase),
       onError: (error, context) => {
@@ -111,7 +99,7 @@ ${CONNECTION_HELP}`,
       },
     });
     process.stderr.write(`dtbridge forward: ${log.summary()}\n`);
-    retriesLeftNote("forward", stats);
+    drainFlags.retriesLeftNote("forward", stats);
     return values.once && stats.acked + stats.nacked === 0 ? EXIT.empty : EXIT.ok;
   },
 };

@@ -1,18 +1,6 @@
 import { drain } from "../../client/drain";
-import {
-  CONNECTION_HELP,
-  type Command,
-  connect,
-  DRAIN_FLAGS_HELP,
-  drainFlags,
-  drainSettings,
-  EXIT,
-  intOption,
-  parse,
-  printHelp,
-  retriesLeftNote,
-  writeLine,
-} from "../common";
+import { CONNECTION_HELP, type Command, connect, EXIT, intOption, parse, printHelp, writeLine } from "../common";
+import * as drainFlags from "../drain-flags";
 
 export const tail: Command = {
   name: "tail",
@@ -24,16 +12,16 @@ acked only after its line is written and flushed; if stdout goes away first, the
 and comes back.
 
 Options:
-${DRAIN_FLAGS_HELP}
+${drainFlags.HELP}
   --limit N          stop after N events
 ${CONNECTION_HELP}`,
   async run(argv) {
-    const { values } = parse(argv, { ...drainFlags, limit: { type: "string" } });
+    const { values } = parse(argv, { ...drainFlags.options, limit: { type: "string" } });
     if (values.help) return printHelp(this.help);
     const client = connect(values);
     const limit = intOption(values.limit, "limit", Number.MAX_SAFE_INTEGER, 1);
     const stop = new AbortController();
-    const settings = drainSettings(values, stop);
+    const settings = drainFlags.settings(values, stop);
     let printed = 0;
     const stats = await drain(
       client,
@@ -52,7 +40,7 @@ ${CONNECTION_HELP}`,
         },
       },
     );
-    retriesLeftNote("tail", stats);
+    drainFlags.retriesLeftNote("tail", stats);
     if (stats.nacked > 0) return EXIT.failure;
     return values.once && printed === 0 ? EXIT.empty : EXIT.ok;
   },

@@ -49,6 +49,7 @@ export const extendAnswer = z.object({ extended: z.array(z.string()), leaseExpir
 export const heartbeatAnswer = z.object({ suppressed: z.int(), mode, pollHintMs: z.int() });
 export const pageAnswer = z.object({ events: z.array(storedEvent), nextAfterSeq: z.int() });
 export const redriveAnswer = z.object({ redriven: z.int() });
+export const replayAnswer = z.object({ replayed: z.int(), skipped: z.int(), nextFromSeq: z.nullable(z.int()) });
 export const purgeAnswer = z.object({ purged: z.int() });
 
 export const sendFate = z.object({
@@ -63,6 +64,12 @@ export const sendFate = z.object({
   sentAt: msOrNull,
   retryAt: msOrNull,
 });
+
+export const outboxAnswer = z.object({ sends: z.array(sendFate) });
+export const cancelAnswer = z.object({ cancelled: z.array(z.string()), notQueued: z.array(z.string()) });
+
+const check = z.object({ ok: z.boolean(), detail: z.string() });
+export const diagnoseAnswer = z.object({ accessToken: check, robotPermission: check, alertSink: z.nullable(check) });
 
 export const sendSent = z.object({ state: z.literal("sent"), via: z.enum(["sessionWebhook", "robotApi"]), key: z.string() });
 export const sendQueued = z.object({ state: z.literal("queued"), key: z.string(), retryAt: msOrNull });
@@ -142,6 +149,14 @@ export const healthAnswer = z.object({
   ),
   settingsFellBack: z.int(),
 });
+
+/** 503: no app can take messages; with no readable configuration at all, only that. */
+export const healthFailedAnswer = z.union([
+  healthAnswer,
+  z.object({ ok: z.literal(false), checks: z.object({ config: z.literal("failed") }) }),
+]);
+
+export const indexAnswer = z.object({ name: z.string(), routes: z.array(z.string()) });
 
 export const robotCallbackAnswer = z.union([
   z.object({ msgtype: z.literal("empty") }),

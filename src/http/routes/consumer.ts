@@ -78,7 +78,10 @@ consumerRoutes.get("/v1/:app/status", needs("drain", "read"), async (c) => {
   const app = c.get("app");
   const [status, link] = await Promise.all([inboxFor(c).status(), app.streamLink ? c.env.LINKS.getByName(app.name).status() : OFF_LINK]);
   // The RPC types cannot see through the status document; it is a plain object.
-  return c.json({ ...(status as Record<string, unknown>), link, token: { scopes: c.get("scopes") } });
+  const doc = status as Record<string, unknown>;
+  // With PUBLIC_URL set, the robot URL is known before any callback or pull has stored one.
+  const robotUrl = c.get("config").publicUrl ? robotUrlFor(c) : doc.robotUrl;
+  return c.json({ ...doc, robotUrl, link, token: { scopes: c.get("scopes") } });
 });
 
 /**

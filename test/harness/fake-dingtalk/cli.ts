@@ -6,7 +6,8 @@ import type { FakeApp } from "./types.ts";
 const HELP = `Usage: tsx test/harness/fake-dingtalk/cli.ts [options]
 
 A fake DingTalk: Stream gateway (connections/open + WebSocket), oauth2 access tokens,
-robot send APIs, a session-webhook sink, and a control API under /_fake/.
+robot send APIs, a session-webhook sink, a custom group robot webhook (/robot/send, for
+alert sinks), and a control API under /_fake/ (failure switches, the robot permission).
 
 Options:
   --port N             port to listen on (default 0: any free port)

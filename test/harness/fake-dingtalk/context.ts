@@ -1,6 +1,7 @@
 // What every part of the fake shares: settings with defaults filled in, the apps, and the records.
 import type {
   ClientFrameRecord,
+  CustomRobotRecord,
   DeliveryRecord,
   FakeApp,
   FakeDingTalkOptions,
@@ -38,6 +39,7 @@ export class Records {
   readonly tokensIssued: TokenRecord[] = [];
   readonly robotSends: RobotSendRecord[] = [];
   readonly sessionSends: SessionSendRecord[] = [];
+  readonly customRobotSends: CustomRobotRecord[] = [];
   readonly httpCalls: HttpCallRecord[] = [];
   /** Calls that followed an injected redirect: a bridge must never make one. */
   readonly redirectHits: { at: number; method: string }[] = [];
@@ -53,6 +55,7 @@ export class Records {
       this.tokensIssued,
       this.robotSends,
       this.sessionSends,
+      this.customRobotSends,
       this.httpCalls,
       this.redirectHits,
       this.violations,

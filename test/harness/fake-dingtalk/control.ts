@@ -37,6 +37,7 @@ export function controlRoutes(fake: FakeDingTalk, ctx: FakeContext): Map<string,
     ["POST /_fake/close-all", (b) => void fake.closeAll(optionalStr(b, "clientId"))],
     ["POST /_fake/stuck", (b) => void fake.setStuck(bool(b, "stuck"))],
     ["POST /_fake/refuse", (b) => void fake.setRefuseCredentials(bool(b, "refuse"))],
+    ["POST /_fake/robot-permission", (b) => void fake.setRobotPermission(bool(b, "granted"), optionalStr(b, "clientId"))],
     [
       "POST /_fake/fail-next",
       (b) => {

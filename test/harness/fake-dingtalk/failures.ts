@@ -66,7 +66,7 @@ export function answerFailure(req: IncomingMessage, res: ServerResponse, route: 
 
 function defaultBody(route: HttpRoute, status: number): unknown {
   // Webhooks speak the old errcode dialect; -1 is DingTalk's "system busy".
-  if (route === "session") return { errcode: -1, errmsg: "系统繁忙" };
+  if (route === "session" || route === "customRobot") return { errcode: -1, errmsg: "系统繁忙" };
   return {
     requestid: requestId(),
     code: status >= 500 ? "ServiceUnavailable" : "Fake.InjectedFailure",

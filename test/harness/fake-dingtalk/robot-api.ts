@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FakeContext } from "./context.ts";
 import { dingError, isObject, parseJson, readApiBody, readText, sendJson } from "./http-io.ts";
-import { accessToken, hexId } from "./ids.ts";
+import { accessToken, hexId, requestId } from "./ids.ts";
 import type { RobotSendBody, SessionSendBody, TokenRecord } from "./types.ts";
 
 export const GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send";
@@ -58,8 +58,15 @@ type Checked<T> = { ok: true; value: T } | { ok: false; code: string; message: s
 
 export class RobotApi {
   private readonly tokens = new TokenBook();
+  /** Client ids without the robot message permission; "*" for every app. */
+  readonly permissionDenied = new Set<string>();
 
   constructor(private readonly ctx: FakeContext) {}
+
+  setPermission(granted: boolean, clientId = "*"): void {
+    if (granted) this.permissionDenied.delete(clientId);
+    else this.permissionDenied.add(clientId);
+  }
 
   expireTokens(): void {
     this.tokens.expireAll();
@@ -139,6 +146,16 @@ export class RobotApi {
     const clientId = this.clientIdOf(req);
     if (clientId === null) {
       dingError(res, this.ctx.settings.invalidTokenStatus, "InvalidAuthentication", "不合法的access_token");
+      return;
+    }
+    if (this.permissionDenied.has("*") || this.permissionDenied.has(clientId)) {
+      // The gateway refuses a token whose app lacks the API's permission before it reads the body.
+      sendJson(res, 403, {
+        requestid: requestId(),
+        code: "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+        message: "没有调用该接口的权限，接口权限申请参考：https://open.dingtalk.com/document/orgapp/add-api-permission",
+        accessdenieddetail: { requiredScopes: ["qyapi_robot_sendmsg"] },
+      });
       return;
     }
     const checked = this.checkMessage(body, clientId);

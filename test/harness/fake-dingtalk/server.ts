@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { CallbackRouter } from "./callback-router.ts";
 import { FakeContext } from "./context.ts";
 import { controlRoutes, handleControl } from "./control.ts";
+import { CUSTOM_ROBOT_PATH, customRobotSend } from "./custom-robot.ts";
 import { answerFailure, FailureSwitches } from "./failures.ts";
 import { dingError, isObject, parseJson, readText, sendJson } from "./http-io.ts";
 import { OpenApi, TicketBook } from "./open-api.ts";
@@ -35,6 +36,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
     [GROUP_SEND_PATH, { route: "groupSend", handle: (req, res) => robotApi.groupSend(req, res) }],
     [OTO_SEND_PATH, { route: "otoSend", handle: (req, res) => robotApi.otoSend(req, res) }],
     [SESSION_PATH, { route: "session", handle: (req, res, url) => robotApi.session(req, res, url) }],
+    [CUSTOM_ROBOT_PATH, { route: "customRobot", handle: (req, res, url) => customRobotSend(ctx, req, res, url) }],
   ]);
 
   const fake: FakeDingTalk = {
@@ -75,7 +77,9 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
     robotSends: records.robotSends,
     sessionWebhookUrl: (session) => `${ctx.baseUrl}${SESSION_PATH}?session=${encodeURIComponent(session)}`,
     sessionSends: records.sessionSends,
+    customRobotSends: records.customRobotSends,
     httpCalls: records.httpCalls,
+    setRobotPermission: (granted, clientId) => robotApi.setPermission(granted, clientId),
     failNext: (route, count, how, clientId) => switches.add(route, count, how, clientId),
     throttleNext: (route, count, clientId) => switches.add(route, count, "throttle", clientId),
     clearFailures: () => switches.clear(),
@@ -86,6 +90,7 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       callbacks.reset();
       gateway.forgetClosed();
       openApi.refusing = false;
+      robotApi.permissionDenied.clear();
     },
     state: () => ({
       url: ctx.baseUrl,
@@ -105,6 +110,8 @@ export async function startFakeDingTalk(options: FakeDingTalkOptions): Promise<F
       tokensIssued: records.tokensIssued,
       robotSends: records.robotSends,
       sessionSends: records.sessionSends,
+      customRobotSends: records.customRobotSends,
+      robotPermissionDenied: [...robotApi.permissionDenied],
       httpCalls: records.httpCalls,
       redirectHits: records.redirectHits,
       violations: records.violations,

@@ -131,8 +131,17 @@ export interface HttpCallRecord {
   status: number | "reset" | "hang";
 }
 
-export type HttpRoute = "open" | "accessToken" | "groupSend" | "otoSend" | "session";
-export const HTTP_ROUTES: readonly HttpRoute[] = ["open", "accessToken", "groupSend", "otoSend", "session"];
+/** A post to a custom group robot's webhook (`/robot/send`): what an alert sink on DingTalk gets. */
+export interface CustomRobotRecord {
+  at: number;
+  accessToken: string | null;
+  /** Whether it carried `timestamp` and `sign` (a robot with a signing secret). */
+  signed: boolean;
+  body: unknown;
+}
+
+export type HttpRoute = "open" | "accessToken" | "groupSend" | "otoSend" | "session" | "customRobot";
+export const HTTP_ROUTES: readonly HttpRoute[] = ["open", "accessToken", "groupSend", "otoSend", "session", "customRobot"];
 
 /** How a call fails: an answer (a 3xx with `location` to test that redirects are never followed), or a dropped connection. */
 export type FailHow = { status: number; body?: unknown; location?: string } | "reset" | "hang";
@@ -161,6 +170,9 @@ export interface FakeState {
   tokensIssued: TokenRecord[];
   robotSends: RobotSendRecord[];
   sessionSends: SessionSendRecord[];
+  customRobotSends: CustomRobotRecord[];
+  /** Client ids refused the robot API's permission; "*" for every app. */
+  robotPermissionDenied: string[];
   httpCalls: HttpCallRecord[];
   redirectHits: { at: number; method: string }[];
   violations: string[];
@@ -206,7 +218,15 @@ export interface FakeDingTalk {
   readonly robotSends: RobotSendRecord[];
   sessionWebhookUrl(session: string): string;
   readonly sessionSends: SessionSendRecord[];
+  /** Posts to the custom group robot webhook (`${url}/robot/send?access_token=...`), e.g. the bridge's alerts. */
+  readonly customRobotSends: CustomRobotRecord[];
   readonly httpCalls: HttpCallRecord[];
+  /**
+   * Whether an app (by client id; every app without one) holds the robot message permission
+   * (qyapi_robot_sendmsg). Without it the robot send APIs answer 403
+   * Forbidden.AccessDenied.AccessTokenPermissionDenied, before they look at the body. Granted by default.
+   */
+  setRobotPermission(granted: boolean, clientId?: string): void;
   /** With `clientId`, only that client's calls (by their access token) fail. */
   failNext(route: string, count: number, how: FailHow, clientId?: string): void;
   expireTokens(): void;

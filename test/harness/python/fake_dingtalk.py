@@ -7,12 +7,12 @@ repository root; standard library only.
 
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.request
 
 from local_bridge import ROOT, SECRET
+from processes import stop_group
 
 ROBOT_CODE = "dingrobot"  # the robotCode of local_bridge.robot_message()
 SESSION_PATH = "/robot/sendBySession"
@@ -35,14 +35,7 @@ class FakeDingTalk:
             raise RuntimeError("the fake DingTalk did not start (is `npm ci` done?)")
 
     def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(self.proc)
         self.proc.stdout.close()
 
     def control(self, route, body=None):

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import os
-import signal
 import socket
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from processes import stop_group
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 SECRET = "python-test-secret"
@@ -123,14 +123,7 @@ class LocalBridge:
         raise RuntimeError("wrangler dev did not start; see %s" % self.log.name)
 
     def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        stop_group(self.proc)
         self.log.close()
 
     def post_callback(self, app, body):
@@ -150,7 +143,8 @@ class LocalBridge:
             return error.code
 
     def callback(self, app, msg_id=None, text="hi", **options):
-        body = robot_message(text=text, msg_id=msg_id, conversation_id="cid1", **options)
+        options.setdefault("conversation_id", "cid1")
+        body = robot_message(text=text, msg_id=msg_id, **options)
         status = self.post_callback(app, body)
         assert status == 200, status
         return body
