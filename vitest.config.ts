@@ -3,11 +3,15 @@
 // Worker's DINGTALK_API_BASE can point at it.
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ExitWatch } from "./test/harness/exit-watch.ts";
+import { HeldRuntimeLog } from "./test/harness/held-runtime-log.ts";
 import { freePort } from "./test/harness/local-bridge.ts";
 import { testBindings } from "./test/harness/test-env.ts";
 
 export default defineConfig(async () => {
   process.env.FAKE_DINGTALK_PORT ??= String(await freePort());
+  // The pool reads wrangler.toml with wrangler, which says which .dev.vars it read once per file.
+  process.env.WRANGLER_LOG ??= "warn";
   return {
     plugins: [
       cloudflareTest({
@@ -25,6 +29,33 @@ export default defineConfig(async () => {
       exclude: ["test/e2e/**"],
       globalSetup: ["./test/harness/fake-dingtalk/vitest-setup.ts"],
       testTimeout: 20_000,
+      // Each file runs in a workerd of its own, mostly waiting on timers and sockets: three at a
+      // time keep two cores busy (vitest's default here would be one).
+      maxWorkers: 3,
+      // Every test file imports hono and zod afresh into its own workerd: as one prebundled module
+      // each rather than a hundred files fetched one by one, a sixth less CPU for the whole run.
+      deps: {
+        optimizer: {
+          ssr: {
+            enabled: true,
+            include: [
+              "hono",
+              "hono/tiny",
+              "hono/body-limit",
+              "hono/bearer-auth",
+              "hono/http-exception",
+              "hono/request-id",
+              "hono/utils/buffer",
+              "hono/utils/http-status",
+              "zod/mini",
+              "zod/v4/locales/en.js",
+            ],
+          },
+        },
+      },
+      // The Worker's JSON log lines of a passing test are noise; a failing test's are shown.
+      silent: "passed-only" as const,
+      reporters: ["default", new HeldRuntimeLog(), new ExitWatch({ [Number(process.env.FAKE_DINGTALK_PORT)]: "the fake DingTalk" })],
     },
   };
 });
