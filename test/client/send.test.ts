@@ -1,6 +1,6 @@
 // The TypeScript client's sending: reply() derives one key per event and message, so a retried reply
 // is sent once; a refusal is a typed, non-retryable error.
-import { env, SELF } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { describe, expect, inject, it } from "vitest";
 import { BridgeClient } from "../../src/client/bridge-client";
 import { BridgeSendFailedError, BridgeSendRefusedError, errorForStatus } from "../../src/client/errors";
@@ -9,6 +9,7 @@ import { tokenFor } from "../harness/test-env";
 import { claimSendApp } from "../harness/workerd/apps";
 import { BASE } from "../harness/workerd/dingtalk";
 import { fake } from "../harness/workerd/fake";
+import { ingestRobotMessage } from "../harness/workerd/sending";
 
 const APP = await claimSendApp();
 const client = new BridgeClient({
@@ -42,14 +43,7 @@ describe("client.send and client.reply", () => {
       sessionWebhook: `${inject("fakeDingTalkUrl")}/robot/sendBySession?session=${msgId}`,
       sessionWebhookExpiredTime: Date.now() + 3_600_000,
     };
-    await env.INBOX.getByName(APP).ingest({
-      kind: "robot",
-      source: "webhook",
-      dedupKey: `robot:${msgId}`,
-      payload: JSON.stringify(payload),
-      conversationId: "cid",
-      msgId,
-    });
+    await ingestRobotMessage(APP, payload);
     const [event] = (await client.pull({ max: 1 })).events;
     const message = { msgtype: "text" as const, text: { content: `answer to ${msgId}` } };
     const first = await client.reply(event!, message);
@@ -64,14 +58,7 @@ describe("client.send and client.reply", () => {
     // A reply through the robot API as another app's robot: DingTalk refuses the robotCode.
     const msgId = `msg-${crypto.randomUUID()}`;
     const payload = { msgId, msgtype: "text", conversationType: "2", conversationId: "cid", robotCode: "someone-elses-robot" };
-    await env.INBOX.getByName(APP).ingest({
-      kind: "robot",
-      source: "webhook",
-      dedupKey: `robot:${msgId}`,
-      payload: JSON.stringify(payload),
-      conversationId: "cid",
-      msgId,
-    });
+    await ingestRobotMessage(APP, payload);
     const event = (await client.pull({ max: 1 })).events[0]!;
     const error = await client.reply(event, { msgtype: "text", text: { content: "x" } }).catch((e) => e);
     expect(error).toBeInstanceOf(BridgeSendRefusedError);

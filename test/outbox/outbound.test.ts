@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from "vitest";
 import { sendCredentials } from "../harness/test-env";
 import { claimSendApp, freshApp } from "../harness/workerd/apps";
 import { consumerJson } from "../harness/workerd/dingtalk";
-import { fake } from "../harness/workerd/fake";
+import { fake, refuseNextAsNotAllowlisted } from "../harness/workerd/fake";
 import { inboxWithClock, ingestRobot, overrideTunables } from "../harness/workerd/inbox";
 import { send, storedMessage, text } from "../harness/workerd/sending";
 
@@ -102,14 +102,7 @@ describe("DingTalk API calls", () => {
 
   it("a refusal by IP allowlist is a clear error and an alert saying what to do, resolved by the next call that goes through", async () => {
     const app = await claimSendApp();
-    const { clientId } = sendCredentials(app);
-    await fake("fail-next", {
-      route: "groupSend",
-      count: 1,
-      status: 403,
-      clientId,
-      body: { code: "Forbidden.AccessDenied.IpNotInWhiteList", message: "访问ip不在白名单之中,request ip=1.2.3.4" },
-    });
+    await refuseNextAsNotAllowlisted("groupSend", sendCredentials(app).clientId);
     const refused = await send(app, { to: { openConversationId: "c" }, message: text("x"), key: "k-ip" });
     expect(refused).toMatchObject({ status: 502, body: { error: { code: "dingtalk_refused", dingtalkCode: "IpNotInWhiteList" } } });
     expect(refused.body.error.message).toMatch(/服务器出口IP.*dtbridge serve/s);

@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from "vitest";
 import { linkCredentials } from "../harness/test-env";
 import { claimLinkApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { fake, fakeView, sendOverStream, until } from "../harness/workerd/fake";
+import { fake, fakeView, refuseNextAsNotAllowlisted, sendOverStream, until } from "../harness/workerd/fake";
 import { overrideTunables } from "../harness/workerd/inbox";
 
 // This file's apps at the shared fake DingTalk: l10-l19.
@@ -75,14 +75,7 @@ describe("the Stream link's budget", () => {
 
   it("an IP allowlist refusal: state refused, an alert saying what to do, no socket", async () => {
     const app = await claimLinkApp();
-    const { clientId } = linkCredentials(app);
-    await fake("fail-next", {
-      route: "open",
-      count: 1,
-      status: 403,
-      clientId,
-      body: { code: "Forbidden.AccessDenied.IpNotInWhiteList", message: "访问ip不在白名单之中" },
-    });
+    await refuseNextAsNotAllowlisted("open", linkCredentials(app).clientId);
     const status = await link(app).ensure();
     expect(status).toMatchObject({ state: "refused", lastError: expect.stringContaining("服务器出口IP") });
     expect(status.retryAt).toBeGreaterThan(Date.now() + 9 * 60_000);

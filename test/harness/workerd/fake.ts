@@ -13,6 +13,20 @@ export async function fake<T = any>(path: string, body?: unknown): Promise<T> {
   return json;
 }
 
+/**
+ * The fake answers the client's next call on `route` as DingTalk answers a call from a server whose
+ * IP is not on the app's allowlist: 403 IpNotInWhiteList.
+ */
+export function refuseNextAsNotAllowlisted(route: string, clientId: string) {
+  return fake("fail-next", {
+    route,
+    count: 1,
+    status: 403,
+    clientId,
+    body: { code: "Forbidden.AccessDenied.IpNotInWhiteList", message: "访问ip不在白名单之中,request ip=1.2.3.4" },
+  });
+}
+
 /** The fake's view of one app: its opens, connections, deliveries and its protocol violations. */
 export async function fakeView(app: string) {
   const { clientId } = linkCredentials(app);

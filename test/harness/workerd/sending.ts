@@ -22,16 +22,21 @@ export async function storedMessage(app: string, fields: Record<string, unknown>
     sessionWebhookExpiredTime: Date.now() + 90 * MIN,
     ...fields,
   };
+  await ingestRobotMessage(app, payload);
+  const { events } = await consumerJson(app, "events?limit=500");
+  return events.find((e: any) => e.payload.msgId === msgId).id;
+}
+
+/** Stores `payload` in the app's inbox as a robot message that came by HTTP callback. */
+export async function ingestRobotMessage(app: string, payload: { msgId: string; conversationId: string } & Record<string, unknown>) {
   await env.INBOX.getByName(app).ingest({
     kind: "robot",
     source: "webhook",
-    dedupKey: `robot:${msgId}`,
+    dedupKey: `robot:${payload.msgId}`,
     payload: JSON.stringify(payload),
-    conversationId: String(payload.conversationId),
-    msgId,
+    conversationId: payload.conversationId,
+    msgId: payload.msgId,
   });
-  const { events } = await consumerJson(app, "events?limit=500");
-  return events.find((e: any) => e.payload.msgId === msgId).id;
 }
 
 export const text = (content: string) => ({ msgtype: "text", text: { content } });
