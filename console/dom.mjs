@@ -36,6 +36,10 @@ export const tile = (label, value, extra) =>
 
 export const dim = (...text) => el("span", { class: "dim" }, ...text);
 
+// A list of rows (<ul> or <ol> with the props given), or, when there is none, a line saying so.
+export const rowsOr = (tag, props, items, row, empty, tone = "dim") =>
+  items.length ? el(tag, { class: "rows", ...props }, items.map(row)) : el("p", { class: tone }, empty);
+
 export const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 export function fill(id, ...nodes) {

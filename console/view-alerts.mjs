@@ -1,6 +1,6 @@
 // Incidents open now with what each means, settings that fell back to defaults, and the alerts
 // raised with their delivery to the alert sink.
-import { badge, dim, el, fill, plural } from "./dom.mjs";
+import { badge, dim, el, fill, plural, rowsOr } from "./dom.mjs";
 import { age, when } from "./format.mjs";
 import { INCIDENTS } from "./incidents.mjs";
 
@@ -8,29 +8,29 @@ export function renderAlerts(s) {
   const problems = s.config?.problems ?? [];
   fill(
     "alerts",
-    s.incidents.length
-      ? el(
-          "ul",
-          { class: "rows", id: "incidents" },
-          s.incidents.map((i) =>
-            el(
-              "li",
-              { "data-incident": i.incident },
-              badge(i.incident, "bad"),
-              dim(`open for ${age(s.now - i.since)}`),
-              INCIDENTS[i.incident] && el("span", { class: "full" }, INCIDENTS[i.incident]),
-            ),
-          ),
-        )
-      : el("p", { class: "ok" }, "No open incident."),
+    rowsOr(
+      "ul",
+      { id: "incidents" },
+      s.incidents,
+      (i) =>
+        el(
+          "li",
+          { "data-incident": i.incident },
+          badge(i.incident, "bad"),
+          dim(`open for ${age(s.now - i.since)}`),
+          INCIDENTS[i.incident] && el("span", { class: "full" }, INCIDENTS[i.incident]),
+        ),
+      "No open incident.",
+      "ok",
+    ),
     el("h3", null, "Settings"),
-    problems.length
-      ? el(
-          "ul",
-          { class: "rows", id: "config-problems" },
-          problems.map((p) => el("li", null, el("code", null, p.setting), el("span", { class: "grow" }, p.problem))),
-        )
-      : el("p", { class: "dim" }, "Every setting is well-formed."),
+    rowsOr(
+      "ul",
+      { id: "config-problems" },
+      problems,
+      (p) => el("li", null, el("code", null, p.setting), el("span", { class: "grow" }, p.problem)),
+      "Every setting is well-formed.",
+    ),
     el("h3", null, `Alerts (latest ${s.alerts.length})`),
     el(
       "ol",

@@ -1,7 +1,7 @@
 // Routing: the mode, what came in by which path, the bridge's own Stream link apart from the
 // gateways' own Stream connections (only a consumer's report says a gateway holds one), the
 // consumers, and the timeline of transitions, newest first.
-import { badge, dim, el, fields, fill, plural, tile } from "./dom.mjs";
+import { badge, dim, el, fields, fill, plural, rowsOr, tile } from "./dom.mjs";
 import { age, when } from "./format.mjs";
 
 const OFF = { state: "off", opens: [], countedOpens: [] };
@@ -79,37 +79,35 @@ export function renderRouting(s) {
       `${plural(s.stream.recentReconnects.length, "reconnect")} recently.`,
     ),
     el("h3", null, `Consumers (${s.consumers.list.length})`),
-    s.consumers.list.length
-      ? el(
-          "ul",
-          { class: "rows" },
-          s.consumers.list.map((x) =>
-            el(
-              "li",
-              null,
-              el("code", { class: "grow" }, x.id),
-              dim(`seen ${age(s.now - x.lastSeenAt)} ago`),
-              x.stream && badge(`own Stream ${x.stream.connected ? "up" : "down"}`, x.stream.connected ? "ok" : "warn"),
-            ),
-          ),
-        )
-      : el("p", { class: "dim" }, "No consumer seen."),
+    rowsOr(
+      "ul",
+      null,
+      s.consumers.list,
+      (x) =>
+        el(
+          "li",
+          null,
+          el("code", { class: "grow" }, x.id),
+          dim(`seen ${age(s.now - x.lastSeenAt)} ago`),
+          x.stream && badge(`own Stream ${x.stream.connected ? "up" : "down"}`, x.stream.connected ? "ok" : "warn"),
+        ),
+      "No consumer seen.",
+    ),
     el("h3", null, "Timeline"),
-    timeline.length
-      ? el(
-          "ol",
-          { class: "rows", id: "transitions" },
-          timeline.map((t) =>
-            el(
-              "li",
-              { "data-subject": t.subject },
-              dim(when(t.at)),
-              el("b", null, t.subject),
-              el("span", null, t.from && [badge(t.from), " → "], badge(t.to)),
-              el("span", { class: "grow" }, t.reason),
-            ),
-          ),
-        )
-      : el("p", { class: "dim" }, "No transitions yet."),
+    rowsOr(
+      "ol",
+      { id: "transitions" },
+      timeline,
+      (t) =>
+        el(
+          "li",
+          { "data-subject": t.subject },
+          dim(when(t.at)),
+          el("b", null, t.subject),
+          el("span", null, t.from && [badge(t.from), " → "], badge(t.to)),
+          el("span", { class: "grow" }, t.reason),
+        ),
+      "No transitions yet.",
+    ),
   );
 }

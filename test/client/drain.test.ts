@@ -14,19 +14,28 @@ function clientFor(app: string, consumer = "gw", token = tokenFor(app)) {
   return new BridgeClient({ url: BASE, token, app, consumer, fetch: (input, init) => SELF.fetch(input as string, init) });
 }
 
+/** Drains until the handler calls `stop`, as a gateway's shutdown would, and returns drain's stats. */
+function drainUntil(
+  client: BridgeClient,
+  handle: (e: BridgeEvent, stop: () => void) => unknown,
+  options: Omit<Parameters<typeof drain>[2], "signal">,
+) {
+  const stop = new AbortController();
+  return drain(client, (e) => handle(e, () => stop.abort()), { ...options, signal: stop.signal });
+}
+
 describe("the TypeScript client", () => {
   it("drains in order, acking each handled event", async () => {
     const app = freshApp();
     for (let i = 0; i < 12; i++) await ingestRobot(app, `m${i}`);
     const seen: number[] = [];
-    const stop = new AbortController();
-    const stats = await drain(
+    const stats = await drainUntil(
       clientFor(app),
-      (e) => {
+      (e, stop) => {
         seen.push(e.seq);
-        if (seen.length === 12) stop.abort();
+        if (seen.length === 12) stop();
       },
-      { signal: stop.signal, max: 5, waitMs: 1000 },
+      { max: 5, waitMs: 1000 },
     );
     expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(stats.acked).toBe(12);
@@ -37,15 +46,14 @@ describe("the TypeScript client", () => {
     const app = freshApp();
     await ingestRobot(app, "flaky");
     const attempts: number[] = [];
-    const stop = new AbortController();
-    const stats = await drain(
+    const stats = await drainUntil(
       clientFor(app),
-      (e) => {
+      (e, stop) => {
         attempts.push(e.attempt);
         if (e.attempt < 3) throw new Error(`try ${e.attempt}`);
-        stop.abort();
+        stop();
       },
-      { signal: stop.signal, waitMs: 500, retryDelayMs: () => 50, onError: () => {} },
+      { waitMs: 500, retryDelayMs: () => 50, onError: () => {} },
     );
     expect(attempts).toEqual([1, 2, 3]);
     expect(stats).toMatchObject({ acked: 1, nacked: 2 });
@@ -54,17 +62,16 @@ describe("the TypeScript client", () => {
   it("extends the lease while a handler runs past half of it", async () => {
     const app = freshApp();
     await ingestRobot(app, "slow");
-    const stop = new AbortController();
     let rival: BridgeEvent[] = [];
-    await drain(
+    await drainUntil(
       clientFor(app),
-      async () => {
+      async (_e, stop) => {
         await new Promise((r) => setTimeout(r, 1_600));
         // Past the original 1 s lease: nobody else may have it.
         rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
-        stop.abort();
+        stop();
       },
-      { signal: stop.signal, leaseMs: 1_000, waitMs: 200 },
+      { leaseMs: 1_000, waitMs: 200 },
     );
     expect(rival).toEqual([]);
     expect((await consumerJson(app, "status")).depth).toBe(0);
@@ -74,18 +81,17 @@ describe("the TypeScript client", () => {
     const app = freshApp();
     await overrideTunables(app, { leaseMs: 1_000 });
     await ingestRobot(app, "m1");
-    const stop = new AbortController();
     let lease = 0;
     let rival: BridgeEvent[] = [];
-    await drain(
+    await drainUntil(
       clientFor(app),
-      async (e) => {
+      async (e, stop) => {
         lease = e.leaseExpiresAt - e.receivedAt;
         await new Promise((r) => setTimeout(r, 1_600));
         rival = (await clientFor(app, "rival").pull({ max: 5 })).events;
-        stop.abort();
+        stop();
       },
-      { signal: stop.signal, waitMs: 200 },
+      { waitMs: 200 },
     );
     expect(lease).toBeGreaterThanOrEqual(1_000);
     expect(lease).toBeLessThan(5_000);
@@ -96,15 +102,14 @@ describe("the TypeScript client", () => {
     const app = freshApp();
     await ingestRobot(app, "m1");
     await clientFor(app, "gw-x").pull({ leaseMs: 600_000 });
-    const stop = new AbortController();
     const got: number[] = [];
-    await drain(
+    await drainUntil(
       clientFor(app, "gw-x"),
-      (e) => {
+      (e, stop) => {
         got.push(e.attempt);
-        stop.abort();
+        stop();
       },
-      { signal: stop.signal, waitMs: 200 },
+      { waitMs: 200 },
     );
     expect(got).toEqual([2]);
   });
@@ -112,8 +117,7 @@ describe("the TypeScript client", () => {
   it("stops on its signal, returning events it holds but has not started", async () => {
     const app = freshApp();
     for (let i = 0; i < 4; i++) await ingestRobot(app, `m${i}`);
-    const stop = new AbortController();
-    const stats = await drain(clientFor(app), () => stop.abort(), { signal: stop.signal, max: 4 });
+    const stats = await drainUntil(clientFor(app), (_e, stop) => stop(), { max: 4 });
     expect(stats.acked).toBe(1);
     const status = await consumerJson(app, "status");
     expect(status).toMatchObject({ depth: 3, leased: 0, ready: 3 });
@@ -155,9 +159,8 @@ describe("the TypeScript client", () => {
         return SELF.fetch(input as string, init);
       },
     });
-    const stop = new AbortController();
     const started = Date.now();
-    const stats = await drain(flaky, () => stop.abort(), { signal: stop.signal, waitMs: 200, onError: () => {} });
+    const stats = await drainUntil(flaky, (_e, stop) => stop(), { waitMs: 200, onError: () => {} });
     expect(stats).toMatchObject({ networkErrors: 3, acked: 1 });
     // Three backoffs with jitter: at least 250 + 500 + 1000 ms.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_750);
@@ -167,16 +170,15 @@ describe("the TypeScript client", () => {
     const app = freshApp();
     const client = clientFor(app);
     await client.heartbeat({ connected: true, lastMessageAt: Date.now() });
-    const stop = new AbortController();
     const got: number[] = [];
     let flippedAt = 0;
-    const running = drain(
+    const running = drainUntil(
       client,
-      () => {
+      (_e, stop) => {
         got.push(Date.now() - flippedAt);
-        stop.abort();
+        stop();
       },
-      { signal: stop.signal, waitMs: 200, heartbeatMs: 300 },
+      { waitMs: 200, heartbeatMs: 300 },
     );
     await new Promise((r) => setTimeout(r, 400));
     expect((await consumerJson(app, "status")).mode).toBe("stream");

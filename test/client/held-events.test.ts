@@ -23,6 +23,16 @@ function ev(key: string | null, overrides: Partial<BridgeEvent> = {}): BridgeEve
   };
 }
 
+/** Two events of one key pulled, the first run and finished (handled, or failed). */
+function firstOfTwoFinished(handled: boolean) {
+  const held = new HeldEvents(4);
+  const [a1, a2] = [ev("a"), ev("a")];
+  held.add([a1, a2], held.pullStarting(), 60_000);
+  held.next();
+  held.finished(a1, handled);
+  return { held, a1, a2 };
+}
+
 function drainAll(held: HeldEvents): BridgeEvent[] {
   const out: BridgeEvent[] = [];
   for (let e = held.next(); e; e = held.next()) out.push(e);
@@ -49,11 +59,7 @@ describe("HeldEvents", () => {
   });
 
   it("holds every lease until its ack or nack is answered", () => {
-    const held = new HeldEvents(4);
-    const [a1, a2] = [ev("a"), ev("a")];
-    held.add([a1, a2], held.pullStarting(), 60_000);
-    held.next();
-    held.finished(a1, true);
+    const { held, a1, a2 } = firstOfTwoFinished(true);
     expect(held.held()).toEqual([a1.leaseId, a2.leaseId]);
     expect(held.inHand()).toBe(1);
     held.settled(a1, "acked");
@@ -85,11 +91,7 @@ describe("HeldEvents", () => {
   });
 
   it("after a failure that made a dead letter runs the key's next event at once", () => {
-    const held = new HeldEvents(4);
-    const [a1, a2] = [ev("a"), ev("a")];
-    held.add([a1, a2], held.pullStarting(), 60_000);
-    held.next();
-    held.finished(a1, false);
+    const { held, a1, a2 } = firstOfTwoFinished(false);
     expect(held.next()).toBeNull();
     held.settled(a1, "deadLettered");
     expect(held.next()?.id).toBe(a2.id);

@@ -100,13 +100,8 @@ describe("configuration", () => {
   });
 
   it("a malformed setting with a default never takes the bridge down: the default is used, and the setting named", () => {
-    const c = parseConfig({
-      ...single,
-      LEASE_MS: "soon",
-      MAX_ATTEMPTS: "0",
-      STREAM_LINK: "yes",
-      DINGTALK_API_BASE: "http://api.example.com",
-    });
+    const malformed = { LEASE_MS: "soon", MAX_ATTEMPTS: "0", STREAM_LINK: "yes", DINGTALK_API_BASE: "http://api.example.com" };
+    const c = parseConfig({ ...single, ...malformed });
     expect(c.apps.has("default")).toBe(true);
     expect(c.tunables).toMatchObject({ leaseMs: 60_000, maxAttempts: 10 });
     expect(c).toMatchObject({ apiBase: "https://api.dingtalk.com" });

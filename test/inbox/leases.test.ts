@@ -63,8 +63,7 @@ describe("leases", () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 3 });
-    await ingestRobot(app, "poison");
-    await ingestRobot(app, "fine");
+    for (const msgId of ["poison", "fine"]) await ingestRobot(app, msgId);
     for (let attempt = 1; attempt <= 3; attempt++) {
       const { events } = await pull(app, { max: 1 });
       expect(events[0]).toMatchObject({ dedupKey: "robot:poison", attempt });

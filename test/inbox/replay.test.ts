@@ -14,12 +14,15 @@ async function deliverAll(app: string) {
   }
 }
 
+/** Stores robot messages in turn, each a [msgId, conversationId, sender]. */
+async function ingestMessages(app: string, ...messages: [string, string, string][]) {
+  for (const [msgId, conversationId, senderStaffId] of messages) await ingestRobot(app, msgId, { conversationId, senderStaffId });
+}
+
 describe("replay", () => {
   it("queues delivered events again as new deliveries, in order per conversation, and records it", async () => {
     const app = freshApp();
-    await ingestRobot(app, "a1", { conversationId: "A", senderStaffId: "s1" });
-    await ingestRobot(app, "b1", { conversationId: "B", senderStaffId: "s2" });
-    await ingestRobot(app, "a2", { conversationId: "A", senderStaffId: "s1" });
+    await ingestMessages(app, ["a1", "A", "s1"], ["b1", "B", "s2"], ["a2", "A", "s1"]);
     await deliverAll(app);
     const originals = (await consumerJson(app, "events")).events;
     const res = await consumerJson(app, "events/replay", { fromSeq: 1, toSeq: 3, conversationId: "A" });
@@ -61,9 +64,7 @@ describe("replay", () => {
 describe("history filters", () => {
   it("reads one conversation, one message, or one sender's messages", async () => {
     const app = freshApp();
-    await ingestRobot(app, "m1", { conversationId: "A", senderStaffId: "alice" });
-    await ingestRobot(app, "m2", { conversationId: "B", senderStaffId: "bob" });
-    await ingestRobot(app, "m3", { conversationId: "A", senderStaffId: "bob" });
+    await ingestMessages(app, ["m1", "A", "alice"], ["m2", "B", "bob"], ["m3", "A", "bob"]);
     const ids = async (q: string) => (await consumerJson(app, `events?${q}`)).events.map((e: any) => e.payload.msgId);
     expect(await ids("conversationId=A")).toEqual(["m1", "m3"]);
     expect(await ids("msgId=m2")).toEqual(["m2"]);
