@@ -45,7 +45,6 @@ export default defineConfig(async () => {
               "hono/bearer-auth",
               "hono/http-exception",
               "hono/request-id",
-              "hono/utils/buffer",
               "hono/utils/http-status",
               "zod/mini",
               "zod/v4/locales/en.js",

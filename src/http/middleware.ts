@@ -2,11 +2,11 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { APP_NAME, type AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
 import type { ConsumerToken, Scope } from "../config/tokens";
 import { log } from "../lib/log";
+import { secretMatcher } from "../lib/secret-match";
 import { wakeLink } from "../stream/link-wake";
 import type { BridgeEnv } from "./context";
 import { errorBody, errorResponse, HttpError } from "./errors";
@@ -68,15 +68,14 @@ export function limitBody(maxSize: number): MiddlewareHandler<BridgeEnv> {
 const authByApp = new WeakMap<AppConfig, MiddlewareHandler<BridgeEnv>>();
 
 /**
- * Checks the bearer token against each of the app's tokens in constant time (Hono compares digests),
- * and keeps the scopes of the one that matched.
+ * Checks the bearer token against each of the app's tokens in constant time (their digests, see
+ * secretMatcher), and keeps the scopes of the one that matched.
  */
 function authFor(tokens: readonly ConsumerToken[]): MiddlewareHandler<BridgeEnv> {
+  const match = secretMatcher(tokens, (t) => t.token);
   return bearerAuth<BridgeEnv>({
     verifyToken: async (given, c) => {
-      let matched: ConsumerToken | undefined;
-      // Every token is compared, so the time taken says nothing of which one matched.
-      for (const t of tokens) if ((await timingSafeEqual(t.token, given)) && !matched) matched = t;
+      const matched = match(given);
       if (matched) c.set("scopes", matched.scopes);
       return matched !== undefined;
     },
