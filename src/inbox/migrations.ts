@@ -162,6 +162,44 @@ export const INBOX_MIGRATIONS: readonly string[] = [
   // v8: replay. A delivered event can be queued again as a new delivery of the same payload; the
   // copy names the event it replays.
   `ALTER TABLE events ADD COLUMN replay_of TEXT;`,
+  // v9: the same upkeep of `okeys` as v6, split by what happened to the event, so that each move
+  // writes the key's row once: a lease takes the front and counts the lease in one update, and the
+  // end of a key's last lease deletes its row outright (v6 ran four statements on every move). Each
+  // trigger is whole by itself: SQLite promises no order among triggers on one update.
+  `DROP TRIGGER events_okey_update;
+   CREATE TRIGGER events_okey_taken AFTER UPDATE OF state ON events
+     WHEN NEW.okey IS NOT NULL AND OLD.state = 'ready' AND NEW.state = 'leased'
+   BEGIN
+     UPDATE okeys SET
+         leased = leased + 1,
+         holder = COALESCE(NEW.consumer, ''),
+         head_seq = CASE WHEN head_seq = OLD.seq THEN (
+           SELECT seq FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1) ELSE head_seq END,
+         head_visible_at = CASE WHEN head_seq = OLD.seq THEN (
+           SELECT visible_at FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1) ELSE head_visible_at END
+       WHERE key = NEW.okey;
+   END;
+   CREATE TRIGGER events_okey_unleased AFTER UPDATE OF state ON events
+     WHEN NEW.okey IS NOT NULL AND OLD.state = 'leased' AND NEW.state <> 'leased'
+   BEGIN
+     DELETE FROM okeys WHERE key = NEW.okey AND leased = 1 AND head_seq IS NULL;
+     UPDATE okeys SET leased = leased - 1, holder = CASE WHEN leased = 1 THEN NULL ELSE holder END WHERE key = NEW.okey;
+   END;
+   CREATE TRIGGER events_okey_front_dropped AFTER UPDATE OF state ON events
+     WHEN NEW.okey IS NOT NULL AND OLD.state = 'ready' AND NEW.state NOT IN ('ready', 'leased')
+   BEGIN
+     UPDATE okeys SET (head_seq, head_visible_at) = (
+         SELECT seq, visible_at FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)
+       WHERE key = NEW.okey AND head_seq = OLD.seq;
+     DELETE FROM okeys WHERE key = NEW.okey AND leased = 0 AND head_seq IS NULL;
+   END;
+   CREATE TRIGGER events_okey_ready AFTER UPDATE OF state, visible_at ON events
+     WHEN NEW.okey IS NOT NULL AND NEW.state = 'ready' AND (OLD.state <> 'ready' OR OLD.visible_at <> NEW.visible_at)
+   BEGIN
+     INSERT INTO okeys (key, head_seq, head_visible_at) VALUES (NEW.okey, NEW.seq, NEW.visible_at)
+       ON CONFLICT (key) DO UPDATE SET head_seq = excluded.head_seq, head_visible_at = excluded.head_visible_at
+       WHERE okeys.head_seq IS NULL OR okeys.head_seq >= excluded.head_seq;
+   END;`,
 ];
 
 export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;

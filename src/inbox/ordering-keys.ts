@@ -1,5 +1,5 @@
 // The `okeys` table: per ordering key with work left, its front (first ready event) and who holds
-// its leases. Triggers on `events` keep it true (src/inbox/migrations.ts, v6); this reads it.
+// its leases. Triggers on `events` keep it true (src/inbox/migrations.ts, v6 and v9); this reads it.
 import type { Candidate } from "./hand-out";
 import { visibleRun } from "./hand-out";
 
