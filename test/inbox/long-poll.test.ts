@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, untilWaiting } from "../harness/workerd/inbox";
 
 describe("long poll", () => {
   it("answers as soon as an event commits, not at the end of waitMs", async () => {
     const app = freshApp();
     const started = Date.now();
     const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 1);
     await postRobot(app, robotMessage({ text: "wake" }));
     const { events } = await waiting;
     expect(events).toHaveLength(1);
@@ -20,7 +20,7 @@ describe("long poll", () => {
     await ingestRobot(app, "m1");
     const { events } = await consumerJson(app, "pull", {});
     const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 1);
     await consumerJson(app, "nack", { leaseIds: [events[0].leaseId] });
     expect((await waiting).events[0]).toMatchObject({ seq: 1, attempt: 2 });
   });
@@ -31,7 +31,7 @@ describe("long poll", () => {
     await ingestRobot(app, "m1");
     await consumerJson(app, "pull", { leaseMs: 2_000 });
     const waiting = consumerJson(app, "pull", { waitMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 1);
     await inbox.advance(2_000);
     expect((await waiting).events[0]).toMatchObject({ seq: 1, attempt: 2 });
   });
@@ -48,9 +48,9 @@ describe("long poll", () => {
   it("serves waiting pulls in the order they arrived", async () => {
     const app = freshApp();
     const first = consumerJson(app, "pull", { waitMs: 1_500, consumer: "first" });
-    await new Promise((r) => setTimeout(r, 50));
+    await untilWaiting(app, 1);
     const second = consumerJson(app, "pull", { waitMs: 1_500, consumer: "second" });
-    await new Promise((r) => setTimeout(r, 50));
+    await untilWaiting(app, 2);
     await ingestRobot(app, "only-one");
     expect((await first).events.map((e: any) => e.dedupKey)).toEqual(["robot:only-one"]);
     expect((await second).events).toEqual([]);
@@ -59,7 +59,7 @@ describe("long poll", () => {
   it("a consumer's release ends its own older long poll, so nothing is handed to a dead client", async () => {
     const app = freshApp();
     const stale = consumerJson(app, "pull", { waitMs: 5_000, consumer: "gw" });
-    await new Promise((r) => setTimeout(r, 50));
+    await untilWaiting(app, 1);
     const fresh = consumerJson(app, "pull", { waitMs: 5_000, consumer: "gw", release: true });
     expect((await stale).events).toEqual([]);
     await ingestRobot(app, "after-restart");
@@ -69,7 +69,7 @@ describe("long poll", () => {
   it("many waiters share the events that arrive, none handed out twice", async () => {
     const app = freshApp();
     const waiters = Array.from({ length: 5 }, (_, i) => consumerJson(app, "pull", { waitMs: 1_500, consumer: `c${i}` }));
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 5);
     for (let i = 0; i < 3; i++) await ingestRobot(app, `m${i}`);
     const got = (await Promise.all(waiters)).flatMap((r) => r.events.map((e: any) => e.seq));
     expect(got.sort()).toEqual([1, 2, 3]);

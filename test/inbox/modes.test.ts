@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot, runAlarm } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, runAlarm, untilWaiting } from "../harness/workerd/inbox";
 
 const status = (app: string) => consumerJson(app, "status");
 const heartbeat = (app: string, body: Record<string, unknown>) => consumerJson(app, "heartbeat", { consumer: "gw", ...body });
@@ -48,7 +48,7 @@ describe("time-driven transitions from the alarm", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ consumerSilenceMs: 1_000 });
     const waiting = consumerJson(app, "pull", { consumer: "gw", waitMs: 3_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 1);
     for (let i = 0; i < 3; i++) await inbox.advance(1_000);
     const s = await status(app);
     expect(s.consumers.state).toBe("attached");

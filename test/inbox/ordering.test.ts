@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, untilWaiting } from "../harness/workerd/inbox";
 
 const pull = (app: string, body: Record<string, unknown> = {}) => consumerJson(app, "pull", body);
 const msgIds = (r: { events: any[] }) => r.events.map((e) => e.payload.msgId);
@@ -110,8 +110,9 @@ describe("ordering by conversation", () => {
     await store(app, ["m1", "c1"]);
     await pull(app, { consumer: "a", max: 1 });
     const b = pull(app, { consumer: "b", waitMs: 3_000 });
+    await untilWaiting(app, 1);
     const a = pull(app, { consumer: "a", waitMs: 3_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 2);
     await store(app, ["m2", "c1"]);
     expect(msgIds(await a)).toEqual(["m2"]);
     expect(msgIds(await b)).toEqual([]);
@@ -141,7 +142,7 @@ describe("one waiting poll per consumer, and held leases", () => {
     const app = freshApp();
     const started = Date.now();
     const older = pull(app, { consumer: "a", waitMs: 20_000 });
-    await new Promise((r) => setTimeout(r, 100));
+    await untilWaiting(app, 1);
     const newer = pull(app, { consumer: "a", waitMs: 20_000 });
     expect(msgIds(await older)).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5_000);

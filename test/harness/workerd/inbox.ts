@@ -1,5 +1,6 @@
 // Direct access to one app's inbox object, with a clock the test moves by hand.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { expect } from "vitest";
 import type { Tunables } from "../../../src/config/tunables";
 import type { Inbox } from "../../../src/inbox/inbox";
 import { ManualClock } from "../../../src/lib/clock";
@@ -29,6 +30,19 @@ export function delivered(stub: DurableObjectStub<Inbox>): Promise<void> {
     // The deliveries are the object's own business; a test reaches in to wait for them.
     await (inbox as unknown as { parts: { deliveries: { running: Promise<void> | null } } }).parts.deliveries.running;
   });
+}
+
+/**
+ * Waits until `count` long polls wait in the app's inbox. A test that needs a poll waiting (or polls
+ * in a given order) waits for it: a fixed sleep is too short when three test files share two cores.
+ */
+export async function untilWaiting(app: string, count: number): Promise<void> {
+  const waiting = () =>
+    runInDurableObject(
+      env.INBOX.getByName(app),
+      (inbox: Inbox) => (inbox as unknown as { parts: { waiters: { size: number } } }).parts.waiters.size,
+    );
+  await expect.poll(waiting, { timeout: 10_000 }).toBe(count);
 }
 
 /** Runs the alarm now and waits for what it sent. */
