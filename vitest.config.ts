@@ -29,9 +29,10 @@ export default defineConfig(async () => {
       exclude: ["test/e2e/**"],
       globalSetup: ["./test/harness/fake-dingtalk/vitest-setup.ts"],
       testTimeout: 20_000,
-      // Each file runs in a workerd of its own, mostly waiting on timers and sockets: three at a
-      // time keep two cores busy (vitest's default here would be one).
-      maxWorkers: 3,
+      // Each file runs in a workerd of its own, mostly waiting on timers and sockets: two at a time,
+      // beside the end-to-end suite and the storms (vitest's default here would be one). Three
+      // finished sooner but starved tests' timers on two cores.
+      maxWorkers: 2,
       // Every test file imports hono and zod afresh into its own workerd: as one prebundled module
       // each rather than a hundred files fetched one by one, a sixth less CPU for the whole run.
       deps: {
