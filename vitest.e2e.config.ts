@@ -8,9 +8,10 @@ export default defineConfig({
     environment: "node",
     testTimeout: 120_000,
     hookTimeout: 90_000,
-    // Each file runs its own bridges on free ports and its own state directories, so files run
-    // side by side: they mostly wait on processes starting and on the bridges' timers.
-    maxWorkers: 2,
+    // One file at a time. Each runs its own bridges on free ports, but they are all `wrangler dev`
+    // from this one project directory, and side by side one was seen reloaded mid-request (a 503
+    // "Your worker restarted mid-request"); the other stages of npm test run beside this one.
+    fileParallelism: false,
     silent: "passed-only",
     reporters: ["default", new ExitWatch()],
   },
