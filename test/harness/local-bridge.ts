@@ -19,7 +19,18 @@ import { startServe } from "./serve-bridge";
 export { type BridgeOptions, type BridgeRuntime, defaultRuntime, freePort, type LocalBridge, ROOT, stopTree } from "./processes";
 
 export async function startBridge(options: BridgeOptions = {}): Promise<LocalBridge> {
-  const port = options.port ?? (await freePort());
+  // A port found free may be taken by another process (npm test runs suites side by side) before the
+  // runtime binds it: then other ports, unless the caller chose this one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt === 3 || !/Address already in use|EADDRINUSE/i.test(String(error))) throw error;
+    }
+  }
+}
+
+async function startOnce(options: BridgeOptions, port: number): Promise<LocalBridge> {
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "dtbridge-e2e-"));
   if ((options.runtime ?? defaultRuntime()) === "serve") return startServe({ ...options, port, persistDir });
   const args = [
