@@ -44,7 +44,7 @@ const script = (name: string) => scripts[name]!;
 
 // In order of priority: the longest first, so that the short ones fill in around them.
 const STAGES: Stage[] = [
-  // workerd tests: vitest runs three files at once (vitest.config.ts), each in a workerd of its own.
+  // workerd tests: vitest runs two files at once (vitest.config.ts), each in a workerd of its own.
   { name: "unit", run: "vitest run", load: 1.3, summary: vitestCounts },
   { name: "build", run: script("build"), load: 1 },
   { name: "lint", run: script("lint"), load: 1 },
