@@ -170,13 +170,14 @@ export const INBOX_MIGRATIONS: readonly string[] = [
    CREATE TRIGGER events_okey_taken AFTER UPDATE OF state ON events
      WHEN NEW.okey IS NOT NULL AND OLD.state = 'ready' AND NEW.state = 'leased'
    BEGIN
+     -- The front is the first ready event from the old front on: the old front itself unless it
+     -- is the event just taken (one index seek either way).
      UPDATE okeys SET
          leased = leased + 1,
          holder = COALESCE(NEW.consumer, ''),
-         head_seq = CASE WHEN head_seq = OLD.seq THEN (
-           SELECT seq FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1) ELSE head_seq END,
-         head_visible_at = CASE WHEN head_seq = OLD.seq THEN (
-           SELECT visible_at FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1) ELSE head_visible_at END
+         (head_seq, head_visible_at) = (
+           SELECT seq, visible_at FROM events
+            WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL AND seq >= okeys.head_seq ORDER BY seq LIMIT 1)
        WHERE key = NEW.okey;
    END;
    CREATE TRIGGER events_okey_unleased AFTER UPDATE OF state ON events
