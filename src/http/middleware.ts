@@ -68,8 +68,8 @@ export function limitBody(maxSize: number): MiddlewareHandler<BridgeEnv> {
 const authByApp = new WeakMap<AppConfig, MiddlewareHandler<BridgeEnv>>();
 
 /**
- * Checks the bearer token against each of the app's tokens in constant time (their digests, see
- * secretMatcher), and keeps the scopes of the one that matched.
+ * Checks the bearer token against each of the app's tokens in constant time (secretMatcher), and
+ * keeps the scopes of the one that matched.
  */
 function authFor(tokens: readonly ConsumerToken[]): MiddlewareHandler<BridgeEnv> {
   const match = secretMatcher(tokens, (t) => t.token);
@@ -91,7 +91,7 @@ let refuseAll: MiddlewareHandler<BridgeEnv> | undefined;
 
 /**
  * The consumer API: resolves `:app` and checks its token; any one of the app's consumer tokens
- * opens it, and Hono compares in constant time.
+ * opens it, compared in constant time.
  */
 export const consumerAuth: MiddlewareHandler<BridgeEnv> = async (c, next) => {
   const config = loadConfig(c.env);
