@@ -1,6 +1,7 @@
 // Sending as the robot (docs/dingtalk-protocol.md §4): the session webhook of a message, or the
 // robot API with an access token. Pure: requests are built and answers judged here, sent elsewhere.
 import { isRecord } from "../lib/json";
+import { isRedirect } from "../lib/outbound";
 
 export type OutMessage =
   | { msgtype: "text"; text: { content: string } }
@@ -78,8 +79,7 @@ export function isIpNotAllowed(code: string, message: string): boolean {
 export function judgeRobotApi(status: number, body: unknown, users = 0): CallOutcome {
   const code = isRecord(body) && typeof body.code === "string" ? body.code.slice(0, 256) : "";
   const message = isRecord(body) && typeof body.message === "string" ? body.message.slice(0, 256) : "";
-  if (status >= 300 && status < 400)
-    return { kind: "retry", reason: `DingTalk answered a redirect (${status}), which the bridge never follows` };
+  if (isRedirect(status)) return { kind: "retry", reason: `DingTalk answered a redirect (${status}), which the bridge never follows` };
   if (isIpNotAllowed(code, message)) return { kind: "refused", code: IP_NOT_ALLOWED, message: IP_NOT_ALLOWED_MESSAGE };
   if (status >= 200 && status < 300) {
     const listed = (key: string) => (isRecord(body) && Array.isArray(body[key]) ? body[key].length : 0);
@@ -100,7 +100,7 @@ export function judgeRobotApi(status: number, body: unknown, users = 0): CallOut
 /** Session webhooks answer HTTP 200 with an `errcode`; 0 is success. */
 export function judgeSessionWebhook(status: number, body: unknown): FinalOutcome {
   if (status >= 500 || status === 429) return { kind: "retry", reason: `the session webhook answered ${status}` };
-  if (status >= 300 && status < 400)
+  if (isRedirect(status))
     return { kind: "retry", reason: `the session webhook answered a redirect (${status}), which the bridge never follows` };
   const errcode = isRecord(body) ? body.errcode : undefined;
   const errmsg = isRecord(body) && typeof body.errmsg === "string" ? body.errmsg : "";

@@ -19,7 +19,10 @@ export function ingest(t: Turn, req: IngestRequest): IngestResult {
     log("warn", "sign_reuse_refused", { app: t.state.app, msgId: req.msgId });
     return { stored: false, outcome: "duplicate", offlineReply: null, refused: "sign_reused" };
   }
-  const aside = signed === "keep_aside" ? ({ deadReason: "sign_reused", deadSource: "sign_reused" } as const) : null;
+  // A reused signature past its 2 s keeps the message aside as a dead letter of its own reason.
+  const aside = signed === "keep_aside";
+  const deadReason = aside ? "sign_reused" : req.deadReason;
+  const deadSource = aside ? "sign_reused" : req.deadSource;
   const robot = req.kind === "robot";
   const outcome = t.parts.events.insert({
     id: newId("evt"),
@@ -31,13 +34,12 @@ export function ingest(t: Turn, req: IngestRequest): IngestResult {
     conversationId: req.conversationId,
     orderingKey: robot ? orderingKey(t.parts.app()?.ordering ?? "conversation", req.conversationId, req.sender ?? null) : null,
     streamMsgId: req.msgId,
-    deadReason: aside?.deadReason ?? req.deadReason,
-    deadSource: aside?.deadSource ?? req.deadSource,
+    deadReason,
+    deadSource,
   });
-  count(t, req, outcome, aside?.deadReason);
-  const source = aside?.deadSource ?? req.deadSource;
-  if (outcome === "dead" && source) keptAside(t, source, req.msgId);
-  const message = robot && req.deadReason === undefined && !aside;
+  count(t, req, outcome, deadReason);
+  if (outcome === "dead" && deadSource) keptAside(t, deadSource, req.msgId);
+  const message = robot && deadReason === undefined;
   if (message) t.feed({ type: req.source === "stream" ? "stream_message" : "callback", at: t.now });
   const offlineReply = outcome === "ready" && message && req.source === "webhook" ? offlineReplyFor(t, req.conversationId) : null;
   // Every write is due for retention some day: the alarm stays armed for the sweep.
@@ -61,14 +63,14 @@ function signVerdict(t: Turn, req: IngestRequest): SignVerdict | null {
   return t.parts.signs.claim(req.signTimestamp, req.msgId, t.now, () => t.parts.events.has(req.dedupKey));
 }
 
-function count(t: Turn, req: IngestRequest, outcome: InsertOutcome, asideReason: string | undefined): void {
+function count(t: Turn, req: IngestRequest, outcome: InsertOutcome, deadReason: string | undefined): void {
   const c = t.state.counters;
   if (outcome === "duplicate") c.duplicates += 1;
   else if (req.kind === "robot" && req.source === "stream") c.linkMessagesAccepted += 1;
   else if (req.kind === "robot") c.callbacksAccepted += 1;
   else c.eventsAccepted += 1;
   if (outcome === "suppressed") c.streamSuppressed += 1;
-  if (outcome === "dead") t.deadLettered(1, asideReason ?? req.deadReason ?? "invalid");
+  if (outcome === "dead") t.deadLettered(1, deadReason ?? "invalid");
 }
 
 /** The offline text goes to each conversation once per outage. */

@@ -45,8 +45,9 @@ export function setAsideResolved(t: Turn): void {
   const open = t.state.incidents;
   if (open.sign_reused === undefined && open.dead_letters_dropped === undefined) return;
   const events = t.parts.events;
+  const signReused = events.deadLettersFrom("sign_reused");
   const alerts: AlertEffect[] = [];
-  if (events.deadLettersFrom("sign_reused") === 0) {
+  if (signReused === 0) {
     alerts.push(
       ...resolveIncident(t.state.incidents, "sign_reused", t.now, {
         title: "No callback kept aside for a reused signature remains",
@@ -54,10 +55,7 @@ export function setAsideResolved(t: Turn): void {
       }),
     );
   }
-  if (
-    events.deadLettersFrom("sign_reused") < MAX_DEAD_LETTERS_PER_SOURCE &&
-    events.deadLettersFrom("link_frame") < MAX_DEAD_LETTERS_PER_SOURCE
-  ) {
+  if (signReused < MAX_DEAD_LETTERS_PER_SOURCE && events.deadLettersFrom("link_frame") < MAX_DEAD_LETTERS_PER_SOURCE) {
     alerts.push(
       ...resolveIncident(t.state.incidents, "dead_letters_dropped", t.now, {
         title: "Dead letters are below their cap again",

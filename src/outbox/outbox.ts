@@ -123,7 +123,7 @@ export class Outbox {
   }
 
   recent(limit: number) {
-    return this.store.recent(limit).map(fateOf);
+    return this.store.list(undefined, limit).map(fateOf);
   }
 
   list(fate: Parameters<SendStore["list"]>[0], limit: number) {

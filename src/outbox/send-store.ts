@@ -177,10 +177,6 @@ export class SendStore {
       .map((r) => r.key);
   }
 
-  recent(limit: number): SendRow[] {
-    return this.sql.exec<Raw>("SELECT * FROM sends ORDER BY created_at DESC LIMIT ?", limit).toArray().map(fromRaw);
-  }
-
   /** Keys are kept for the retention period: within it, the same key never sends twice. */
   sweep(cutoff: number): void {
     this.sql.exec("DELETE FROM sends WHERE created_at < ? AND state IN ('sent', 'refused', 'failed', 'cancelled')", cutoff);
