@@ -1,7 +1,7 @@
 // npm run deploy from a clone: the deployment's settings come from a file outside git, and a deploy
 // says what is missing before anything is uploaded. Runs wrangler's --dry-run: no account needed.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "smol-toml";
@@ -44,11 +44,13 @@ describe("npm run deploy", () => {
         .replace("bridge.CHANGE-ME.example.com", "bridge.acme.cn")
         .replace('"CHANGE-ME"', '"dingacme"'),
     );
+    const merged = join(ROOT, ".wrangler/deploy-production/wrangler.json");
+    rmSync(merged, { force: true }); // a leftover of an earlier run must not pass for this one's
     const run = deploy("--settings", settings, "--dry-run", "--outdir", join(dir, "out"));
     expect(run.code, run.out).toBe(0);
     expect(run.out).toContain('deploying Worker "acme-bridge"');
     expect(run.out).toContain("--dry-run: exiting now");
-    const config = JSON.parse(readFileSync(join(ROOT, ".wrangler/deploy-production/wrangler.json"), "utf8"));
+    const config = JSON.parse(readFileSync(merged, "utf8"));
     expect(config).toMatchObject({
       name: "acme-bridge",
       workers_dev: false,

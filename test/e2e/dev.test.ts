@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, runCli } from "../harness/cli";
 import { defaultRuntime, freePort, ROOT, stopTree } from "../harness/local-bridge";
+import { waitUntilUp } from "../harness/processes";
 
 const TOKEN = "local-dev-consumer-token";
 let dev: ChildProcess;
@@ -32,11 +33,7 @@ beforeAll(async () => {
   });
   dev.stdout!.on("data", (d) => (output += d));
   dev.stderr!.on("data", (d) => (output += d));
-  for (let i = 0; i < 300; i++) {
-    if (await fetch(`${url}/health`).catch(() => null)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`npm run dev did not start:\n${output}`);
+  await waitUntilUp(`${url}/health`, dev, () => output);
 });
 afterAll(async () => {
   if (dev) await stopTree(dev, "SIGTERM");

@@ -44,8 +44,11 @@ describe("scopes", () => {
     for (const [token, has] of TOKENS) {
       const res = await call(token, method, path, body);
       if (has.some((s) => scopes.includes(s))) {
-        // The send goes to DingTalk, which this app cannot reach: anything but a scope refusal will do.
-        expect(res.status, `${token} on ${path}`).not.toBe(403);
+        // Opened: the route itself answers (a send goes to DingTalk, which this app cannot reach, and
+        // an unknown key's fate is 404, so its answer may be a 4xx or 502 of its own), never the
+        // token's refusal.
+        expect([401, 403], `${token} on ${path}`).not.toContain(res.status);
+        expect(res.status, `${token} on ${path}`).toBeLessThan(503);
       } else {
         expect(res.status, `${token} on ${path}`).toBe(403);
         const { error } = (await res.json()) as any;
@@ -56,7 +59,6 @@ describe("scopes", () => {
   });
 
   it("a bare token has every scope, and the status tells a token its own", async () => {
-    for (const [, , , scopes] of ROUTES) expect(scopes.length).toBeGreaterThan(0);
     const all = await call("tok-all", "GET", "status");
     expect(((await all.json()) as any).token).toEqual({ scopes: ["drain", "send", "read", "admin"] });
     const read = await call("tok-read", "GET", "status");

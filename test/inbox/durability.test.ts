@@ -2,6 +2,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
+import { restartObject } from "../harness/workerd/inbox";
 
 describe("the inbox keeps what it acknowledged", () => {
   it("an event survives the object's eviction", async () => {
@@ -10,9 +11,7 @@ describe("the inbox keeps what it acknowledged", () => {
     expect((await postRobot(app, body)).status).toBe(200);
     const stub = env.INBOX.getByName(app);
     // Throw the live instance away; the next call builds a new one from SQLite alone.
-    await runInDurableObject(stub, (_instance, state) => {
-      state.abort("evicted by the test");
-    }).catch(() => {});
+    await restartObject(stub, "evicted by the test");
     const { events } = await consumerJson(app, "pull", { max: 10 });
     expect(events).toHaveLength(1);
     expect(events[0].payload).toEqual(body);

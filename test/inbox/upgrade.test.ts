@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { INBOX_SCHEMA_VERSION, migrateInbox } from "../../src/inbox/migrations";
 import { claimLinkApp, freshApp } from "../harness/workerd/apps";
 import { consumerFetch, consumerJson } from "../harness/workerd/dingtalk";
+import { restartObject } from "../harness/workerd/inbox";
 
 /** Storage as 0.2 left it: its schema (v5) and rows written the way 0.2 wrote them. */
 function asVersion02(sql: SqlStorage, rows: string): void {
@@ -17,7 +18,7 @@ function asVersion02(sql: SqlStorage, rows: string): void {
   sql.exec(rows);
 }
 
-const restart = (stub: DurableObjectStub) => runInDurableObject(stub, (_o, state) => state.abort("upgraded")).catch(() => {});
+const restart = (stub: DurableObjectStub) => restartObject(stub, "upgraded");
 
 describe("an upgrade from 0.2", () => {
   it("keeps every queued, leased and dead event of a 0.2 inbox, and hands them out under the new rules", async () => {

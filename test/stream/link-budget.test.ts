@@ -7,7 +7,7 @@ import { linkCredentials } from "../harness/test-env";
 import { claimLinkApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
 import { fake, fakeView, refuseNextAsNotAllowlisted, sendOverStream, until } from "../harness/workerd/fake";
-import { overrideTunables } from "../harness/workerd/inbox";
+import { overrideTunables, restartObject } from "../harness/workerd/inbox";
 
 // This file's apps at the shared fake DingTalk: l10-l19.
 const link = (app: string) => env.LINKS.getByName(app);
@@ -39,7 +39,7 @@ describe("the Stream link's budget", () => {
 
     // The budget is in SQLite: a restart of the link object (a deploy) does not reset it. Its first
     // open spends none of it, and the budget still stands after.
-    await runInDurableObject(link(app), (_l, state) => state.abort("restarted by the test")).catch(() => {});
+    await restartObject(link(app));
     await link(app).ensure();
     await runDurableObjectAlarm(link(app));
     expect((await fakeView(app)).opens).toHaveLength(5);

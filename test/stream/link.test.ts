@@ -7,6 +7,7 @@ import { linkCredentials } from "../harness/test-env";
 import { claimLinkApp } from "../harness/workerd/apps";
 import { consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
 import { fake, fakeView, sendOverStream, until } from "../harness/workerd/fake";
+import { restartObject } from "../harness/workerd/inbox";
 
 // This file's apps at the shared fake DingTalk: l00-l09.
 
@@ -198,7 +199,7 @@ describe("the Stream link", () => {
   it("a restart of the link object mid-stream loses nothing: the alarm reconnects and DingTalk redelivers", async () => {
     const app = await claimLinkApp();
     await connected(app);
-    await runInDurableObject(link(app), (_i, state) => state.abort("restarted by the test")).catch(() => {});
+    await restartObject(link(app));
     // Sent while the object is gone: the fake routes to the dead socket or queues it; either way unacked.
     const m = robotMessage({ text: "across the restart" });
     await sendOverStream(app, m);

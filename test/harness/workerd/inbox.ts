@@ -45,6 +45,14 @@ export async function untilWaiting(app: string, count: number): Promise<void> {
   await expect.poll(waiting, { timeout: 10_000 }).toBe(count);
 }
 
+/**
+ * Throws an object's live instance away, as an eviction or a deploy does: its next call builds a new
+ * one from SQLite alone. The abort must happen (its call rejects), or the test would prove nothing.
+ */
+export async function restartObject(stub: DurableObjectStub, why = "restarted by the test"): Promise<void> {
+  await expect(runInDurableObject(stub, (_object, state) => state.abort(why))).rejects.toThrow();
+}
+
 /** Runs the alarm now and waits for what it sent. */
 export async function runAlarm(stub: DurableObjectStub<Inbox>): Promise<boolean> {
   const ran = await runDurableObjectAlarm(stub);
