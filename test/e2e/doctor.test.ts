@@ -80,7 +80,9 @@ describe("dtbridge doctor", () => {
     expect(run.code).toBe(0);
     expect(run.line("token").detail).toContain("drain, send, read, admin");
     expect(run.line("callback-url").detail).toContain("--public-url");
-    expect(dingtalk.customRobotSends.at(-1)?.body).toMatchObject({ markdown: { title: "A test alert from dtbridge doctor" } });
+    // Other apps of this bridge raise their own alerts to the same sink, at any moment: find doctor's.
+    const titles = dingtalk.customRobotSends.map((s) => (s.body as { markdown?: { title?: string } })?.markdown?.title);
+    expect(titles).toContain("A test alert from dtbridge doctor");
     expect(run.stderr).toContain("6 passed, 0 failed, 2 not applicable");
   });
 
