@@ -1,10 +1,8 @@
-// Events as consumers receive them. The payload is spliced in as the exact JSON text DingTalk
-// sent, so no key, number or ordering is ever changed by a parse and re-serialise.
+// Stored events as the history routes answer them. The payload is spliced in as the exact JSON text
+// DingTalk sent, so no key, number or ordering is ever changed by a parse and re-serialise. A leased
+// event's JSON is written by the lease itself (src/inbox/leased-json.ts), with the same common fields
+// in the same order.
 import type { StoredEventRow } from "../inbox/event-row";
-
-export function leasedEventJson(r: StoredEventRow): string {
-  return withPayload({ ...commonFields(r), attempt: r.attempt, leaseId: r.lease_id, leaseExpiresAt: r.lease_expires_at }, r.payload);
-}
 
 export function storedEventJson(r: StoredEventRow): string {
   return withPayload({ ...commonFields(r), state: r.state, attempt: r.attempt, lastReason: r.last_reason, doneAt: r.done_at }, r.payload);

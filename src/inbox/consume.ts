@@ -1,12 +1,13 @@
 // What consumers do to the inbox, each in one turn: pull (with its long poll), ack, nack, extend,
 // heartbeat, and the end of an abandoned pull.
+import type { LeasedRow } from "./leased-json";
 import type { WaitingPull } from "./long-poll";
 import { pollHintMs, type StreamReport } from "./mode-machine";
 import type { InboxParts, Turn } from "./turn";
 import type { HeartbeatRequest, PullRequest, PullResult } from "./types";
 
 /** The pull's answer, and the poll to wait with when it found nothing to lease yet. */
-export function pull(t: Turn, req: PullRequest): { result: PullResult; wait: WaitingPull | null } {
+export function pull(t: Turn, req: PullRequest): { result: Omit<PullResult, "events">; leased: LeasedRow[]; wait: WaitingPull | null } {
   if (req.robotUrl) t.state.robotUrl = req.robotUrl;
   const wanted: WaitingPull = {
     max: req.max,
@@ -28,10 +29,10 @@ export function pull(t: Turn, req: PullRequest): { result: PullResult; wait: Wai
   t.state.lastPullAt = t.now;
   if (wanted.consumer) t.parts.consumers.seen(wanted.consumer, t.now);
   t.feed({ type: "pull", at: t.now, consumer: wanted.consumer ?? "(anonymous)" });
-  const events = wanted.max > 0 ? t.lease(wanted) : [];
-  const result: PullResult = { events, released, leaseMs: wanted.leaseMs, ...modeView(t.parts) };
-  const wait = events.length || req.waitMs === 0 || wanted.max === 0 ? null : wanted;
-  return { result, wait };
+  const leased = wanted.max > 0 ? t.lease(wanted) : [];
+  const result = { released, leaseMs: wanted.leaseMs, ...modeView(t.parts) };
+  const wait = leased.length || req.waitMs === 0 || wanted.max === 0 ? null : wanted;
+  return { result, leased, wait };
 }
 
 /**

@@ -20,6 +20,7 @@ import { EventPages, type HistoryFilter } from "./event-pages";
 import type { StoredEventRow } from "./event-row";
 import { EventStore } from "./event-store";
 import { ingest } from "./ingest";
+import type { LeasedRow } from "./leased-json";
 import { Leases } from "./leases";
 import { reportLink } from "./link-report";
 import { Waiters } from "./long-poll";
@@ -75,7 +76,7 @@ export class Inbox extends DurableObject<Env> {
         apiBase: () => loadConfig(this.env).apiBase,
         findEvent: (id) => events.byId(id),
       }),
-      waiters: new Waiters<StoredEventRow>(),
+      waiters: new Waiters<LeasedRow>(),
       served: new ServedPolls(),
       schedule: new AlarmSchedule(ctx.storage),
       state,
@@ -107,10 +108,10 @@ export class Inbox extends DurableObject<Env> {
   // ---- consumers -------------------------------------------------------------------------------
 
   async pull(req: PullRequest): Promise<PullResult> {
-    const { result, wait } = await this.turn((t) => consume.pull(t, req));
-    if (!wait) return result;
-    // Whoever frees events for this pull leases them to it, and counts and saves them.
-    return { ...result, events: await this.parts.waiters.wait(req.waitMs, wait) };
+    const { result, leased, wait } = await this.turn((t) => consume.pull(t, req));
+    // Whoever frees events for a waiting pull leases them to it, and counts and saves them.
+    const events = wait ? await this.parts.waiters.wait(req.waitMs, wait) : leased;
+    return { ...result, events: events.map((e) => e.json) };
   }
 
   cancelPull(pollId: string): Promise<{ cancelled: boolean; returned: number }> {

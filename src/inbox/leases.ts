@@ -2,8 +2,9 @@
 // a lease ends (ack, nack, expiry, a release, a consumer that no longer holds it). Every query on a
 // hot path goes through an index and touches at most the rows it returns; nothing walks the backlog.
 
-import { ROW, type StoredEventRow, withinPageBytes } from "./event-row";
+import { withinPageBytes } from "./event-row";
 import { type Candidate, takeFollowUps, takeFronts } from "./hand-out";
+import { LEASED_EVENT_JSON, type LeasedRow } from "./leased-json";
 import { OrderingKeys } from "./ordering-keys";
 
 export interface LeaseRequest {
@@ -35,17 +36,17 @@ export class Leases {
   }
 
   /** Leases up to `max` events the pull may take, oldest first; each lease raises `attempt`. */
-  lease(req: LeaseRequest): StoredEventRow[] {
+  lease(req: LeaseRequest): LeasedRow[] {
     const chosen = this.choose(req);
     if (chosen.length === 0) return [];
     const seqs = withinPageBytes(chosen.sort((a, b) => a.seq - b.seq));
     const rows = this.sql
-      .exec<StoredEventRow>(
+      .exec<LeasedRow>(
         `UPDATE events
             SET state = 'leased', attempt = attempt + 1, lease_id = 'lse_' || lower(hex(randomblob(12))),
                 lease_expires_at = ?, consumer = ?
           WHERE seq IN (SELECT value FROM json_each(?))
-          RETURNING ${ROW}`,
+          RETURNING seq, lease_id, ${LEASED_EVENT_JSON} AS json`,
         req.now + req.leaseMs,
         req.consumer,
         JSON.stringify(seqs),

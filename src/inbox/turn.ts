@@ -13,8 +13,8 @@ import type { Outbox } from "../outbox/outbox";
 import type { AppState, AppStateStore } from "./app-state";
 import type { ConsumerRegistry } from "./consumer-registry";
 import type { EventPages } from "./event-pages";
-import type { StoredEventRow } from "./event-row";
 import type { EventStore } from "./event-store";
+import type { LeasedRow } from "./leased-json";
 import type { Leases, Returned } from "./leases";
 import type { Waiters, WaitingPull } from "./long-poll";
 import { type MachineInput, nextDeadline, step, type Transition } from "./mode-machine";
@@ -34,7 +34,7 @@ export interface InboxParts {
   readonly signs: SignUses;
   readonly offlineReplies: OfflineReplies;
   readonly outbox: Outbox;
-  readonly waiters: Waiters<StoredEventRow>;
+  readonly waiters: Waiters<LeasedRow>;
   readonly served: ServedPolls;
   readonly schedule: AlarmSchedule;
   readonly state: AppState;
@@ -94,7 +94,7 @@ export class Turn {
   }
 
   /** Leases what `pull` may take and counts it; remembers the leases under the pull's id. */
-  lease(pull: WaitingPull): StoredEventRow[] {
+  lease(pull: WaitingPull): LeasedRow[] {
     const events = this.parts.leases.lease({ max: pull.max, now: this.now, leaseMs: pull.leaseMs, consumer: pull.consumer });
     if (events.length === 0) return events;
     this.state.counters.leased += events.length;

@@ -1,6 +1,6 @@
 // What the Worker's routes and the app's Stream link say to the inbox object over RPC. The object is
 // addressed by the app's name, so no request carries it.
-import type { EventKind, EventSource, StoredEventRow } from "./event-row";
+import type { EventKind, EventSource } from "./event-row";
 import type { DeadSource, InsertOutcome } from "./event-store";
 import type { StreamReport } from "./mode-machine";
 
@@ -48,7 +48,8 @@ export interface PullRequest {
 }
 
 export interface PullResult {
-  events: StoredEventRow[];
+  /** Each leased event's JSON text as consumers receive it (src/inbox/leased-json.ts). */
+  events: string[];
   released: number;
   /** The lease length that applied: the pull's own, or the bridge's LEASE_MS. */
   leaseMs: number;

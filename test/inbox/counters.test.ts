@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerJson } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, leasedEvents } from "../harness/workerd/inbox";
 
 describe("counters", () => {
   it("deadLettered counts dead letters made by nack, by lease expiry and by release", async () => {
@@ -11,8 +11,8 @@ describe("counters", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["nacked", "expired", "released"]) await ingestRobot(app, id);
-    const [a] = (await inbox.stub.pull({ max: 1, waitMs: 0, release: false })).events;
-    await inbox.stub.nack([a!.lease_id!], 0, "bad");
+    const [a] = leasedEvents(await inbox.stub.pull({ max: 1, waitMs: 0, release: false }));
+    await inbox.stub.nack([a!.leaseId], 0, "bad");
     await inbox.stub.pull({ max: 1, waitMs: 0, release: false, leaseMs: 1_000 });
     await inbox.advance(1_000);
     await inbox.stub.pull({ max: 1, waitMs: 0, release: false, consumer: "gw" });

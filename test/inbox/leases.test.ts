@@ -1,6 +1,7 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
-import { consumerJson } from "../harness/workerd/dingtalk";
+import { consumerFetch, consumerJson } from "../harness/workerd/dingtalk";
 import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
 
 const pull = (app: string, body: Record<string, unknown> = {}) => consumerJson(app, "pull", body);
@@ -154,5 +155,38 @@ describe("large payloads", () => {
     expect(page.events.length).toBe(first.events.length);
     const rest = await consumerJson(app, `events?afterSeq=${page.nextAfterSeq}&limit=500`);
     expect(page.events.length + rest.events.length).toBe(12);
+  });
+
+  it("answers a leased event as the API's fields in order, numbers as integers, the payload's text as sent", async () => {
+    // The lease writes each event's JSON in SQLite (src/inbox/leased-json.ts): pinned here to the text
+    // a JavaScript serialiser would give, with a key that needs escaping and a payload no parse may touch.
+    const app = freshApp("sender");
+    const payload =
+      '{"msgId":"exact-1", "msgtype":"text","text":{"content":"a \\"quote\\" \\u00e9 1.50"},"conversationId":"c\\"x","senderStaffId":"s1","n":1.50}';
+    await env.INBOX.getByName(app).ingest({
+      kind: "robot",
+      source: "webhook",
+      dedupKey: "robot:exact-1",
+      payload,
+      conversationId: 'c"x',
+      sender: "s1",
+      msgId: "exact-1",
+    });
+    const text = await (await consumerFetch(app, "pull", { consumer: "gw", max: 1 })).text();
+    const [event] = JSON.parse(text).events;
+    const expected = `${JSON.stringify({
+      id: event.id,
+      seq: 1,
+      kind: "robot",
+      source: "webhook",
+      dedupKey: "robot:exact-1",
+      receivedAt: event.receivedAt,
+      orderingKey: 'c"x\ns1',
+      attempt: 1,
+      leaseId: event.leaseId,
+      leaseExpiresAt: event.leaseExpiresAt,
+    }).slice(0, -1)},"payload":${payload}}`;
+    expect(text).toContain(`"events":[${expected}]`);
+    expect(Number.isInteger(event.receivedAt) && Number.isInteger(event.leaseExpiresAt)).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import { expect, it } from "vitest";
 import type { Inbox } from "../../src/inbox/inbox";
 import { freshApp } from "../harness/workerd/apps";
 import { Rng } from "../harness/workerd/hostile";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, leasedEvents } from "../harness/workerd/inbox";
 
 type Row = {
   seq: number;
@@ -53,7 +53,7 @@ function expectedKeys(events: readonly Row[]): KeyRow[] {
 }
 
 /** Every event a pull got was allowed, judged on the queue as the pull found it. */
-function checkPull(before: readonly Row[], got: readonly Row[], consumer: string | null, now: number): void {
+function checkPull(before: readonly Row[], got: readonly Pick<Row, "seq" | "okey">[], consumer: string | null, now: number): void {
   const gotSeqs = new Set(got.map((e) => e.seq));
   const perKey = new Map<string, number>();
   for (const e of got) {
@@ -100,7 +100,12 @@ it("keeps okeys true and every lease within the ordering rules through a random 
         return expired || letGo ? { ...e, state: "ready", consumer: null, visible_at: now } : e;
       });
       const res = await inbox.stub.pull({ max: 1 + rng.int(4), waitMs: 0, release, consumer: consumer ?? undefined, held });
-      checkPull(before, res.events as unknown as Row[], consumer, now);
+      checkPull(
+        before,
+        leasedEvents(res).map((e) => ({ seq: e.seq, okey: e.orderingKey })),
+        consumer,
+        now,
+      );
     } else if (op === 6 && leased.length) {
       await inbox.stub.ack([rng.pick(leased).lease_id!]);
     } else if (op === 7 && leased.length) {

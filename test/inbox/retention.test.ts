@@ -4,7 +4,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { freshApp } from "../harness/workerd/apps";
 import { consumerFetch, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, leasedEvents } from "../harness/workerd/inbox";
 
 const DAY = 86_400_000;
 
@@ -17,8 +17,8 @@ describe("retention", () => {
     const app = freshApp();
     const inbox = await inboxWithClock(app);
     await ingestRobot(app, "old");
-    const [event] = (await inbox.stub.pull({ max: 1, waitMs: 0, release: false })).events;
-    await inbox.stub.ack([event!.lease_id!]);
+    const [event] = leasedEvents(await inbox.stub.pull({ max: 1, waitMs: 0, release: false }));
+    await inbox.stub.ack([event!.leaseId]);
     // The sweep runs hourly: an hour before the end of retention the event is there, an hour after it is gone.
     await inbox.advance(7 * DAY - 3_600_000);
     expect(await dedupKeys(app)).toEqual(["robot:old"]);
@@ -33,8 +33,8 @@ describe("retention", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["ready", "leased", "dead"]) await ingestRobot(app, id);
-    const pulled = (await inbox.stub.pull({ max: 2, waitMs: 0, release: false, leaseMs: 30 * DAY })).events;
-    await inbox.stub.nack([pulled[1]!.lease_id!], 0, "handler failed");
+    const pulled = leasedEvents(await inbox.stub.pull({ max: 2, waitMs: 0, release: false, leaseMs: 30 * DAY }));
+    await inbox.stub.nack([pulled[1]!.leaseId], 0, "handler failed");
     await inbox.advance(8 * DAY);
     expect(await dedupKeys(app)).toEqual(["robot:ready", "robot:leased", "robot:dead"]);
     const status = await consumerJson(app, "status");
@@ -51,9 +51,9 @@ describe("retention", () => {
     await inbox.set({ maxAttempts: 1 });
     await ingestRobot(app, "a");
     await ingestRobot(app, "b");
-    const [a, b] = (await inbox.stub.pull({ max: 2, waitMs: 0, release: false })).events;
-    await inbox.stub.ack([a!.lease_id!]);
-    await inbox.stub.nack([b!.lease_id!], 0, "poison");
+    const [a, b] = leasedEvents(await inbox.stub.pull({ max: 2, waitMs: 0, release: false }));
+    await inbox.stub.ack([a!.leaseId]);
+    await inbox.stub.nack([b!.leaseId], 0, "poison");
     await inbox.advance(8 * DAY);
     expect((await consumerJson(app, "status")).incidents.map((i: any) => i.incident)).toEqual(["backlog_past_retention"]);
     expect(await consumerJson(app, "dead-letters/purge", { all: true })).toEqual({ purged: 1 });
@@ -68,9 +68,9 @@ describe("retention", () => {
     const inbox = await inboxWithClock(app);
     await inbox.set({ maxAttempts: 1 });
     for (const id of ["x", "y", "z"]) await ingestRobot(app, id);
-    const leased = (await inbox.stub.pull({ max: 3, waitMs: 0, release: false })).events;
+    const leased = leasedEvents(await inbox.stub.pull({ max: 3, waitMs: 0, release: false }));
     await inbox.stub.nack(
-      leased.map((e) => e.lease_id!),
+      leased.map((e) => e.leaseId),
       0,
       "poison",
     );

@@ -18,7 +18,7 @@ import {
   replaySchema,
 } from "../consumer-schemas";
 import type { BridgeEnv } from "../context";
-import { eventsDocument, leasedEventJson, storedEventJson } from "../event-json";
+import { eventsDocument, storedEventJson } from "../event-json";
 import { inboxFor } from "../inbox-stub";
 import { needs } from "../middleware";
 import { parseWith, readBody } from "../read-json";
@@ -45,7 +45,7 @@ consumerRoutes.post("/v1/:app/pull", needs("drain"), async (c) => {
   } finally {
     signal.removeEventListener("abort", cancel);
   }
-  const doc = eventsDocument(result.events.map(leasedEventJson), {
+  const doc = eventsDocument(result.events, {
     mode: result.mode,
     pollHintMs: result.pollHintMs,
     released: result.released,

@@ -1,8 +1,10 @@
 // Direct access to one app's inbox object, with a clock the test moves by hand.
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import type { BridgeEvent } from "../../../src/client/types";
 import type { Tunables } from "../../../src/config/tunables";
 import type { Inbox } from "../../../src/inbox/inbox";
+import type { PullResult } from "../../../src/inbox/types";
 import { ManualClock } from "../../../src/lib/clock";
 
 export async function inboxWithClock(app: string, start = Date.now()) {
@@ -83,4 +85,9 @@ export function ingestRobot(app: string, msgId: string, extra: Record<string, un
     sender: (extra.senderStaffId as string | undefined) ?? null,
     msgId,
   });
+}
+
+/** The events of the inbox's own pull answer (JSON text), read as consumers read them. */
+export function leasedEvents(result: PullResult): BridgeEvent[] {
+  return result.events.map((e) => JSON.parse(e) as BridgeEvent);
 }
