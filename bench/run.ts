@@ -7,6 +7,7 @@
 // bench/results/latest.json.
 // With --serve, the bridge runs as `dtbridge serve` and the floors on bare workerd configured the same
 // way (bench/workerd.ts): no wrangler dev proxy in either path. Writes bench/results/latest-serve.json.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, type as osType, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
@@ -37,6 +38,13 @@ const idleApps = Array.from({ length: IDLE_LINKS }, (_, i) => `idle-${i}`);
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// serve runs the package's built bundle (dist/): build it from this checkout first, or the run
+// measures whatever an earlier build left there.
+if (runtime === "serve") {
+  log("building the package (dist/) for dtbridge serve");
+  execFileSync(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+}
 
 const load = (ms: number, send: () => Promise<number>) => loadFor(ms, CONCURRENCY, send);
 type Summary = ReturnType<typeof summarize>;
