@@ -188,5 +188,11 @@ describe("large payloads", () => {
     }).slice(0, -1)},"payload":${payload}}`;
     expect(text).toContain(`"events":[${expected}]`);
     expect(Number.isInteger(event.receivedAt) && Number.isInteger(event.leaseExpiresAt)).toBe(true);
+    // The fields a leased and a stored event share come from two writers (SQL here, JavaScript for
+    // history): the same names, in the same order, with the same values.
+    const [stored] = (await consumerJson(app, "events")).events;
+    const common = Object.keys(stored).slice(0, Object.keys(stored).indexOf("state"));
+    expect(Object.keys(event).slice(0, common.length)).toEqual(common);
+    for (const key of [...common, "payload"]) expect(event[key], key).toEqual(stored[key]);
   });
 });
