@@ -29,6 +29,8 @@ export default defineConfig(async () => {
       exclude: ["test/e2e/**"],
       globalSetup: ["./test/harness/fake-dingtalk/vitest-setup.ts"],
       testTimeout: 20_000,
+      // What a test waits for by polling may take seconds when three suites share two cores (CI).
+      expect: { poll: { timeout: 10_000 } },
       // Each file runs in a workerd of its own, mostly waiting on timers and sockets: two at a time,
       // beside the end-to-end suite and the storms (vitest's default here would be one). Three
       // finished sooner but starved tests' timers on two cores.
@@ -55,7 +57,7 @@ export default defineConfig(async () => {
       },
       // The Worker's JSON log lines of a passing test are noise; a failing test's are shown.
       silent: "passed-only" as const,
-      reporters: ["default", new HeldRuntimeLog(), new ExitWatch({ [Number(process.env.FAKE_DINGTALK_PORT)]: "the fake DingTalk" })],
+      reporters: [new HeldRuntimeLog(), "default", new ExitWatch({ [Number(process.env.FAKE_DINGTALK_PORT)]: "the fake DingTalk" })],
     },
   };
 });

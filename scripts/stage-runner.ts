@@ -91,6 +91,8 @@ export async function runStages(stages: Stage[], options: RunOptions): Promise<b
       print(`  ✗ ${stage.name.padEnd(16)} ${took}  (${how})${options.live ? "" : "; its output:\n"}`);
       if (!options.live) print(output);
       if (leftNote) print(leftNote);
+      const named = failingTests(plain(output));
+      if (named.length) print(`  ${stage.name} failed in:\n${named.map((l) => `    ${l}`).join("\n")}`);
       stopAll(`${stage.name} failed`);
     }
     wake();
@@ -156,4 +158,14 @@ export async function runStages(stages: Stage[], options: RunOptions): Promise<b
   process.off("SIGTERM", onSignal);
   if (!failed) print(`  ${stages.length === 1 ? "passed" : `all ${stages.length} stages passed`} in ${seconds(Date.now() - runStart)}`);
   return !failed;
+}
+
+/**
+ * The lines naming what failed (vitest's "FAIL" and "×", unittest's "FAIL:" and "ERROR:"), repeated
+ * last: a log cut to its tail, as CI's is, must still say which test it was.
+ */
+function failingTests(output: string): string[] {
+  const lines = output.split("\n").map((l) => l.trim());
+  const named = lines.filter((l) => /^(FAIL\b|×|✗|ERROR:)/.test(l));
+  return [...new Set(named)].slice(0, 20);
 }

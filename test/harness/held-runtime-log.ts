@@ -1,6 +1,7 @@
 // workerd's own messages (an object a test restarted, a socket a test dropped, a sink a test left
 // unanswered) reach the terminal through the pool, outside any test, naming none. A run that passes
-// holds them back; one that fails prints them at its end, after the failures.
+// holds them back; one that fails prints them before vitest's report of the failures (this reporter
+// comes first in the list), so that a log cut to its tail, as CI's is, still names the failing test.
 import type { Reporter, TestRunEndReason } from "vitest/node";
 
 /** How the pool writes workerd's structured log lines: one write per message. */
@@ -33,8 +34,21 @@ export class HeldRuntimeLog implements Reporter {
   onTestRunEnd(_modules: unknown, _errors: unknown, reason: TestRunEndReason): void {
     this.restore?.();
     if (reason !== "passed" && this.held.length) {
-      process.stderr.write(`\nworkerd's own messages during the run (held back while tests pass):\n${this.held.join("")}`);
+      process.stderr.write(`\nworkerd's own messages during the run (held back while tests pass):\n${collapse(this.held).join("")}\n`);
     }
     this.held = [];
   }
+}
+
+/** A message repeated back to back (a dozen dropped sockets) printed once, with its count. */
+function collapse(messages: string[]): string[] {
+  const out: string[] = [];
+  let count = 0;
+  messages.forEach((message, i) => {
+    count++;
+    if (messages[i + 1] === message) return;
+    out.push(count > 1 ? `${message.trimEnd()} (x${count})\n` : message);
+    count = 0;
+  });
+  return out;
 }
