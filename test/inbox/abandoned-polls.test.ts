@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { tokenFor } from "../harness/test-env";
 import { freshApp } from "../harness/workerd/apps";
 import { BASE, consumerJson, postRobot, robotMessage } from "../harness/workerd/dingtalk";
-import { inboxWithClock, ingestRobot } from "../harness/workerd/inbox";
+import { inboxWithClock, ingestRobot, untilWaiting } from "../harness/workerd/inbox";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -68,7 +68,7 @@ describe("abandoned long polls", () => {
     expect(held.events).toHaveLength(1);
     const started = Date.now();
     const waiting = consumerJson(app, "pull", { consumer: "gw-1", waitMs: 20_000 });
-    await sleep(100);
+    await untilWaiting(app, 1);
     const released = await consumerJson(app, "pull", { consumer: "gw-1", max: 0, release: true, waitMs: 20_000 });
     expect(released).toMatchObject({ events: [], released: 1 });
     expect((await waiting).events).toEqual([]);
