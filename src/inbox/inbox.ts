@@ -8,6 +8,7 @@ import type { AppConfig } from "../config/apps";
 import { type BridgeConfig, loadConfig } from "../config/load";
 import type { Tunables } from "../config/tunables";
 import { AlarmSchedule } from "../lib/alarm-schedule";
+import { BurstBatch, settleEach } from "../lib/burst-batch";
 import { type Clock, systemClock } from "../lib/clock";
 import { log } from "../lib/log";
 import { Outbox, type SendOutcome } from "../outbox/outbox";
@@ -36,6 +37,9 @@ import { type InboxParts, Turn } from "./turn";
 import type { HeartbeatRequest, IngestRequest, IngestResult, LinkEvent, PullRequest, PullResult } from "./types";
 import { watchApiQuota, watchIpAllowlist } from "./watch";
 
+/** Callbacks this close together are a burst: they are committed together (lib/burst-batch.ts). */
+const INGEST_BURST_MS = 1;
+
 export class Inbox extends DurableObject<Env> {
   /** Replaced by tests that drive time-based behaviour by hand. */
   clock: Clock = systemClock;
@@ -43,6 +47,11 @@ export class Inbox extends DurableObject<Env> {
   tunableOverrides: Partial<Tunables> | null = null;
 
   private readonly parts: InboxParts;
+  private readonly ingests = new BurstBatch<IngestRequest, IngestResult>(
+    (reqs) => this.turn((t) => settleEach(reqs, (req) => ingest(t, req))),
+    { now: () => this.clock.now() },
+    INGEST_BURST_MS,
+  );
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -91,8 +100,9 @@ export class Inbox extends DurableObject<Env> {
 
   // ---- from DingTalk ---------------------------------------------------------------------------
 
+  /** Commits a message before its answer; a burst of them share one turn and one commit. */
   ingest(req: IngestRequest): Promise<IngestResult> {
-    return this.turn((t) => ingest(t, req));
+    return this.ingests.add(req);
   }
 
   /** A callback refused at the door (its code only: nothing of it is stored). */
