@@ -56,7 +56,7 @@ export class EventPages {
     const seqs = withinPageBytes(
       this.sql
         .exec<{ seq: number; size: number }>(
-          `SELECT seq, length(CAST(payload AS BLOB)) AS size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`,
+          `SELECT seq, octet_length(payload) AS size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`,
           ...params,
           limit,
         )

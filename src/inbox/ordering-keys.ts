@@ -3,7 +3,7 @@
 import type { Candidate } from "./hand-out";
 import { visibleRun } from "./hand-out";
 
-type Front = { key: string; seq: number; visible_at: number; size: number };
+type Front = { key: string; seq: number; size: number };
 
 export class OrderingKeys {
   constructor(private readonly sql: SqlStorage) {}
@@ -12,7 +12,7 @@ export class OrderingKeys {
   heldFronts(consumer: string, now: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT o.key, o.head_seq AS seq, o.head_visible_at AS visible_at, length(CAST(e.payload AS BLOB)) AS size
+        `SELECT o.key, o.head_seq AS seq, octet_length(e.payload) AS size
            FROM okeys o JOIN events e ON e.seq = o.head_seq
           WHERE o.leased > 0 AND o.holder = ? AND o.head_visible_at <= ?`,
         consumer,
@@ -26,7 +26,7 @@ export class OrderingKeys {
   freeFronts(now: number, limit: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT o.key, o.head_seq AS seq, o.head_visible_at AS visible_at, length(CAST(e.payload AS BLOB)) AS size
+        `SELECT o.key, o.head_seq AS seq, octet_length(e.payload) AS size
            FROM okeys o JOIN events e ON e.seq = o.head_seq
           WHERE o.leased = 0 AND o.head_seq IS NOT NULL AND o.head_visible_at <= ?
           ORDER BY o.head_seq LIMIT ?`,
@@ -40,8 +40,8 @@ export class OrderingKeys {
   /** Up to `limit` ready events of `key` after `afterSeq`, stopping at the first not visible yet. */
   runAfter(key: string, afterSeq: number, now: number, limit: number): Candidate[] {
     const rows = this.sql
-      .exec<Front>(
-        `SELECT okey AS key, seq, visible_at, length(CAST(payload AS BLOB)) AS size FROM events
+      .exec<Front & { visible_at: number }>(
+        `SELECT okey AS key, seq, visible_at, octet_length(payload) AS size FROM events
           WHERE okey = ? AND state = 'ready' AND okey IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`,
         key,
         afterSeq,
