@@ -1,7 +1,7 @@
 // Group commit for a Durable Object: calls that come in a burst are done together, in one synchronous
 // step, so they share one commit (the write-ahead log's pages and its sync), one save of the object's
 // state and one alarm check, where each call alone would pay for all three. A call that comes alone
-// is done at once: batching costs a timer hop, and a quiet inbox should not pay it.
+// is done at once: batching costs a short wait, and a quiet inbox should not pay it.
 //
 // Nothing is answered before its batch is done, and the runtime's output gate holds every answer
 // until the batch's writes are durable, so a batch changes when a call commits, never whether.
@@ -22,23 +22,24 @@ export class BurstBatch<T, R> {
 
   /**
    * @param run does a batch; answers one outcome per item, in order.
-   * @param burstMs a call this soon after the one before it is taken as part of a burst.
+   * @param timing.burstMs a call this soon after the one before it is taken as part of a burst.
+   * @param timing.gatherMs how long the first call of a burst waits for the calls behind it.
    */
   constructor(
     private readonly run: (items: T[]) => Promise<Settled<R>[]>,
     private readonly clock: Clock,
-    private readonly burstMs: number,
+    private readonly timing: { burstMs: number; gatherMs: number },
   ) {}
 
   add(item: T): Promise<R> {
     const now = this.clock.now();
-    const inBurst = now - this.lastAt <= this.burstMs;
+    const inBurst = now - this.lastAt <= this.timing.burstMs;
     this.lastAt = now;
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (this.waiting.length > 1) return;
-      // The first call of a burst waits one timer hop: the calls already queued behind it arrive meanwhile.
-      if (inBurst) setTimeout(() => void this.flush(), 0);
+      // The first call of a burst waits for the calls behind it; the rest of the burst joins it meanwhile.
+      if (inBurst) setTimeout(() => void this.flush(), this.timing.gatherMs);
       else void this.flush();
     });
   }

@@ -12,7 +12,7 @@ function batcher(clock: ManualClock, work: (n: number) => number = (n) => n * 10
       return settleEach(items, work);
     },
     clock,
-    1,
+    { burstMs: 1, gatherMs: 1 },
   );
   return { batch, batches };
 }
@@ -29,7 +29,7 @@ describe("BurstBatch", () => {
     expect(batches).toEqual([[1], [2]]);
   });
 
-  it("gathers the calls of a burst behind one timer hop, each answered with its own result", async () => {
+  it("gathers the calls of a burst behind a short wait, each answered with its own result", async () => {
     const clock = new ManualClock(1_000);
     const { batch, batches } = batcher(clock);
     const first = batch.add(1);
@@ -60,7 +60,7 @@ describe("BurstBatch", () => {
         return settleEach(items, (n) => n);
       },
       clock,
-      1,
+      { burstMs: 1, gatherMs: 1 },
     );
     const answers = await Promise.allSettled([batch.add(1), batch.add(2)]);
     expect(answers.map((a) => a.status)).toEqual(["rejected", "rejected"]);
