@@ -1,4 +1,4 @@
-// Group commit's rules: a call alone runs at once; calls in a burst wait one timer hop and run
+// Group commit's rules: a call alone runs at once; calls in a burst wait a moment (gatherMs) and run
 // together; each is answered with its own outcome, and a batch that fails fails its own calls only.
 import { describe, expect, it } from "vitest";
 import { BurstBatch, type Settled, settleEach } from "../../src/lib/burst-batch";
