@@ -19,6 +19,8 @@ export interface Stage {
   env?: Record<string, string>;
   /** A stage still running after this long has hung: its processes are listed and it fails. */
   limitS?: number;
+  /** An exit code that means "passed, but could not end" (a hung teardown): the stage runs once more. */
+  rerunOn?: { code: number; why: string };
 }
 
 export interface RunOptions {
@@ -32,6 +34,8 @@ export interface RunOptions {
 
 interface Running {
   stage: Stage;
+  /** This is the stage's second run (after a `rerunOn` exit). */
+  rerun: boolean;
   child: ChildProcess;
   /** In the environment of every process the stage starts, so none of them can be missed. */
   marker: string;
@@ -81,7 +85,10 @@ export async function runStages(stages: Stage[], options: RunOptions): Promise<b
     const left = markedWith(MARKER, run.marker);
     if (left.length) endStage(run.child.pid!, MARKER, run.marker);
     const leftNote = left.length ? `  left running, now ended: ${left.map((p) => `${p.pid} ${p.args.slice(0, 120)}`).join("; ")}` : "";
-    if (code === 0) {
+    if (stage.rerunOn && code === stage.rerunOn.code && !run.rerun && !failed) {
+      print(`  ↻ ${stage.name.padEnd(16)} ${took}  ${stage.rerunOn.why}; running it again`);
+      start(stage, true);
+    } else if (code === 0) {
       passed.add(stage.name);
       print(`  ✓ ${stage.name.padEnd(16)} ${took}  ${stage.summary?.(plain(output)) ?? ""}`.trimEnd());
       if (leftNote) print(leftNote);
@@ -98,7 +105,7 @@ export async function runStages(stages: Stage[], options: RunOptions): Promise<b
     wake();
   };
 
-  const start = (stage: Stage) => {
+  const start = (stage: Stage, rerun = false) => {
     const marker = `${process.pid}:${stage.name}`;
     const child = spawn("sh", ["-c", stage.run], {
       cwd: ROOT,
@@ -112,7 +119,7 @@ export async function runStages(stages: Stage[], options: RunOptions): Promise<b
         [MARKER]: marker,
       },
     });
-    const run: Running = { stage, child, marker, output: [], started: Date.now() };
+    const run: Running = { stage, rerun, child, marker, output: [], started: Date.now() };
     running.add(run);
     const keep = (chunk: Buffer) => (options.live ? process.stdout.write(chunk) : run.output.push(chunk.toString()));
     child.stdout!.on("data", keep);

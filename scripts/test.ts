@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { TEARDOWN_HUNG } from "../test/harness/exit-watch";
 import { ROOT } from "../test/harness/processes";
 import { runStages, type Stage } from "./stage-runner";
 
@@ -45,7 +46,13 @@ const script = (name: string) => scripts[name]!;
 // In order of priority: the longest first, so that the short ones fill in around them.
 const STAGES: Stage[] = [
   // workerd tests: vitest runs two files at once (vitest.config.ts), each in a workerd of its own.
-  { name: "unit", run: "vitest run", load: 1.3, summary: vitestCounts },
+  {
+    name: "unit",
+    run: "vitest run",
+    load: 1.3,
+    summary: vitestCounts,
+    rerunOn: { code: TEARDOWN_HUNG, why: "every test file passed, then the pool's teardown hung (test/harness/exit-watch.ts)" },
+  },
   { name: "build", run: script("build"), load: 1 },
   { name: "lint", run: script("lint"), load: 1 },
   { name: "layers", run: script("check:layers"), load: 1 },
