@@ -39,10 +39,8 @@ import { watchApiQuota, watchIpAllowlist } from "./watch";
 
 /**
  * Callbacks each within a millisecond of the one before are a burst, committed together after the
- * first has waited a millisecond for the rest (lib/burst-batch.ts). Measured under dtbridge serve with
- * 16 callbacks in flight: without the wait a burst's batch held about 3 callbacks and ingest was
- * 0.83 of the bare commit; with it about 6, and 0.89. A wider burst window (3 ms) was no better
- * within noise, and would delay one sender's callbacks sent one after another.
+ * first has waited a millisecond for the rest (lib/burst-batch.ts; the README's Measurements say why
+ * these two values).
  */
 const INGEST_BATCHING = { burstMs: 1, gatherMs: 1 };
 
@@ -55,6 +53,7 @@ export class Inbox extends DurableObject<Env> {
   private readonly parts: InboxParts;
   private readonly ingests = new BurstBatch<IngestRequest, IngestResult>(
     (reqs) => this.turn((t) => settleEach(reqs, (req) => ingest(t, req))),
+    // Read through `this`: a test swaps the clock after the object is built.
     { now: () => this.clock.now() },
     INGEST_BATCHING,
   );
