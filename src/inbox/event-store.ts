@@ -41,10 +41,14 @@ export class EventStore {
     const rows = this.sql
       .exec<{ state: InsertOutcome }>(
         `INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, conversation_id,
-                             last_reason, done_at, okey, dead_source)
+                             last_reason, done_at, okey, dead_source, front)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.state, ?5, ?7,
                 CASE s.state WHEN 'suppressed' THEN ?9 WHEN 'dead' THEN ?8 END,
-                CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END, ?11, ?12
+                CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END, ?11, ?12,
+                -- The free front of its key when the key has nothing else ready or leased.
+                s.state = 'ready' AND ?11 IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM events WHERE okey = ?11 AND state = 'ready' AND okey IS NOT NULL)
+                  AND NOT EXISTS (SELECT 1 FROM events WHERE okey = ?11 AND state = 'leased' AND okey IS NOT NULL)
            FROM (SELECT CASE
                    WHEN ?8 IS NOT NULL THEN 'dead'
                    WHEN EXISTS (SELECT 1 FROM stream_seen WHERE msg_id = ?10) THEN 'suppressed'

@@ -35,7 +35,11 @@ export class Leases {
     this.keys = new OrderingKeys(sql);
   }
 
-  /** Leases up to `max` events the pull may take, oldest first; each lease raises `attempt`. */
+  /**
+   * Leases up to `max` events the pull may take, oldest first; each lease raises `attempt`. A leased
+   * front is no longer its key's free front: the lease clears the mark itself, which spares the
+   * triggers any work on this, the hottest move.
+   */
   lease(req: LeaseRequest): LeasedRow[] {
     const chosen = this.choose(req);
     if (chosen.length === 0) return [];
@@ -44,7 +48,7 @@ export class Leases {
       .exec<LeasedRow>(
         `UPDATE events
             SET state = 'leased', attempt = attempt + 1, lease_id = 'lse_' || lower(hex(randomblob(12))),
-                lease_expires_at = ?, consumer = ?
+                lease_expires_at = ?, consumer = ?, front = 0
           WHERE seq IN (SELECT value FROM json_each(?))
           RETURNING seq, lease_id, ${LEASED_EVENT_JSON} AS json`,
         req.now + req.leaseMs,

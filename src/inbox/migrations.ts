@@ -201,6 +201,58 @@ export const INBOX_MIGRATIONS: readonly string[] = [
        ON CONFLICT (key) DO UPDATE SET head_seq = excluded.head_seq, head_visible_at = excluded.head_visible_at
        WHERE okeys.head_seq IS NULL OR okeys.head_seq >= excluded.head_seq;
    END;`,
+  // v10: ordering without a table of keys. A key's free front (its first ready event, while no event
+  // of the key is leased) is marked on the event itself, `front = 1`, and a pull reads free fronts
+  // from one partial index; held keys are read from an index of the leased events. A message alone
+  // in its conversation, the common case, now costs a pull and an ack no writes beyond its own row
+  // and its index entries, where `okeys` cost a row written at ingest, rewritten at the lease and
+  // deleted at the ack, with two index entries each time (docs/architecture.md, "Ordering"). Leases
+  // clear the mark themselves; the triggers below keep it true whatever else moves an event.
+  `DROP TRIGGER events_okey_insert;
+   DROP TRIGGER events_okey_taken;
+   DROP TRIGGER events_okey_unleased;
+   DROP TRIGGER events_okey_front_dropped;
+   DROP TRIGGER events_okey_ready;
+   DROP TABLE okeys;
+   ALTER TABLE events ADD COLUMN front INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX events_fronts ON events(seq) WHERE front = 1 AND state = 'ready';
+   CREATE INDEX events_leased_keys ON events(okey, consumer) WHERE state = 'leased' AND okey IS NOT NULL;
+   UPDATE events SET front = 1
+    WHERE seq IN (SELECT MIN(seq) FROM events WHERE state = 'ready' AND okey IS NOT NULL GROUP BY okey)
+      AND okey NOT IN (SELECT okey FROM events WHERE state = 'leased' AND okey IS NOT NULL);
+   -- An event stored without its mark (a replay's copies) gets it when its key has nothing else
+   -- ready or leased; ingest works the mark out in its own insert, so this finds nothing to do there.
+   CREATE TRIGGER events_front_inserted AFTER INSERT ON events
+     WHEN NEW.okey IS NOT NULL AND NEW.state = 'ready' AND NEW.front = 0
+   BEGIN
+     UPDATE events SET front = 1
+      WHERE seq = NEW.seq
+        AND NOT EXISTS (SELECT 1 FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL AND seq <> NEW.seq)
+        AND NOT EXISTS (SELECT 1 FROM events WHERE okey = NEW.okey AND state = 'leased' AND okey IS NOT NULL);
+   END;
+   -- The key's last lease ended (ack, nack, expiry, release, dead letter): its first ready event,
+   -- possibly the one just returned, is the free front.
+   CREATE TRIGGER events_front_freed AFTER UPDATE OF state ON events
+     WHEN NEW.okey IS NOT NULL AND OLD.state = 'leased' AND NEW.state <> 'leased'
+   BEGIN
+     UPDATE events SET front = 1
+      WHERE seq = (SELECT seq FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)
+        AND NOT EXISTS (SELECT 1 FROM events WHERE okey = NEW.okey AND state = 'leased' AND okey IS NOT NULL);
+   END;
+   -- Rarer moves (a front suppressed as a Stream duplicate, a dead letter redriven, a lease made by
+   -- any statement but the pull's): the key's marks are cleared and set again from its events.
+   CREATE TRIGGER events_front_moved AFTER UPDATE OF state ON events
+     WHEN NEW.okey IS NOT NULL AND OLD.state <> 'leased'
+      AND ((OLD.state = 'ready' AND NEW.state NOT IN ('ready', 'leased') AND OLD.front = 1)
+        OR (OLD.state <> 'ready' AND NEW.state = 'ready')
+        OR (NEW.state = 'leased' AND NEW.front = 1))
+   BEGIN
+     UPDATE events SET front = 0 WHERE seq = NEW.seq AND NEW.state = 'leased';
+     UPDATE events SET front = 0 WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL AND front = 1;
+     UPDATE events SET front = 1
+      WHERE seq = (SELECT seq FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)
+        AND NOT EXISTS (SELECT 1 FROM events WHERE okey = NEW.okey AND state = 'leased' AND okey IS NOT NULL);
+   END;`,
 ];
 
 export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;

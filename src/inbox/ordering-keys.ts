@@ -1,20 +1,26 @@
-// The `okeys` table: per ordering key with work left, its front (first ready event) and who holds
-// its leases. Triggers on `events` keep it true (src/inbox/migrations.ts, v6 and v9); this reads it.
+// Ordering keys as the `events` table holds them: a key nobody holds marks its first ready event as
+// its free front (`front = 1`, kept true by the triggers of src/inbox/migrations.ts, v10), and a key
+// is held while any of its events is leased (`events_leased_keys`). This reads them.
 import type { Candidate } from "./hand-out";
 import { visibleRun } from "./hand-out";
 
 type Front = { key: string; seq: number; size: number };
 
+/** The keys that leased events hold, each once (with `AND consumer = ?` after it, one consumer's). */
+const HELD_KEYS = "SELECT DISTINCT okey FROM events WHERE state = 'leased' AND okey IS NOT NULL";
+/** The first ready event of the key `k.okey`, visible or not: nothing of a key overtakes it. */
+const FIRST_READY = "(SELECT seq FROM events WHERE okey = k.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)";
+
 export class OrderingKeys {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** The visible fronts of the keys `consumer` holds leases of ('' for anonymous pulls is never asked). */
+  /** The visible fronts of the keys `consumer` holds leases of. */
   heldFronts(consumer: string, now: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT o.key, o.head_seq AS seq, octet_length(e.payload) AS size
-           FROM okeys o JOIN events e ON e.seq = o.head_seq
-          WHERE o.leased > 0 AND o.holder = ? AND o.head_visible_at <= ?`,
+        `SELECT k.okey AS key, e.seq, octet_length(e.payload) AS size
+           FROM (${HELD_KEYS} AND consumer = ?) k JOIN events e ON e.seq = ${FIRST_READY}
+          WHERE e.visible_at <= ?`,
         consumer,
         now,
       )
@@ -26,10 +32,8 @@ export class OrderingKeys {
   freeFronts(now: number, limit: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT o.key, o.head_seq AS seq, octet_length(e.payload) AS size
-           FROM okeys o JOIN events e ON e.seq = o.head_seq
-          WHERE o.leased = 0 AND o.head_seq IS NOT NULL AND o.head_visible_at <= ?
-          ORDER BY o.head_seq LIMIT ?`,
+        `SELECT okey AS key, seq, octet_length(payload) AS size FROM events
+          WHERE front = 1 AND state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?`,
         now,
         limit,
       )
@@ -53,19 +57,19 @@ export class OrderingKeys {
 
   /** Keys whose events are leased right now. */
   heldCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM okeys WHERE leased > 0").one().n;
+    return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM (${HELD_KEYS})`).one().n;
   }
 
   /** The earliest front, free or held: of those visible by `visibleBy` when it is given. */
   oldestFrontSeq(visibleBy: number = Number.MAX_SAFE_INTEGER): number | null {
     const free = this.sql
       .exec<{ s: number }>(
-        "SELECT head_seq AS s FROM okeys WHERE leased = 0 AND head_seq IS NOT NULL AND head_visible_at <= ? ORDER BY head_seq LIMIT 1",
+        "SELECT seq AS s FROM events WHERE front = 1 AND state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT 1",
         visibleBy,
       )
       .toArray()[0]?.s;
     const held = this.sql
-      .exec<{ s: number | null }>("SELECT MIN(head_seq) AS s FROM okeys WHERE leased > 0 AND head_visible_at <= ?", visibleBy)
+      .exec<{ s: number | null }>(`SELECT MIN(e.seq) AS s FROM (${HELD_KEYS}) k JOIN events e ON e.seq = ${FIRST_READY} WHERE e.visible_at <= ?`, visibleBy)
       .one().s;
     const seqs = [free ?? null, held].filter((s): s is number => s !== null);
     return seqs.length ? Math.min(...seqs) : null;
