@@ -69,7 +69,10 @@ export class OrderingKeys {
       )
       .toArray()[0]?.s;
     const held = this.sql
-      .exec<{ s: number | null }>(`SELECT MIN(e.seq) AS s FROM (${HELD_KEYS}) k JOIN events e ON e.seq = ${FIRST_READY} WHERE e.visible_at <= ?`, visibleBy)
+      .exec<{ s: number | null }>(
+        `SELECT MIN(e.seq) AS s FROM (${HELD_KEYS}) k JOIN events e ON e.seq = ${FIRST_READY} WHERE e.visible_at <= ?`,
+        visibleBy,
+      )
       .one().s;
     const seqs = [free ?? null, held].filter((s): s is number => s !== null);
     return seqs.length ? Math.min(...seqs) : null;
