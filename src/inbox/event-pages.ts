@@ -42,7 +42,10 @@ export class EventPages {
       params.push(filter.conversationId);
     }
     if (filter.sender !== undefined) {
-      where.push("(json_extract(payload, '$.senderStaffId') = ? OR json_extract(payload, '$.senderId') = ?)");
+      where.push(
+        `EXISTS (SELECT 1 FROM event_payloads p WHERE p.seq = events.seq
+                   AND (json_extract(p.payload, '$.senderStaffId') = ? OR json_extract(p.payload, '$.senderId') = ?))`,
+      );
       params.push(filter.sender, filter.sender);
     }
     return this.page(where.join(" AND "), params, limit, desc ? "DESC" : "ASC");
@@ -55,11 +58,7 @@ export class EventPages {
   private page(where: string, params: unknown[], limit: number, dir: "ASC" | "DESC" = "ASC"): StoredEventRow[] {
     const seqs = withinPageBytes(
       this.sql
-        .exec<{ seq: number; size: number }>(
-          `SELECT seq, octet_length(payload) AS size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`,
-          ...params,
-          limit,
-        )
+        .exec<{ seq: number; size: number }>(`SELECT seq, size FROM events WHERE ${where} ORDER BY seq ${dir} LIMIT ?`, ...params, limit)
         .toArray(),
     );
     if (seqs.length === 0) return [];

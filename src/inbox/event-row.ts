@@ -25,8 +25,9 @@ export type StoredEventRow = {
   replay_of: string | null;
 };
 
-export const ROW = `seq, id, kind, source, dedup_key, received_at, payload, state, attempt, lease_id, lease_expires_at,
-  consumer, last_reason, done_at, okey, replay_of`;
+/** The columns of a stored event, read `FROM events`; the payload is kept in `event_payloads`. */
+export const ROW = `seq, id, kind, source, dedup_key, received_at, (SELECT payload FROM event_payloads p WHERE p.seq = events.seq) AS payload,
+  state, attempt, lease_id, lease_expires_at, consumer, last_reason, done_at, okey, replay_of`;
 
 /**
  * Payload bytes one answer may carry. A callback may be 1 MiB, and an RPC answer is capped well

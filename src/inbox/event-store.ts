@@ -39,10 +39,10 @@ export class EventStore {
   /** Commits one event unless its dedup key is already stored. */
   insert(e: NewEvent): InsertOutcome {
     const rows = this.sql
-      .exec<{ state: InsertOutcome }>(
-        `INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, conversation_id,
+      .exec<{ seq: number; state: InsertOutcome }>(
+        `INSERT INTO events (id, kind, source, dedup_key, received_at, size, state, visible_at, conversation_id,
                              last_reason, done_at, okey, dead_source, front)
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, s.state, ?5, ?7,
+         SELECT ?1, ?2, ?3, ?4, ?5, octet_length(?6), s.state, ?5, ?7,
                 CASE s.state WHEN 'suppressed' THEN ?9 WHEN 'dead' THEN ?8 END,
                 CASE WHEN s.state IN ('suppressed', 'dead') THEN ?5 END, ?11, ?12,
                 -- The free front of its key when the key has nothing else ready or leased.
@@ -55,7 +55,7 @@ export class EventStore {
                    ELSE 'ready' END AS state) AS s
           WHERE true
          ON CONFLICT (dedup_key) DO NOTHING
-         RETURNING state`,
+         RETURNING seq, state`,
         e.id,
         e.kind,
         e.source,
@@ -70,7 +70,17 @@ export class EventStore {
         e.deadSource ?? null,
       )
       .toArray();
-    return rows[0]?.state ?? "duplicate";
+    const stored = rows[0];
+    if (!stored) return "duplicate";
+    try {
+      this.sql.exec("INSERT INTO event_payloads (seq, payload) VALUES (?, ?)", stored.seq, e.payload);
+    } catch (error) {
+      // Both or neither: a payload that cannot be stored takes its event back out, and the callback
+      // fails (DingTalk sends it again) instead of leaving an event with nothing to hand out.
+      this.sql.exec("DELETE FROM events WHERE seq = ?", stored.seq);
+      throw error;
+    }
+    return stored.state;
   }
 
   /** Whether an event with this dedup key is stored. */
@@ -122,7 +132,14 @@ export class EventStore {
 
   /** One event's kind and payload, by its id (for replies). */
   byId(id: string): { kind: EventKind; payload: string } | null {
-    return this.sql.exec<{ kind: EventKind; payload: string }>("SELECT kind, payload FROM events WHERE id = ?", id).toArray()[0] ?? null;
+    return (
+      this.sql
+        .exec<{ kind: EventKind; payload: string }>(
+          "SELECT e.kind, p.payload FROM events e JOIN event_payloads p ON p.seq = e.seq WHERE e.id = ?",
+          id,
+        )
+        .toArray()[0] ?? null
+    );
   }
 
   /** Dead letters back into the queue with fresh attempts: the named ids, or all when none are named. */

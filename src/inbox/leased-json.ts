@@ -13,4 +13,5 @@ export const LEASED_EVENT_JSON = `'{"id":' || json_quote(id) || ',"seq":' || seq
   || ',"receivedAt":' || CAST(received_at AS INTEGER) || ',"orderingKey":' || json_quote(okey)
   || CASE WHEN replay_of IS NOT NULL THEN ',"replayOf":' || json_quote(replay_of) ELSE '' END
   || ',"attempt":' || attempt || ',"leaseId":' || json_quote(lease_id)
-  || ',"leaseExpiresAt":' || CAST(lease_expires_at AS INTEGER) || ',"payload":' || payload || '}'`;
+  || ',"leaseExpiresAt":' || CAST(lease_expires_at AS INTEGER) || ',"payload":'
+  || COALESCE((SELECT payload FROM event_payloads p WHERE p.seq = events.seq), 'null') || '}'`;

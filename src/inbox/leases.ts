@@ -63,7 +63,7 @@ export class Leases {
   private choose({ max, now, consumer }: LeaseRequest): Candidate[] {
     const unkeyed = this.sql
       .exec<Candidate>(
-        `SELECT seq, NULL AS key, octet_length(payload) AS size FROM events
+        `SELECT seq, NULL AS key, size FROM events
           WHERE state = 'ready' AND okey IS NULL AND visible_at <= ? ORDER BY seq LIMIT ?`,
         now,
         max,

@@ -253,6 +253,19 @@ export const INBOX_MIGRATIONS: readonly string[] = [
       WHERE seq = (SELECT seq FROM events WHERE okey = NEW.okey AND state = 'ready' AND okey IS NOT NULL ORDER BY seq LIMIT 1)
         AND NOT EXISTS (SELECT 1 FROM events WHERE okey = NEW.okey AND state = 'leased' AND okey IS NOT NULL);
    END;`,
+  // v11: payloads in a table of their own. An event's row is written again at every move (lease, ack,
+  // nack) and its payload, most of its bytes, never changes: kept apart, a lease and an ack rewrite
+  // rows a quarter the size, on a quarter the pages. `size` keeps the payload's bytes for the page
+  // cap, so choosing what to lease never reads a payload. Deleting an event deletes its payload.
+  `CREATE TABLE event_payloads (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL);
+   INSERT INTO event_payloads (seq, payload) SELECT seq, payload FROM events;
+   ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+   UPDATE events SET size = octet_length(payload);
+   ALTER TABLE events DROP COLUMN payload;
+   CREATE TRIGGER events_payload_deleted AFTER DELETE ON events
+   BEGIN
+     DELETE FROM event_payloads WHERE seq = OLD.seq;
+   END;`,
 ];
 
 export const INBOX_SCHEMA_VERSION = INBOX_MIGRATIONS.length;

@@ -18,7 +18,7 @@ export class OrderingKeys {
   heldFronts(consumer: string, now: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT k.okey AS key, e.seq, octet_length(e.payload) AS size
+        `SELECT k.okey AS key, e.seq, e.size
            FROM (${HELD_KEYS} AND consumer = ?) k JOIN events e ON e.seq = ${FIRST_READY}
           WHERE e.visible_at <= ?`,
         consumer,
@@ -32,7 +32,7 @@ export class OrderingKeys {
   freeFronts(now: number, limit: number): Candidate[] {
     return this.sql
       .exec<Front>(
-        `SELECT okey AS key, seq, octet_length(payload) AS size FROM events
+        `SELECT okey AS key, seq, size FROM events
           WHERE front = 1 AND state = 'ready' AND visible_at <= ? ORDER BY seq LIMIT ?`,
         now,
         limit,
@@ -45,7 +45,7 @@ export class OrderingKeys {
   runAfter(key: string, afterSeq: number, now: number, limit: number): Candidate[] {
     const rows = this.sql
       .exec<Front & { visible_at: number }>(
-        `SELECT okey AS key, seq, visible_at, octet_length(payload) AS size FROM events
+        `SELECT okey AS key, seq, visible_at, size FROM events
           WHERE okey = ? AND state = 'ready' AND okey IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?`,
         key,
         afterSeq,

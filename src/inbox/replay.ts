@@ -36,13 +36,21 @@ export function replay(t: Turn, req: ReplayRequest): ReplayResult {
     .map((m) => m.seq);
   const skipped = Math.min(matched.length, MAX_REPLAY) - seqs.length;
   if (seqs.length) {
+    const copies = sql
+      .exec<{ seq: number; of: number }>(
+        `INSERT INTO events (id, kind, source, dedup_key, received_at, size, state, visible_at, conversation_id, okey, replay_of)
+         SELECT 'evt_' || lower(hex(randomblob(16))), kind, source, 'replay:' || lower(hex(randomblob(16))), ?1, size, 'ready', ?1,
+                conversation_id, okey, id
+           FROM events WHERE seq IN (SELECT value FROM json_each(?2)) ORDER BY seq
+         RETURNING seq, (SELECT o.seq FROM events o WHERE o.id = events.replay_of) AS of`,
+        t.now,
+        JSON.stringify(seqs),
+      )
+      .toArray();
     sql.exec(
-      `INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, conversation_id, okey, replay_of)
-       SELECT 'evt_' || lower(hex(randomblob(16))), kind, source, 'replay:' || lower(hex(randomblob(16))), ?1, payload, 'ready', ?1,
-              conversation_id, okey, id
-         FROM events WHERE seq IN (SELECT value FROM json_each(?2)) ORDER BY seq`,
-      t.now,
-      JSON.stringify(seqs),
+      `INSERT INTO event_payloads (seq, payload)
+       SELECT c.value ->> 'seq', p.payload FROM json_each(?) c JOIN event_payloads p ON p.seq = c.value ->> 'of'`,
+      JSON.stringify(copies),
     );
     t.record([
       {

@@ -25,7 +25,12 @@ const LONG = { timeout: 180_000 };
 async function snapshot(app: string): Promise<string> {
   return runInDurableObject(env.INBOX.getByName(app), (_i, state) =>
     JSON.stringify(
-      state.storage.sql.exec("SELECT seq, state, attempt, dedup_key, lease_id, visible_at, payload FROM events ORDER BY seq").toArray(),
+      state.storage.sql
+        .exec(
+          `SELECT e.seq, e.state, e.attempt, e.dedup_key, e.lease_id, e.visible_at, p.payload
+             FROM events e LEFT JOIN event_payloads p ON p.seq = e.seq ORDER BY e.seq`,
+        )
+        .toArray(),
     ),
   );
 }

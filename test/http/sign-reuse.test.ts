@@ -80,8 +80,8 @@ describe("a signature that carries more than one message", () => {
     await runInDurableObject(inbox.stub, (_i, state) => {
       state.storage.sql.exec(
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-         INSERT INTO events (id, kind, source, dedup_key, received_at, payload, state, visible_at, done_at, last_reason, dead_source)
-         SELECT 'old' || i, 'robot', 'webhook', 'robot:old' || i, 1, '{}', 'dead', 1, 1, 'sign_reused', 'sign_reused' FROM n`,
+         INSERT INTO events (id, kind, source, dedup_key, received_at, size, state, visible_at, done_at, last_reason, dead_source)
+         SELECT 'old' || i, 'robot', 'webhook', 'robot:old' || i, 1, 2, 'dead', 1, 1, 'sign_reused', 'sign_reused' FROM n`,
         MAX_DEAD_LETTERS_PER_SOURCE,
       );
     });

@@ -38,7 +38,7 @@ describe("an app taken out of the configuration", () => {
     const stub = env.INBOX.getByName("removed-app");
     await runInDurableObject(stub, async (_inbox, state) => {
       state.storage.sql.exec(
-        "INSERT INTO events (id, kind, dedup_key, received_at, payload, state, visible_at) VALUES ('e1', 'robot', 'robot:x', 1, '{}', 'ready', 1)",
+        "INSERT INTO events (id, kind, dedup_key, received_at, size, state, visible_at) VALUES ('e1', 'robot', 'robot:x', 1, 2, 'ready', 1)",
       );
       await state.storage.setAlarm(Date.now() + 60_000);
     });

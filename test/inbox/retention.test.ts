@@ -12,6 +12,11 @@ async function dedupKeys(app: string): Promise<string[]> {
   return (await consumerJson(app, "events?limit=500")).events.map((e: any) => e.dedupKey);
 }
 
+/** Payloads are kept in a table of their own (schema v11): an event's goes when the event goes. */
+function storedPayloads(stub: DurableObjectStub): Promise<number> {
+  return runInDurableObject(stub, (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM event_payloads").one().n);
+}
+
 describe("retention", () => {
   it("sweeps acked events and their dedup keys a retention period after the ack, on its alarm", async () => {
     const app = freshApp();
@@ -22,8 +27,10 @@ describe("retention", () => {
     // The sweep runs hourly: an hour before the end of retention the event is there, an hour after it is gone.
     await inbox.advance(7 * DAY - 3_600_000);
     expect(await dedupKeys(app)).toEqual(["robot:old"]);
+    expect(await storedPayloads(inbox.stub)).toBe(1);
     await inbox.advance(2 * 3_600_000);
     expect(await dedupKeys(app)).toEqual([]);
+    expect(await storedPayloads(inbox.stub)).toBe(0);
     // The dedup key went with the event: the same msgId is new again after retention.
     expect((await ingestRobot(app, "old")).stored).toBe(true);
   });
@@ -79,8 +86,10 @@ describe("retention", () => {
     expect(((await res.json()) as any).error.message).toMatch(/^ids: name the dead letters/);
     expect(await consumerJson(app, "dead-letters/purge", { ids: [leased[0]!.id] })).toEqual({ purged: 1 });
     expect((await consumerJson(app, "dead-letters")).events.map((e: any) => e.dedupKey)).toEqual(["robot:y", "robot:z"]);
+    expect(await storedPayloads(inbox.stub)).toBe(2);
     expect(await consumerJson(app, "dead-letters/purge", { all: true })).toEqual({ purged: 2 });
     expect((await consumerJson(app, "status")).deadLetters).toBe(0);
+    expect(await storedPayloads(inbox.stub)).toBe(0);
   });
 
   it("shows the object's storage size, and alerts well before the limit", async () => {
