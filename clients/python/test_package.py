@@ -54,7 +54,7 @@ class PipInstall(unittest.TestCase):
         self.assertEqual(imported.returncode, 0, imported.stderr)
         where, version = imported.stdout.split()
         self.assertTrue(where.startswith(os.path.realpath(env_dir)) or where.startswith(env_dir), where)
-        self.assertEqual(version, "0.3.0")
+        self.assertEqual(version, "0.3.1")
 
 
 if __name__ == "__main__":

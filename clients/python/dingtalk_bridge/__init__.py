@@ -31,7 +31,7 @@ from .health import StreamHealth
 from .later import Later
 from .ordering import ordering_key
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 __all__ = [
     "AbortSignal",
