@@ -15,8 +15,11 @@ describe("a burst of callbacks", () => {
     await inboxWithClock(app);
     const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
     const answers = await Promise.all([...ids.map((id) => ingestRobot(app, id)), ingestRobot(app, "burst-7")]);
-    expect(answers.slice(0, 30).every((a) => a.stored && a.outcome === "ready")).toBe(true);
-    expect(answers[30]).toMatchObject({ stored: false, outcome: "duplicate" });
+    // Each call has a stub of its own, so the two calls with burst-7 may arrive in either order:
+    // whichever comes second is the duplicate (a loaded CI machine delivered the second one first).
+    const sevens = [answers[7]!, answers[30]!];
+    expect(sevens.map((a) => `${a.stored} ${a.outcome}`).sort()).toEqual(["false duplicate", "true ready"]);
+    expect(answers.slice(0, 30).filter((_, i) => i !== 7).every((a) => a.stored && a.outcome === "ready")).toBe(true);
     const { events } = await consumerJson(app, "pull", { max: 100 });
     expect(events.map((e: { payload: { msgId: string } }) => e.payload.msgId).sort()).toEqual([...ids].sort());
     const status = await consumerJson(app, "status");
