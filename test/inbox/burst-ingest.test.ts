@@ -19,7 +19,12 @@ describe("a burst of callbacks", () => {
     // whichever comes second is the duplicate (a loaded CI machine delivered the second one first).
     const sevens = [answers[7]!, answers[30]!];
     expect(sevens.map((a) => `${a.stored} ${a.outcome}`).sort()).toEqual(["false duplicate", "true ready"]);
-    expect(answers.slice(0, 30).filter((_, i) => i !== 7).every((a) => a.stored && a.outcome === "ready")).toBe(true);
+    expect(
+      answers
+        .slice(0, 30)
+        .filter((_, i) => i !== 7)
+        .every((a) => a.stored && a.outcome === "ready"),
+    ).toBe(true);
     const { events } = await consumerJson(app, "pull", { max: 100 });
     expect(events.map((e: { payload: { msgId: string } }) => e.payload.msgId).sort()).toEqual([...ids].sort());
     const status = await consumerJson(app, "status");
