@@ -214,16 +214,17 @@ export const INBOX_MIGRATIONS: readonly string[] = [
    DROP TRIGGER events_okey_front_dropped;
    DROP TRIGGER events_okey_ready;
    DROP TABLE okeys;
-   ALTER TABLE events ADD COLUMN front INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE events ADD COLUMN front INTEGER;
    CREATE INDEX events_fronts ON events(seq) WHERE front = 1 AND state = 'ready';
    CREATE INDEX events_leased_keys ON events(okey, consumer) WHERE state = 'leased' AND okey IS NOT NULL;
    UPDATE events SET front = 1
     WHERE seq IN (SELECT MIN(seq) FROM events WHERE state = 'ready' AND okey IS NOT NULL GROUP BY okey)
       AND okey NOT IN (SELECT okey FROM events WHERE state = 'leased' AND okey IS NOT NULL);
-   -- An event stored without its mark (a replay's copies) gets it when its key has nothing else
-   -- ready or leased; ingest works the mark out in its own insert, so this finds nothing to do there.
+   -- An event stored without saying whether it is a front (NULL: a replay's copies, several of one
+   -- key in one statement) is one when its key has nothing else ready or leased. Ingest works the
+   -- mark out in its own insert (0 or 1), so this never runs for a callback.
    CREATE TRIGGER events_front_inserted AFTER INSERT ON events
-     WHEN NEW.okey IS NOT NULL AND NEW.state = 'ready' AND NEW.front = 0
+     WHEN NEW.okey IS NOT NULL AND NEW.state = 'ready' AND NEW.front IS NULL
    BEGIN
      UPDATE events SET front = 1
       WHERE seq = NEW.seq
