@@ -268,6 +268,12 @@ class BridgeRelay:
             return None
         msg_id = payload.get("msgId") or event["id"]
         later = bridge_client.Later()
+        if self.tracker.stopping:
+            # Hermes is cancelling its turns: a message handed to it now would not run, and one it
+            # gave back moments ago would meet its own dedup and pass for dropped (then acked).
+            # Back to the bridge untouched, for the next gateway.
+            later.give_back()
+            return later
         handover = self.tracker.begin(msg_id, event, later, asyncio.get_running_loop().create_future())
         if handover is None:
             return later  # a second lease of a message still in Hermes's hands: it shares that one's fate

@@ -133,6 +133,23 @@ class Turns(unittest.TestCase):
         self.assertEqual(self.records, [])
 
 
+class Shutdown(unittest.TestCase):
+    def test_a_message_leased_while_hermes_cancels_its_turns_goes_back_untouched(self):
+        """Seen under a full CI load: a message given back at shutdown was leased again by the same
+        stopping gateway, met Hermes's own dedup, passed for dropped, and was acked."""
+        sys.path.insert(0, os.path.join(HERE, "..", "python"))
+        import bridge_relay
+
+        relay = object.__new__(bridge_relay.BridgeRelay)
+        relay._name = "test"
+        relay.journal = types.SimpleNamespace(is_done=lambda event: False)
+        relay.tracker = TurnTracker(lambda e: None, lambda s: True, lambda h: None)
+        relay.tracker.shutting_down()
+        later = asyncio.run(relay._deliver({"id": "e1", "kind": "robot", "payload": {"msgId": "m1"}}))
+        self.assertEqual(later._verdict, ("give_back", None))
+        self.assertEqual(relay.tracker.waiting, [], "never handed to Hermes")
+
+
 class JournalFile(unittest.TestCase):
     def test_it_survives_a_reopen_and_compacts(self):
         path = os.path.join(tempfile.mkdtemp(prefix="journal-"), "j.jsonl")
