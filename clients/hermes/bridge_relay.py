@@ -270,9 +270,10 @@ class BridgeRelay:
         later = bridge_client.Later()
         if self.tracker.stopping:
             # Hermes is cancelling its turns: a message handed to it now would not run, and one it
-            # gave back moments ago would meet its own dedup and pass for dropped (then acked).
-            # Back to the bridge untouched, for the next gateway.
-            later.give_back()
+            # gave back moments ago would meet its own dedup and pass for dropped (then acked). Left
+            # unsettled, the lease stays ours until the drain stops, moments from now, and hands it
+            # back with attempt not counted; a give-back now would count one, and this same drain
+            # could lease it again at once, round and round to the dead letters.
             return later
         handover = self.tracker.begin(msg_id, event, later, asyncio.get_running_loop().create_future())
         if handover is None:
