@@ -4,6 +4,7 @@
 import type { Candidate } from "./hand-out";
 import { visibleRun } from "./hand-out";
 
+/** A candidate as SQLite answers it: rows are plain objects of exactly the selected columns. */
 type Front = { key: string; seq: number; size: number };
 
 /** The keys that leased events hold, each once (with `AND consumer = ?` after it, one consumer's). */
@@ -24,8 +25,7 @@ export class OrderingKeys {
         consumer,
         now,
       )
-      .toArray()
-      .map(candidate);
+      .toArray();
   }
 
   /** Up to `limit` visible fronts of keys nobody holds, oldest first. */
@@ -37,8 +37,7 @@ export class OrderingKeys {
         now,
         limit,
       )
-      .toArray()
-      .map(candidate);
+      .toArray();
   }
 
   /** Up to `limit` ready events of `key` after `afterSeq`, stopping at the first not visible yet. */
@@ -52,7 +51,7 @@ export class OrderingKeys {
         limit,
       )
       .toArray();
-    return visibleRun(rows, now).map(candidate);
+    return visibleRun(rows, now);
   }
 
   /** Keys whose events are leased right now. */
@@ -77,8 +76,4 @@ export class OrderingKeys {
     const seqs = [free ?? null, held].filter((s): s is number => s !== null);
     return seqs.length ? Math.min(...seqs) : null;
   }
-}
-
-function candidate(f: Front): Candidate {
-  return { seq: f.seq, key: f.key, size: f.size };
 }
